@@ -1,0 +1,35 @@
+# microlab: `make help` lists what each target does.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+
+.DEFAULT_GOAL := help
+.PHONY: help setup course test test-fast bench gallery clean
+
+help:  ## List the targets and what they do
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## Create .venv and install microlab with everything the course and tests need
+
+course: setup  ## Set up, then open the course in JupyterLab (localhost only, token on)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT)
+
+test: setup  ## Set up, then run every test: unit tests, every notebook (nbval), browser tests
+	$(BIN)/python -m pytest
+
+test-fast: setup  ## Unit tests only (no notebooks, no browser)
+	$(BIN)/python -m pytest tests
+
+bench: setup  ## Print the benchmark table (takes a few minutes)
+	$(BIN)/python -m benchmarks
+
+clean:  ## Remove the virtual environment and generated files
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,331 @@
+"""Services: named actors with handlers, a mailbox, workers and a work time.
+
+Writing a service
+-----------------
+Subclass :class:`Service` and name a method after each message type it handles::
+
+    class Payment(Service):
+        def on_Charge(self, msg):
+            self.reply(msg, "Charged", {"amount": msg.payload["amount"]})
+
+or register plain functions on an instance: ``payment.on("Charge", fn)`` (also usable
+as a decorator). Inside a handler, ``send``, ``reply`` and ``after`` inherit the
+correlation id of the message being handled, and record it as their causation.
+
+How a message is handled
+------------------------
+A delivered message waits in the mailbox until one of the ``workers`` is free. The
+worker then spends a ``work_time`` (a distribution; None means instant) and, at the
+*end* of that time, runs the handler: its sends and state changes happen at that
+instant. The trace records ``start`` when a worker takes the message and ``end`` (or
+``fail``) when the handler has run.
+
+Crash and restart
+-----------------
+``crash()`` takes the service down at once: the messages in its mailbox and the ones
+its workers were handling are lost (each gets a ``lost`` record), its pending timers
+are cancelled, and messages that arrive while it is down are dropped by the network
+("payment is down"). The service's attributes survive: they stand for its database.
+Override :meth:`Service.on_crash` to forget what would live only in memory.
+``restart()`` brings it back with an empty mailbox and calls :meth:`Service.on_restart`.
+A handler may call ``self.crash()`` to model dying half-way through its work: the
+handler stops right there, and whatever it had not done yet never happens.
+
+A handler that raises does not stop the run: the failure is recorded against the
+message (a ``fail`` record, and ``system.failures``), and the service goes on with the
+next message.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+from .distributions import as_distribution
+from .errors import MicrolabError, UnknownServiceError
+from .messages import COMMAND, EVENT, REPLY, Message
+from .trace import CRASH, EFFECT, END, FAIL, LOST, RESTART, START
+
+
+class NoHandlerError(MicrolabError):
+    """A service received a message type it has no handler for."""
+
+
+class _CrashUnwind(BaseException):
+    """Raised inside a handler that crashed its own service, to stop the handler there.
+
+    A BaseException, so that a learner's ``except Exception`` cannot swallow a crash.
+    """
+
+
+class Service:
+    """A named service: handlers per message type, a mailbox, workers and a work time.
+
+    Lifecycle: construct, add to a :class:`~microlab.system.System` (``on_start`` runs
+    at the simulated time it was added), handle messages; may be crashed and restarted
+    any number of times.
+    """
+
+    #: Default number of messages handled at once (a subclass or __init__ may change it).
+    workers: int = 1
+    #: Default work time per message: None (instant), seconds, or a Distribution.
+    work_time = None
+
+    def __init__(self, name: str | None = None, *, workers: int | None = None, work_time=None):
+        self.name = name or getattr(type(self), "service_name", None) or type(self).__name__.lower()
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"a service name must be a non-empty string, got {self.name!r}")
+        self.workers = self.workers if workers is None else workers
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"service {self.name!r}: workers must be a positive integer, got {self.workers!r}")
+        self.work_time = as_distribution(self.work_time if work_time is None else work_time,
+                                         f"service {self.name!r}: work_time")
+        #: Handlers by message type: methods named ``on_<Type>`` plus those given to ``on``.
+        self.handlers: dict[str, Callable[[Message], None]] = {}
+        for attr in dir(type(self)):
+            if attr.startswith("on_") and attr[3:4].isupper():
+                self.handlers[attr[3:]] = getattr(self, attr)
+        self.mailbox: deque = deque()
+        self.busy = 0
+        self.up = True
+        #: Incremented by every crash; timers and work from an earlier life are ignored.
+        self.incarnation = 0
+        self.system = None
+        self._context: Message | None = None
+        self._working: list[Message] = []
+
+    # -- defining ----------------------------------------------------------------------
+
+    def on(self, type: str, fn: Callable[[Message], None] | None = None):
+        """Register ``fn(msg)`` as the handler of ``type``; without ``fn``, a decorator."""
+        if fn is None:
+            def decorator(f):
+                self.handlers[type] = f
+                return f
+            return decorator
+        self.handlers[type] = fn
+        return fn
+
+    # -- lifecycle hooks (override) --------------------------------------------------------
+
+    def on_start(self) -> None:
+        """Called once when the service is added to a running system (send first messages here)."""
+
+    def on_crash(self) -> None:
+        """Called when the service crashes; forget in-memory state here."""
+
+    def on_restart(self) -> None:
+        """Called when the service comes back up."""
+
+    def handle(self, msg: Message) -> None:
+        """Dispatch ``msg`` to its handler. Engines override this to route generically."""
+        handler = self.handlers.get(msg.type)
+        if handler is None:
+            raise NoHandlerError(
+                f"{self.name} has no handler for message type {msg.type!r} (sent by {msg.source}). "
+                f"Define a method on_{msg.type}(self, msg) or register one with "
+                f"{self.name}.on({msg.type!r}, fn). It handles: "
+                f"{', '.join(sorted(self.handlers)) or 'nothing yet'}."
+            )
+        handler(msg)
+
+    # -- acting (call these from handlers) ------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """The current simulated time."""
+        return self._system().sim.now
+
+    @property
+    def random(self):
+        """The simulation's random generator (the only one to use, for reproducibility)."""
+        return self._system().sim.random
+
+    @property
+    def current(self) -> Message | None:
+        """The message being handled right now (None outside a handler)."""
+        return self._context
+
+    def send(self, to: str, type: str, payload=None, *, kind: str = COMMAND,
+             correlation=None, topic: str | None = None) -> Message:
+        """Send a message to service ``to``; returns the message sent.
+
+        The correlation id defaults to that of the message being handled, and the
+        causation id is always that message's id.
+        """
+        system = self._system()
+        if not self.up:
+            raise MicrolabError(f"{self.name} is down and cannot send {type!r}")
+        if to not in system.services:
+            raise UnknownServiceError(to, system.services, context=f"{self.name} tried to send {type!r} to {to!r}, but ")
+        ctx = self._context
+        if correlation is None and ctx is not None:
+            correlation = ctx.correlation
+        msg = Message(system._next_id(), kind, type, self.name, to, topic, payload,
+                      correlation, ctx.id if ctx is not None else None, system.sim.now)
+        system.network.transmit(msg)
+        return msg
+
+    def reply(self, to_msg: Message, type: str, payload=None) -> Message:
+        """Answer ``to_msg`` with a reply of ``type`` to its sender, in the same transaction."""
+        saved = self._context
+        self._context = to_msg
+        try:
+            return self.send(to_msg.source, type, payload, kind=REPLY, correlation=to_msg.correlation)
+        finally:
+            self._context = saved
+
+    def emit(self, to: str, type: str, payload=None, *, topic: str | None = None,
+             correlation=None) -> Message:
+        """Send an event to ``to`` (normally a broker) on ``topic`` (default: its type)."""
+        return self.send(to, type, payload, kind=EVENT, topic=topic or type, correlation=correlation)
+
+    def after(self, delay: float, fn: Callable, *args):
+        """Call ``fn(*args)`` after ``delay`` seconds, as if still handling the current message.
+
+        Returns a timer with ``cancel()``. A crash cancels every pending timer.
+        """
+        system = self._system()
+        return system.sim.timer(delay, self._fire_timer, (self.incarnation, self._context, fn, args))
+
+    def effect(self, name: str, **detail) -> None:
+        """Record that a business effect happened here (a charge, a reservation, a refund).
+
+        Checks read these records: "no effect applied twice" counts them.
+        """
+        system = self._system()
+        ctx = self._context
+        if ctx is None and "correlation" not in detail:
+            raise MicrolabError(f"{self.name}.effect({name!r}) outside a handler needs correlation=...")
+        system.trace.record(system.sim.now, EFFECT, self.name, ctx, effect=name, **detail)
+
+    def crash(self, reason: str | None = None) -> None:
+        """Take the service down now (see the module docstring for what is lost)."""
+        system = self._system()
+        if not self.up:
+            return
+        now = system.sim.now
+        trace = system.trace
+        self.up = False
+        self.incarnation += 1
+        trace.record(now, CRASH, self.name, **({"reason": reason} if reason else {}))
+        in_handler = self._context
+        for msg in self._working:
+            trace.record(now, LOST, self.name, msg, reason="in progress at crash")
+        if in_handler is not None and in_handler not in self._working:
+            trace.record(now, LOST, self.name, in_handler, reason="in progress at crash")
+        for msg in self.mailbox:
+            trace.record(now, LOST, self.name, msg, reason="in mailbox at crash")
+        self._working.clear()
+        self.mailbox.clear()
+        self.busy = 0
+        self.on_crash()
+        if in_handler is not None and system._handling is self:
+            raise _CrashUnwind()
+
+    def restart(self) -> None:
+        """Bring a crashed service back up, with an empty mailbox."""
+        system = self._system()
+        if self.up:
+            return
+        self.up = True
+        system.trace.record(system.sim.now, RESTART, self.name)
+        saved, self._context = self._context, None
+        try:
+            self.on_restart()
+        finally:
+            self._context = saved
+
+    # -- runtime internals -------------------------------------------------------------------
+
+    def _system(self):
+        if self.system is None:
+            raise MicrolabError(f"service {self.name!r} is not part of a system yet: "
+                                "add it with system.add(service) first")
+        return self.system
+
+    def _receive(self, msg: Message) -> None:
+        if self.busy < self.workers:
+            self._start(msg)
+        else:
+            self.mailbox.append(msg)
+
+    def _start(self, msg: Message) -> None:
+        system = self.system
+        self.busy += 1
+        trace = system.trace
+        if trace.enabled:
+            trace.records.append((system.sim.now, START, self.name, msg, None))
+        work = self.work_time
+        if work is None:
+            self._handle(msg)
+        else:
+            self._working.append(msg)
+            system.sim.schedule(work.sample(system.sim.random), self._work_done, (self.incarnation, msg))
+
+    def _work_done(self, token) -> None:
+        incarnation, msg = token
+        if incarnation != self.incarnation:
+            return  # lost in a crash; already recorded
+        self._working.remove(msg)
+        self._handle(msg)
+
+    def _handle(self, msg: Message) -> None:
+        system = self.system
+        incarnation = self.incarnation
+        self._context = msg
+        system._handling = self
+        try:
+            self.handle(msg)
+        except _CrashUnwind:
+            return
+        except Exception as exc:  # a learner's bug must not end the run: record it
+            system._handler_failed(self, msg, exc)
+        else:
+            trace = system.trace
+            if trace.enabled:
+                trace.records.append((system.sim.now, END, self.name, msg, None))
+        finally:
+            self._context = None
+            system._handling = None
+        if incarnation != self.incarnation:
+            return
+        self.busy -= 1
+        if self.mailbox and self.up:
+            self._start(self.mailbox.popleft())
+
+    def _fire_timer(self, token) -> None:
+        incarnation, ctx, fn, args = token
+        if incarnation != self.incarnation or not self.up:
+            return
+        system = self.system
+        self._context = ctx
+        system._handling = self
+        try:
+            fn(*args)
+        except _CrashUnwind:
+            pass
+        except Exception as exc:
+            system._handler_failed(self, ctx, exc, where=f"timer {getattr(fn, '__name__', fn)!r}")
+        finally:
+            self._context = None
+            system._handling = None
+
+    def __repr__(self) -> str:
+        state = "up" if self.up else "DOWN"
+        return f"<{type(self).__name__} {self.name!r} {state} busy={self.busy}/{self.workers} mailbox={len(self.mailbox)}>"
+
+
+class Client(Service):
+    """The outside world: the source of injected messages, and where replies to it land.
+
+    It accepts any message and keeps it in ``received``.
+    """
+
+    def __init__(self, name: str = "client"):
+        super().__init__(name)
+        self.received: list[Message] = []
+
+    def handle(self, msg: Message) -> None:
+        """Keep every message it receives."""
+        self.received.append(msg)

@@ -1,0 +1,196 @@
+"""A system: services on one network, one clock, one seed, one trace.
+
+This is the object a notebook builds and runs::
+
+    system = System(seed=1)
+    system.add(Ping(), Pong())
+    system.inject("ping", "Start")
+    system.run()
+    print(system.trace.format())
+"""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from dataclasses import dataclass
+
+from .distributions import Distribution
+from .errors import EventStorm, MicrolabError, UnknownServiceError
+from .kernel import DEFAULT_MAX_EVENTS, EventLimitExceeded, Simulation
+from .messages import COMMAND, Message
+from .network import Network
+from .services import Client, Service
+from .trace import FAIL, Trace
+
+
+class HandlerFailureWarning(UserWarning):
+    """Warns, once per run, that handlers raised (the details are in ``system.failures``)."""
+
+
+@dataclass
+class HandlerFailure:
+    """A handler (or timer) that raised: where, on which message, and the error."""
+
+    time: float
+    service: str
+    message: Message | None
+    error: str
+    traceback: str
+
+    def __str__(self) -> str:
+        on = (f"handling {self.message.type} #{self.message.id} (transaction {self.message.correlation})"
+              if self.message is not None else "outside any message")
+        return f"t={self.time:g}: {self.service} failed {on}: {self.error}"
+
+
+class System:
+    """Services, a network, a simulation and a trace, wired together.
+
+    Lifecycle: create, ``add`` services, ``inject`` the first messages, ``run`` (as
+    many times as you like: each call continues), then read ``trace``.
+
+    ``seed`` fixes every random draw; ``latency`` is the default network latency
+    (seconds or a distribution); ``max_events`` bounds each ``run`` call, past which
+    it raises :class:`~microlab.errors.EventStorm`; ``trace=False`` records nothing
+    (for measuring the cost of tracing only).
+    """
+
+    def __init__(self, seed: int = 0, *, latency: Distribution | float = 0.01,
+                 max_events: int = DEFAULT_MAX_EVENTS, trace: bool = True,
+                 warn_on_failure: bool = True):
+        self.sim = Simulation(seed, max_events=max_events)
+        self.trace = Trace(enabled=trace)
+        self.network = Network(self, latency)
+        self.services: dict[str, Service] = {}
+        #: Every handler failure so far, in order.
+        self.failures: list[HandlerFailure] = []
+        self.warn_on_failure = warn_on_failure
+        self._ids = 0
+        self._handling: Service | None = None
+
+    # -- building -------------------------------------------------------------------------
+
+    def add(self, *services: Service):
+        """Add services (returns the service, or a tuple when given several)."""
+        for service in services:
+            if not isinstance(service, Service):
+                raise TypeError(f"system.add expects Service objects, got {service!r}; "
+                                "did you forget the parentheses, e.g. Payment() rather than Payment?")
+            if service.name in self.services:
+                raise MicrolabError(f"a service called {service.name!r} is already in this system")
+            if service.system is not None:
+                raise MicrolabError(f"service {service.name!r} already belongs to another system")
+            service.system = self
+            self.services[service.name] = service
+            self.sim.schedule(0.0, self._start_service, service)
+        return services[0] if len(services) == 1 else services
+
+    def __getitem__(self, name: str) -> Service:
+        try:
+            return self.services[name]
+        except KeyError:
+            raise UnknownServiceError(name, self.services) from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.services
+
+    # -- driving --------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """The current simulated time, in seconds."""
+        return self.sim.now
+
+    @property
+    def random(self):
+        """The simulation's one random generator."""
+        return self.sim.random
+
+    @property
+    def client(self) -> Client:
+        """The outside world (a :class:`~microlab.services.Client`), added on first use."""
+        client = self.services.get("client")
+        if client is None:
+            client = self.add(Client())
+        return client
+
+    def inject(self, to: str, type: str, payload=None, *, at: float | None = None,
+               correlation=None, kind: str = COMMAND, source: str | None = None,
+               topic: str | None = None) -> None:
+        """Have ``source`` (default: the client) send a message at time ``at`` (default: now).
+
+        ``correlation`` names the business transaction; it defaults to ``"tx-<id>"``.
+        """
+        if to not in self.services:
+            raise UnknownServiceError(to, self.services, context=f"cannot inject {type!r}: ")
+        sender = self.client if source is None else self[source]
+        when = self.sim.now if at is None else at
+        self.sim.schedule_at(when, self._inject, (sender, to, type, payload, correlation, kind, topic))
+
+    def crash(self, name: str, at: float | None = None, duration: float | None = None) -> None:
+        """Crash service ``name`` at time ``at`` (default: now); restart it after ``duration``."""
+        service = self[name]
+        when = self.sim.now if at is None else at
+        self.sim.schedule_at(when, lambda _: service.crash())
+        if duration is not None:
+            self.sim.schedule_at(when + duration, lambda _: service.restart())
+
+    def restart(self, name: str, at: float | None = None) -> None:
+        """Restart service ``name`` at time ``at`` (default: now)."""
+        service = self[name]
+        self.sim.schedule_at(self.sim.now if at is None else at, lambda _: service.restart())
+
+    def run(self, until: float | None = None, max_events: int | None = None) -> "System":
+        """Run until nothing is left to do, or until time ``until``; returns the system.
+
+        Raises :class:`~microlab.errors.EventStorm` if the run does not settle within
+        ``max_events`` events; everything up to that point stays in the trace.
+        """
+        failures_before = len(self.failures)
+        try:
+            self.sim.run(until=until, max_events=max_events)
+        except EventLimitExceeded as exc:
+            services, types = self.trace.busiest()
+            raise EventStorm(exc.events, exc.now, services, types) from None
+        new = self.failures[failures_before:]
+        if new and self.warn_on_failure:
+            warnings.warn(
+                f"{len(new)} handler failure{'s' if len(new) > 1 else ''} in this run; the first: "
+                f"{new[0]}. See system.failures for all of them.", HandlerFailureWarning, stacklevel=2)
+        return self
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def conservation(self):
+        """Account for every message sent (see :meth:`Trace.conservation`)."""
+        return self.trace.conservation(self.network.in_flight)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def _start_service(self, service: Service) -> None:
+        self._handling = service
+        try:
+            service.on_start()
+        except Exception as exc:
+            self._handler_failed(service, None, exc, where="on_start")
+        finally:
+            self._handling = None
+
+    def _inject(self, args) -> None:
+        sender, to, type, payload, correlation, kind, topic = args
+        if correlation is None:
+            correlation = f"tx-{self._ids + 1}"
+        sender.send(to, type, payload, kind=kind, correlation=correlation, topic=topic)
+
+    def _handler_failed(self, service: Service, msg, exc: Exception, where: str | None = None) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        if where:
+            error = f"in {where}: {error}"
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.failures.append(HandlerFailure(self.sim.now, service.name, msg, error, tb))
+        self.trace.record(self.sim.now, FAIL, service.name, msg, error=error)
