@@ -1,0 +1,243 @@
+"""Consistency checks: did every business transaction end all-done or all-undone?
+
+The checks read only the trace, so they judge orchestration and choreography alike.
+They rely on **business effects**: services call ``self.effect("charge", ...)`` when
+they change the world, and ``self.effect("refund", ...)`` when they undo it. A
+:class:`SagaSpec` says which effects make up a transaction, which effect undoes each,
+and which effects conclude it ("complete" or "reject", recorded by whoever owns the
+order).
+
+For each transaction (correlation id) the checker decides one outcome:
+
+- ``completed``: concluded as complete, and every step's effect is in place;
+- ``compensated``: concluded as rejected, and every step that was applied was undone
+  (a transaction rejected before any step applied counts here too);
+- ``stuck``: not concluded by the end of the run; the violation names the last step
+  and the message the transaction waits for;
+- ``inconsistent``: concluded, but the effects disagree with the conclusion (a charge
+  without an order, stock held for a rejected order), or concluded both ways.
+
+Independently, an effect applied twice (a double charge) or undone without having been
+applied is a violation. Every violation carries the correlation id and the trace
+records that show it, so a notebook can draw exactly that transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from .trace import DELIVER, DROP, EFFECT, END, FAIL, LOST, SEND, Record, Trace
+
+COMPLETED = "completed"
+COMPENSATED = "compensated"
+STUCK = "stuck"
+INCONSISTENT = "inconsistent"
+OUTCOMES = (COMPLETED, COMPENSATED, STUCK, INCONSISTENT)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a saga: the service that applies ``effect``, and the effect that undoes it.
+
+    ``compensation=None`` marks a step that needs no undoing (a notification).
+    """
+
+    service: str
+    effect: str
+    compensation: str | None = None
+
+
+@dataclass(frozen=True)
+class SagaSpec:
+    """Which effects make up a transaction, and which effects conclude it."""
+
+    name: str
+    steps: tuple[Step, ...]
+    complete: str = "complete"
+    reject: str = "reject"
+
+    def __post_init__(self):
+        effects = [s.effect for s in self.steps] + [s.compensation for s in self.steps if s.compensation]
+        dupes = [e for e, n in Counter(effects).items() if n > 1]
+        if dupes:
+            raise ValueError(f"saga {self.name!r}: effect names must be distinct, repeated: {dupes}")
+
+    @property
+    def undoable(self) -> tuple[Step, ...]:
+        """The steps that have a compensation."""
+        return tuple(s for s in self.steps if s.compensation)
+
+
+@dataclass
+class Violation:
+    """One broken rule, in one transaction, with the records that show it."""
+
+    check: str
+    correlation: object
+    explanation: str
+    records: list[Record] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"[{self.check}] {self.correlation}: {self.explanation}"
+
+
+@dataclass
+class CheckReport:
+    """The verdict on a run: an outcome per transaction, violations, message conservation."""
+
+    outcomes: dict
+    violations: list[Violation]
+    conservation: object = None
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no violation and every message is accounted for."""
+        return not self.violations and (self.conservation is None or self.conservation.ok)
+
+    def counts(self) -> dict:
+        """How many transactions ended in each outcome (every outcome listed, zeros too)."""
+        c = Counter(self.outcomes.values())
+        return {o: c.get(o, 0) for o in OUTCOMES}
+
+    def by_check(self) -> dict:
+        """Violations grouped by the name of the check they break."""
+        out: dict = defaultdict(list)
+        for v in self.violations:
+            out[v.check].append(v)
+        return dict(out)
+
+    def verdict(self) -> str:
+        """The verdict in plain words, for a notebook or a lab."""
+        n = len(self.outcomes)
+        c = self.counts()
+        head = (f"{n} transactions: {c[COMPLETED]} completed, {c[COMPENSATED]} compensated, "
+                f"{c[STUCK]} stuck, {c[INCONSISTENT]} inconsistent.")
+        if self.ok:
+            return head + " Consistent: every transaction ended all-done or all-undone."
+        parts = [f"{len(v)} {name}" for name, v in self.by_check().items()]
+        if self.conservation is not None and not self.conservation.ok:
+            parts.append(f"{len(self.conservation.unaccounted)} messages unaccounted for")
+        first = self.violations[0] if self.violations else None
+        return (head + " NOT consistent: " + ", ".join(parts) + "."
+                + (f" For example {first}." if first else ""))
+
+    def __str__(self) -> str:
+        return self.verdict()
+
+
+def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=None) -> CheckReport:
+    """Judge every transaction in ``trace`` against ``spec``.
+
+    ``correlations`` lists the transactions to judge (default: every correlation that
+    has at least one record); ``conservation`` is a report from
+    ``system.conservation()`` to include in the verdict.
+    """
+    by_corr: dict = defaultdict(list)
+    for rec in trace.records:
+        rec = Record._make(rec)
+        corr = rec.correlation
+        if corr is not None:
+            by_corr[corr].append(rec)
+    wanted = list(by_corr) if correlations is None else list(correlations)
+    outcomes: dict = {}
+    violations: list[Violation] = []
+    for corr in wanted:
+        outcome, found = _judge(corr, by_corr.get(corr, []), spec)
+        outcomes[corr] = outcome
+        violations.extend(found)
+    return CheckReport(outcomes, violations, conservation)
+
+
+def _judge(corr, records: list[Record], spec: SagaSpec) -> tuple[str, list[Violation]]:
+    effects = [r for r in records if r.kind == EFFECT]
+    count = Counter(r.detail["effect"] for r in effects)
+    found: list[Violation] = []
+
+    def show(*names):
+        return [r for r in effects if r.detail["effect"] in names]
+
+    for step in spec.steps:
+        if count[step.effect] > 1:
+            found.append(Violation(
+                "effect applied twice", corr,
+                f"{step.effect!r} at {step.service} was applied {count[step.effect]} times",
+                show(step.effect)))
+        if step.compensation and count[step.compensation] > count[step.effect]:
+            found.append(Violation(
+                "compensation without effect", corr,
+                f"{step.compensation!r} at {step.service} ran {count[step.compensation]} times "
+                f"for {count[step.effect]} {step.effect!r}", show(step.effect, step.compensation)))
+
+    # A step is in place when it was applied more often than it was undone.
+    applied = [s for s in spec.steps
+               if count[s.effect] > (count[s.compensation] if s.compensation else 0)]
+    undoable_applied = [s for s in spec.undoable if count[s.effect] > count[s.compensation]]
+    missing = [s for s in spec.steps if count[s.effect] == 0]
+    completed = count[spec.complete] > 0
+    rejected = count[spec.reject] > 0
+
+    if completed and rejected:
+        found.append(Violation("concluded twice", corr, "the transaction was both completed and rejected",
+                               show(spec.complete, spec.reject)))
+        return INCONSISTENT, found
+    if completed:
+        not_in_place = [s for s in spec.steps if s not in applied]
+        if not_in_place:
+            names = ", ".join(f"{s.effect!r} at {s.service}" for s in not_in_place)
+            found.append(Violation("not atomic", corr, f"completed, but {names} is not in place",
+                                   show(spec.complete, *[s.effect for s in spec.steps])))
+            return INCONSISTENT, found
+        return COMPLETED, found
+    if rejected:
+        if undoable_applied:
+            names = ", ".join(f"{s.effect!r} at {s.service} was never undone by {s.compensation!r}"
+                              for s in undoable_applied)
+            found.append(Violation("not atomic", corr, f"rejected, but {names}",
+                                   show(spec.reject, *[s.effect for s in undoable_applied])))
+            return INCONSISTENT, found
+        return COMPENSATED, found
+    found.append(Violation("stuck", corr, _stuck_explanation(records, spec, applied, missing),
+                           records[-6:]))
+    return STUCK, found
+
+
+def _stuck_explanation(records: list[Record], spec: SagaSpec, applied, missing) -> str:
+    done = ", ".join(s.effect for s in applied) or "nothing"
+    text = f"neither completed nor rejected by the end of the run; applied so far: {done}"
+    waiting = _waiting_message(records)
+    if waiting is not None:
+        msg, fate = waiting
+        text += (f"; it waits on #{msg.id} {msg.type} from {msg.source} to {msg.destination} "
+                 f"({fate})")
+    elif records:
+        last = records[-1]
+        text += f"; its last record is {last.kind} at {last.service} (t={last.time:g})"
+    return text
+
+
+def _waiting_message(records: list[Record]):
+    """The most recent message of the transaction whose handling never finished, and why."""
+    fate: dict = {}
+    sent: dict = {}
+    for r in records:
+        if r.message is None:
+            continue
+        mid = r.message.id
+        if r.kind == SEND:
+            sent[mid] = r.message
+            fate[mid] = "still in flight"
+        elif r.kind == DROP:
+            fate[mid] = "dropped: " + (r.detail or {}).get("reason", "no reason given")
+        elif r.kind == DELIVER:
+            fate[mid] = f"delivered to {r.service}, not handled yet"
+        elif r.kind == LOST:
+            fate[mid] = f"lost at {r.service}: " + (r.detail or {}).get("reason", "")
+        elif r.kind == FAIL:
+            fate[mid] = f"its handler failed at {r.service}: " + (r.detail or {}).get("error", "")
+        elif r.kind == END:
+            fate[mid] = None
+    for mid in reversed(list(sent)):
+        if fate.get(mid) is not None:
+            return sent[mid], fate[mid]
+    return None

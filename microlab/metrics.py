@@ -1,0 +1,198 @@
+"""Metrics computed from a trace: latency, throughput, hops, utilization, availability.
+
+Everything here reads the trace only, so the same function measures orchestration and
+choreography. A transaction's **end** is the effect that concludes it (by default
+"complete" or "reject", as in :mod:`microlab.checks`); its **start** is its first
+record. Times are simulated seconds.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .trace import CRASH, DELIVER, EFFECT, END, FAIL, LOST, RESTART, SEND, START, Record, Trace
+
+
+@dataclass(frozen=True)
+class Span:
+    """When one transaction started and ended (``end`` is None if it never concluded)."""
+
+    correlation: object
+    start: float
+    end: float | None
+    outcome: str | None
+
+    @property
+    def latency(self) -> float | None:
+        """End-to-end time, or None if unfinished."""
+        return None if self.end is None else self.end - self.start
+
+
+def spans(trace: Trace, conclusions: dict | None = None) -> dict:
+    """Start, end and conclusion of every transaction, by correlation id, in order of start.
+
+    ``conclusions`` maps effect names to outcomes (default ``{"complete": "completed",
+    "reject": "rejected"}``).
+    """
+    conclusions = conclusions or {"complete": "completed", "reject": "rejected"}
+    first: dict = {}
+    end: dict = {}
+    outcome: dict = {}
+    for rec in trace.records:
+        r = Record._make(rec)
+        corr = r.correlation
+        if corr is None:
+            continue
+        if corr not in first:
+            first[corr] = r.time
+        if r.kind == EFFECT and corr not in end:
+            name = r.detail.get("effect")
+            if name in conclusions:
+                end[corr] = r.time
+                outcome[corr] = conclusions[name]
+    return {c: Span(c, t, end.get(c), outcome.get(c)) for c, t in first.items()}
+
+
+def percentiles(values, ps=(50, 90, 95, 99)) -> dict:
+    """Percentiles (nearest-rank on the sorted values) as ``{"p50": ..., ...}``, plus mean and n."""
+    data = sorted(values)
+    out: dict = {"n": len(data), "mean": statistics.fmean(data) if data else math.nan}
+    for p in ps:
+        out[f"p{p}"] = data[min(len(data) - 1, max(0, math.ceil(p / 100 * len(data)) - 1))] if data else math.nan
+    return out
+
+
+def latencies(trace: Trace, outcome: str | None = "completed") -> list[float]:
+    """End-to-end latencies of the transactions that ended with ``outcome`` (None: all ended)."""
+    return [s.latency for s in spans(trace).values()
+            if s.end is not None and (outcome is None or s.outcome == outcome)]
+
+
+def throughput(trace: Trace, bin_width: float = 1.0) -> list[tuple[float, float]]:
+    """Transactions concluded per second, in bins: ``[(bin start, rate), ...]``."""
+    if bin_width <= 0:
+        raise ValueError(f"bin_width must be positive, got {bin_width!r}")
+    ends = sorted(s.end for s in spans(trace).values() if s.end is not None)
+    if not ends:
+        return []
+    nbins = int(ends[-1] // bin_width) + 1
+    counts = [0] * nbins
+    for t in ends:
+        counts[int(t // bin_width)] += 1
+    return [(i * bin_width, c / bin_width) for i, c in enumerate(counts)]
+
+
+def messages_per_transaction(trace: Trace) -> dict:
+    """How many messages each transaction sent (duplicates by the network not counted)."""
+    out: dict = defaultdict(int)
+    for rec in trace.records:
+        if rec[1] == SEND and rec[3].correlation is not None:
+            out[rec[3].correlation] += 1
+    return dict(out)
+
+
+def hops_per_transaction(trace: Trace) -> dict:
+    """The longest causation chain (in messages) of each transaction.
+
+    A request/reply orchestration of three steps is six hops deep; a three-event
+    choreography through a broker is deeper per step but has no replies.
+    """
+    depth: dict = {}
+    out: dict = defaultdict(int)
+    for rec in trace.records:
+        if rec[1] != SEND:
+            continue
+        msg = rec[3]
+        d = depth.get(msg.causation, 0) + 1
+        depth[msg.id] = d
+        if msg.correlation is not None and d > out[msg.correlation]:
+            out[msg.correlation] = d
+    return dict(out)
+
+
+def utilization(trace: Trace, workers: dict, horizon: float | None = None) -> dict:
+    """Fraction of worker time each service spent handling messages over ``[0, horizon]``.
+
+    ``workers`` maps service name to its number of workers (``{s.name: s.workers}``).
+    """
+    busy: dict = defaultdict(float)
+    started: dict = {}
+    last = 0.0
+    for rec in trace.records:
+        time, kind, service, msg = rec[0], rec[1], rec[2], rec[3]
+        last = time
+        if kind == START:
+            started.setdefault((service, msg.id), []).append(time)
+        elif kind in (END, FAIL, LOST) and msg is not None:
+            pending = started.get((service, msg.id))
+            if pending:  # a LOST from the mailbox has no START: nothing to add
+                busy[service] += time - pending.pop(0)
+    horizon = last if horizon is None else horizon
+    if horizon <= 0:
+        return {name: 0.0 for name in workers}
+    return {name: busy.get(name, 0.0) / (horizon * n) for name, n in workers.items()}
+
+
+def queue_lengths(trace: Trace, service: str) -> list[tuple[float, int]]:
+    """Messages waiting in ``service``'s mailbox over time: ``[(time, length), ...]`` steps."""
+    out = [(0.0, 0)]
+    waiting = 0
+    for rec in trace.records:
+        if rec[2] != service:
+            continue
+        kind = rec[1]
+        if kind == DELIVER:
+            waiting += 1
+        elif kind == START:
+            waiting -= 1
+        elif kind == CRASH:
+            waiting = 0
+        else:
+            continue
+        out.append((rec[0], waiting))
+    return out
+
+
+def downtime(trace: Trace, service: str, until: float) -> list[tuple[float, float]]:
+    """The intervals during which ``service`` was down (crash to restart, or to ``until``)."""
+    out = []
+    down_at = None
+    for rec in trace.records:
+        if rec[2] != service:
+            continue
+        if rec[1] == CRASH and down_at is None:
+            down_at = rec[0]
+        elif rec[1] == RESTART and down_at is not None:
+            out.append((down_at, rec[0]))
+            down_at = None
+    if down_at is not None:
+        out.append((down_at, until))
+    return out
+
+
+def availability(trace: Trace, start: float, end: float, within: float) -> float:
+    """Of the transactions that started in ``[start, end)``, the fraction completed within ``within`` s.
+
+    This is availability as a customer sees it: "did my order go through in time?".
+    Returns NaN when no transaction started in the window.
+    """
+    started = [s for s in spans(trace).values() if start <= s.start < end]
+    if not started:
+        return math.nan
+    ok = sum(1 for s in started if s.outcome == "completed" and s.latency <= within)
+    return ok / len(started)
+
+
+def recovery_time(trace: Trace, crash_time: float) -> float | None:
+    """Seconds from ``crash_time`` until the next transaction concluded (None: none did)."""
+    after = [s.end for s in spans(trace).values() if s.end is not None and s.end > crash_time]
+    return min(after) - crash_time if after else None
+
+
+def rates(outcome_counts: dict) -> dict:
+    """Turn outcome counts into fractions (success, compensation, stuck, inconsistent rates)."""
+    total = sum(outcome_counts.values())
+    return {k: (v / total if total else math.nan) for k, v in outcome_counts.items()}

@@ -1,0 +1,69 @@
+"""Metrics read from the trace."""
+
+import math
+
+import pytest
+
+from microlab import Constant, Service, System
+from microlab import metrics
+
+
+class Step(Service):
+    def __init__(self, name, nxt=None, **kw):
+        super().__init__(name, **kw)
+        self.nxt = nxt
+
+    def on_Go(self, msg):
+        if self.nxt:
+            self.send(self.nxt, "Go")
+        else:
+            self.effect("complete")
+
+
+def chain(orders=3, work=0.0, gap=1.0):
+    system = System(latency=Constant(0.5))
+    system.add(Step("a", "b", work_time=work or None), Step("b", "c"), Step("c"))
+    for i in range(orders):
+        system.inject("a", "Go", correlation=f"o{i}", at=i * gap)
+    system.run()
+    return system
+
+
+def test_latency_hops_and_messages_per_transaction():
+    system = chain()
+    assert metrics.latencies(system.trace) == [1.5, 1.5, 1.5]
+    assert metrics.hops_per_transaction(system.trace) == {"o0": 3, "o1": 3, "o2": 3}
+    assert metrics.messages_per_transaction(system.trace)["o1"] == 3
+    p = metrics.percentiles([1, 2, 3, 4])
+    assert p["p50"] == 2 and p["p95"] == 4 and p["mean"] == 2.5
+
+
+def test_throughput_bins():
+    system = chain(orders=4, gap=0.5)
+    # ends at 1.5, 2.0, 2.5 and 3.0
+    assert metrics.throughput(system.trace, bin_width=1.0) == [(0.0, 0.0), (1.0, 1.0), (2.0, 2.0), (3.0, 1.0)]
+    with pytest.raises(ValueError):
+        metrics.throughput(system.trace, bin_width=0)
+
+
+def test_queue_and_utilization_show_a_saturated_service():
+    system = chain(orders=4, work=Constant(2.0), gap=0.0)
+    queue = metrics.queue_lengths(system.trace, "a")
+    assert max(n for _, n in queue) == 3
+    util = metrics.utilization(system.trace, {"a": 1, "b": 1}, horizon=8.5)
+    assert util["a"] == pytest.approx(8 / 8.5) and util["b"] == 0
+
+
+def test_availability_downtime_and_recovery():
+    system = chain(orders=6, gap=1.0)
+    system2 = System(latency=Constant(0.5))
+    system2.add(Step("a", "b"), Step("b", "c"), Step("c"))
+    for i in range(6):
+        system2.inject("a", "Go", correlation=f"o{i}", at=i)
+    system2.crash("b", at=1.9, duration=2.0)
+    system2.run()
+    assert metrics.availability(system.trace, 0, 6, within=2.0) == 1.0
+    assert metrics.availability(system2.trace, 0, 6, within=2.0) == pytest.approx(4 / 6)  # orders 1 and 2 reach b while it is down
+    assert metrics.downtime(system2.trace, "b", until=10) == [(1.9, 3.9)]
+    assert metrics.recovery_time(system2.trace, 1.9) == pytest.approx(4.5 - 1.9)
+    assert math.isnan(metrics.availability(system.trace, 50, 60, within=1))
