@@ -27,10 +27,20 @@ How runs end
 ``until``. It also stops after ``max_events`` callbacks and raises
 :class:`EventLimitExceeded`; the layers above turn that into a readable "event storm"
 error. A run that never settles is a bug in a model, and a hang teaches nothing.
+
+How memory works
+----------------
+While ``run`` executes, Python's cyclic garbage collector is paused (and resumed when
+``run`` returns or raises). A traced run keeps every message and record alive, and
+each full collection would walk all of them again looking for reference cycles that
+the runtime never makes: reference counting frees everything else at once. That walk
+cost about 40% of a traced run. A cycle that a handler makes is collected as soon as
+the run returns. If the collector was already off, ``run`` leaves it off.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import random
@@ -130,6 +140,9 @@ class Simulation:
         heap = self._heap
         pop = heapq.heappop
         done = 0
+        collecting = gc.isenabled()
+        if collecting:
+            gc.disable()  # see "How memory works" above
         try:
             if until is None:
                 while heap:
@@ -151,3 +164,5 @@ class Simulation:
                     self.now = until
         finally:
             self.events += done
+            if collecting:
+                gc.enable()

@@ -171,28 +171,32 @@ class Network:
         trace = system.trace
         if trace.enabled:
             trace.records.append((now, SEND, msg.source, msg, None))
+        if not self.faults:
+            # The usual case, one copy and no fault: the loop below without its extras.
+            # (Inlined Simulation.schedule: this is the hottest line of every run.)
+            dist = self.links.get((msg.source, msg.destination), self.latency) if self.links else self.latency
+            delay = dist.sample(sim.random) if dist is not None else 0.0
+            heappush(sim._heap, (now + delay, next(sim._seq), self._arrive, msg))
+            return
         copies = 1
         extra = 0.0
-        if self.faults:
-            rng = sim.random
-            for fault in self.faults:
-                if not fault.hits(msg, now, rng):
-                    continue
-                if isinstance(fault, (Drop, Partition)):
-                    trace.record(now, DROP, msg.source, msg, reason=fault.describe())
-                    return
-                if isinstance(fault, Duplicate):
-                    trace.record(now, DUPLICATE, msg.source, msg, reason=fault.describe())
-                    copies += 1
-                elif isinstance(fault, Delay):
-                    more = fault.extra.sample(rng)
-                    trace.record(now, DELAY, msg.source, msg, extra=more, reason=fault.describe())
-                    extra += more
-        dist = self.links.get((msg.source, msg.destination), self.latency) if self.links else self.latency
         rng = sim.random
+        for fault in self.faults:
+            if not fault.hits(msg, now, rng):
+                continue
+            if isinstance(fault, (Drop, Partition)):
+                trace.record(now, DROP, msg.source, msg, reason=fault.describe())
+                return
+            if isinstance(fault, Duplicate):
+                trace.record(now, DUPLICATE, msg.source, msg, reason=fault.describe())
+                copies += 1
+            elif isinstance(fault, Delay):
+                more = fault.extra.sample(rng)
+                trace.record(now, DELAY, msg.source, msg, extra=more, reason=fault.describe())
+                extra += more
+        dist = self.links.get((msg.source, msg.destination), self.latency) if self.links else self.latency
         heap = sim._heap
         for _ in range(copies):
-            # Inlined Simulation.schedule: this is the hottest line of every run.
             delay = extra + (dist.sample(rng) if dist is not None else 0.0)
             heappush(heap, (now + delay, next(sim._seq), self._arrive, msg))
 

@@ -44,7 +44,7 @@ from typing import Callable
 from .distributions import as_distribution
 from .errors import MicrolabError, UnknownServiceError
 from .messages import COMMAND, EVENT, REPLY, Message
-from .trace import CRASH, EFFECT, END, FAIL, LOST, RESTART, START
+from .trace import CRASH, EFFECT, END, LOST, RESTART, START
 
 
 class NoHandlerError(MicrolabError):
@@ -153,21 +153,33 @@ class Service:
         The correlation id defaults to that of the message being handled, and the
         causation id is always that message's id.
         """
-        system = self._system()
+        # This runs once per message: the checks and steps below are written out
+        # (rather than calling _system() and System._next_id()) to save two calls.
+        system = self.system
+        if system is None:
+            system = self._system()  # raises, saying how to add the service
         if not self.up:
             raise MicrolabError(f"{self.name} is down and cannot send {type!r}")
         if to not in system.services:
             raise UnknownServiceError(to, system.services, context=f"{self.name} tried to send {type!r} to {to!r}, but ")
         ctx = self._context
-        if correlation is None and ctx is not None:
-            correlation = ctx.correlation
-        msg = Message(system._next_id(), kind, type, self.name, to, topic, payload,
-                      correlation, ctx.id if ctx is not None else None, system.sim.now)
+        if ctx is None:
+            causation = None
+        else:
+            causation = ctx.id
+            if correlation is None:
+                correlation = ctx.correlation
+        system._ids = mid = system._ids + 1
+        msg = Message(mid, kind, type, self.name, to, topic, payload,
+                      correlation, causation, system.sim.now)
         system.network.transmit(msg)
         return msg
 
     def reply(self, to_msg: Message, type: str, payload=None) -> Message:
         """Answer ``to_msg`` with a reply of ``type`` to its sender, in the same transaction."""
+        if self._context is to_msg:
+            # The usual case, answering the message being handled: nothing to swap.
+            return self.send(to_msg.source, type, payload, kind=REPLY, correlation=to_msg.correlation)
         saved = self._context
         self._context = to_msg
         try:
@@ -245,12 +257,25 @@ class Service:
         return self.system
 
     def _receive(self, msg: Message) -> None:
-        if self.busy < self.workers:
-            self._start(msg)
-        else:
+        if self.busy >= self.workers:
             self.mailbox.append(msg)
+            return
+        # What follows is _start(msg), written out: the network calls this once per
+        # delivered message, and one call fewer is worth a few duplicated lines.
+        system = self.system
+        self.busy += 1
+        trace = system.trace
+        if trace.enabled:
+            trace.records.append((system.sim.now, START, self.name, msg, None))
+        work = self.work_time
+        if work is None:
+            self._handle(msg)
+        else:
+            self._working.append(msg)
+            system.sim.schedule(work.sample(system.sim.random), self._work_done, (self.incarnation, msg))
 
     def _start(self, msg: Message) -> None:
+        # Keep in step with _receive, which repeats these lines.
         system = self.system
         self.busy += 1
         trace = system.trace

@@ -72,3 +72,19 @@ def test_two_simulations_do_not_share_random_state():
 def test_seed_must_be_an_int():
     with pytest.raises(TypeError, match="seed"):
         Simulation(seed="1")
+
+
+def test_run_pauses_the_cyclic_collector_and_restores_it():
+    import gc
+
+    sim = Simulation(max_events=3)
+    seen = []
+
+    def tick(_):
+        seen.append(gc.isenabled())
+        sim.schedule(1, tick)
+
+    sim.schedule(0, tick)
+    with pytest.raises(EventLimitExceeded):
+        sim.run()
+    assert seen == [False, False, False] and gc.isenabled()

@@ -1,0 +1,105 @@
+"""Before/after for performance work on the core: ``python -m benchmarks.compare_core [REF]``.
+
+Loads the ``microlab`` package as it is at git revision REF (default ``HEAD``) under the
+name ``microlab_ref``, next to the working tree's ``microlab``, and runs the order saga
+with both, alternately (REF, working tree, REF, ...), trace on and off. It prints the
+medians of CPU time (steadier than the wall clock on a shared machine) and their ratio, and checks first that both versions write byte-identical
+traces (same digest): a faster core that changes the trace is not an optimisation.
+
+It only reads the repository (``git archive``); nothing is checked out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import types
+from pathlib import Path
+
+from .measure import alternate
+from .saga import Load
+from .table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = Path(__file__).resolve().parent / "models_microlab.py"
+
+
+def load_ref(ref: str, into: Path) -> types.ModuleType:
+    """Import the ``microlab`` package of revision ``ref`` as ``microlab_ref``."""
+    archive = subprocess.run(["git", "archive", "--format=tar", ref, "microlab"], cwd=ROOT,
+                             capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise SystemExit(f"git archive {ref} microlab failed: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        # The "data" filter (refuse links and absolute paths) exists from Python 3.11.4.
+        extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        tar.extractall(into, **extra)
+    shutil.move(str(into / "microlab"), str(into / "microlab_ref"))
+    sys.path.insert(0, str(into))
+    import microlab_ref  # noqa: E402  (imported from the folder just added)
+
+    if not microlab_ref.System.__module__.startswith("microlab_ref"):
+        raise SystemExit("the old package imports the working tree's microlab: cannot compare")
+    return microlab_ref
+
+
+def models(package: str) -> types.ModuleType:
+    """benchmarks/models_microlab.py, built on ``package`` instead of ``microlab``."""
+    source = MODELS.read_text().replace("from microlab import", f"from {package} import")
+    module = types.ModuleType(f"models_on_{package}")
+    module.__package__ = "benchmarks"
+    exec(compile(source, str(MODELS), "exec"), module.__dict__)
+    return module
+
+
+def compare(ref_models, new_models, load: Load, repeats: int) -> Table:
+    """Digests first (must be equal), then alternating timings; a table of medians."""
+    table = Table(f"Core before/after: {load.orders:,} orders, {repeats} alternating repetitions, "
+                  "medians of CPU time",
+                  ["model", "trace", "before messages/s", "after messages/s", "after / before"])
+    small = Load(orders=min(load.orders, 500), seed=load.seed)
+    for pattern in ("orchestration", "choreography"):
+        digests = []
+        for m in (ref_models, new_models):
+            system = m.build(pattern, small)
+            system.run()
+            digests.append(system.trace.digest())
+        if digests[0] != digests[1]:
+            raise SystemExit(f"{pattern}: the working tree writes a different trace than the "
+                             f"reference ({digests[0][:12]} != {digests[1][:12]}): not a pure speed-up")
+        for trace in (True, False):
+            samples = alternate({
+                "before": lambda: ref_models.run(pattern, load, trace),
+                "after": lambda: new_models.run(pattern, load, trace),
+            }, repeats, clock=time.process_time)
+            samples["after"].result.same_run_as(samples["before"].result, "after", "before")
+            rate = {k: s.result.messages / s.median for k, s in samples.items()}
+            table.add(pattern, "on" if trace else "off", rate["before"], rate["after"],
+                      f"{rate['after'] / rate['before']:.2f}x")
+    table.notes.append("Traces of both versions were checked byte-identical (same digest) first.")
+    return table
+
+
+def main(argv=None) -> int:
+    """Compare the working tree's core with revision REF and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.compare_core", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("ref", nargs="?", default="HEAD", help="git revision to compare with (HEAD)")
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=11)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        load_ref(args.ref, Path(tmp))
+        table = compare(models("microlab_ref"), models("microlab"), Load(orders=args.orders), args.repeats)
+    print(table.to_markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
