@@ -1,0 +1,33 @@
+"""Figures that read the trace.
+
+Every function takes a run (a System, or its Trace) or plain data and returns a
+``plotly.graph_objects.Figure``; the same run gives the same figure JSON. One module per
+family of figures:
+
+- :mod:`~microlab.viz.sequence`: :func:`sequence_diagram` (swimlanes / Lamport diagram);
+- :mod:`~microlab.viz.topology`: :func:`topology`, :func:`topology_pair` (star vs mesh);
+- :mod:`~microlab.viz.timeline`: :func:`timeline`, :func:`transaction_timeline`,
+  :func:`workflow_timeline` (Gantt charts of handlings and of workflow task attempts);
+- :mod:`~microlab.viz.charts`: :func:`latency_distributions`, :func:`saturation_curve`,
+  :func:`queue_and_utilization`, :func:`outcome_counts`, :func:`change_impact`,
+  :func:`orchestrator_growth`, :func:`retry_backoff`;
+- :mod:`~microlab.viz.animation`: :func:`message_animation`;
+- :mod:`~microlab.viz.style`: the shared palette and template;
+- :mod:`~microlab.viz.data`: the trace computations behind the figures (no plotly).
+
+Importing this package pulls in plotly and networkx; the kernel and the engines never do.
+"""
+
+from .animation import message_animation
+from .charts import (change_impact, latency_distributions, orchestrator_growth, outcome_counts,
+                     queue_and_utilization, retry_backoff, saturation_curve)
+from .sequence import sequence_diagram
+from .timeline import timeline, transaction_timeline, workflow_timeline
+from .topology import talk_graph, topology, topology_pair
+
+__all__ = [
+    "sequence_diagram", "topology", "topology_pair", "talk_graph", "timeline",
+    "transaction_timeline", "workflow_timeline", "latency_distributions", "saturation_curve",
+    "queue_and_utilization", "outcome_counts", "change_impact", "orchestrator_growth",
+    "retry_backoff", "message_animation",
+]

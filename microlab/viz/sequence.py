@@ -1,0 +1,346 @@
+"""The sequence diagram (swimlanes, or a Lamport diagram): who sent what to whom, and when.
+
+One horizontal lane per service; time runs left to right. Every copy of every message
+is an arrow from (send time, sender's lane) to (delivery time, receiver's lane),
+coloured by its kind (command, reply, event) or by what went wrong with it (dropped,
+duplicated, failed, compensation). A dropped copy ends in an "x": where the network
+lost it, or at the receiver that was down. Crashes shade the lane while the service is
+down; fault windows shade the lanes they concern.
+
+Why it is fast: all arrows of one colour are ONE plotly trace, built from numpy arrays
+in which each arrow is three points, (send, delivery, NaN); the NaN breaks the line.
+A figure has at most a dozen traces whatever the number of messages (one trace per
+message costs about 170 ms per 1,000 messages; this costs a few). Above
+``WEBGL_THRESHOLD`` copies the traces switch to WebGL (``scattergl``), which the
+browser redraws fast; WebGL has no rotated arrowheads, so a dot marks the delivery end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..network import NetworkFault, Partition
+from . import style
+from .data import as_trace, down_spans, flights, lane_order, live_services, services_in
+
+#: Above this many message copies the diagram draws with WebGL (``scattergl``).
+WEBGL_THRESHOLD = 2000
+#: Characters of payload shown in hover text.
+PAYLOAD_CHARS = 80
+#: Marker size of arrowheads (px).
+ARROW_SIZE = 10
+
+
+def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
+                     compensation_types=(), title: str | None = None,
+                     webgl: bool | None = None, height: int | None = None) -> go.Figure:
+    """Draw every message of a run (or of one transaction) between service lanes.
+
+    ``source``: a System or its Trace. ``correlation``: draw only that transaction.
+    ``lanes``: the services to draw, top to bottom (default: the client first, then in
+    order of appearance; with a System, every service it has). ``fault_windows``: a
+    list of ``(start, end, label)`` or ``(start, end, label, services)`` tuples, or
+    network faults (``system.network.faults``), drawn as shaded spans.
+    ``compensation_types``: message types to colour as compensations (the trace's
+    ``compensate`` records are coloured too). ``webgl``: force WebGL on or off
+    (default: on above ``WEBGL_THRESHOLD`` copies).
+    """
+    trace = as_trace(source)
+    f = flights(trace, correlation, compensation_types)
+    lanes = _lanes(source, trace, f, lanes, correlation)
+    row = {name: i for i, name in enumerate(lanes)}
+    crashes = [s for s in down_spans(trace) if s[0] in row and
+               (correlation is None or _during(s, f))]
+    windows, always_on = _fault_windows(fault_windows, lanes)
+
+    sent = np.asarray(f.sent, dtype=float)
+    ended = np.asarray(f.ended, dtype=float)
+    times = [*f.sent, *f.ended, *(c[1] for c in crashes), *(c[2] for c in crashes),
+             *(w[0] for w in windows), *(w[1] for w in windows if math.isfinite(w[1]))]
+    t_min = min(times) if times else 0.0
+    t_max = max(times) if times else 1.0
+    unit, scale = style.time_scale(t_max - t_min)
+
+    # A copy the network dropped as it was sent never travelled: draw a stub from the
+    # sender, half a typical latency long, heading for its destination but stopping
+    # short of the next lane (so that the "x" is not mistaken for a delivery there).
+    delivered = [i for i, o in enumerate(f.outcome) if o == "delivered"]
+    typical = float(np.median(ended[delivered] - sent[delivered])) if delivered else 0.0
+    stub = typical / 2 if typical > 0 else max(t_max - t_min, 1e-3) / 100
+
+    src_row = np.fromiter((row[m.source] for m in f.messages), dtype=float, count=len(f))
+    dst_row = np.fromiter((row[t] for t in f.target), dtype=float, count=len(f))
+    at_send = np.asarray(f.at_send, dtype=bool)
+    end_x = np.where(at_send, sent + stub, ended)
+    end_y = np.where(at_send, src_row + 0.4 * np.sign(dst_row - src_row), dst_row)
+
+    gl = len(f) > WEBGL_THRESHOLD if webgl is None else bool(webgl)
+    hover = np.asarray(_hover_texts(f, unit), dtype=object)
+    categories = np.asarray(f.category, dtype=object)
+    data = []
+    for cat, colour in style.CATEGORY_COLOURS.items():
+        idx = np.flatnonzero(categories == cat)
+        if not len(idx):
+            continue
+        data.append(_arrows(cat, colour, idx, sent * scale, end_x * scale, src_row, end_y,
+                            hover, gl))
+    shapes = []
+    if crashes:
+        data.append(_crash_markers(crashes, row, unit, scale, gl))
+        shapes += _crash_shapes(crashes, row, scale)
+    notes = []
+    if windows:
+        window_shapes, notes = _window_shapes(windows, row, t_min, t_max, scale)
+        shapes += window_shapes
+
+    what = f"transaction {correlation}" if correlation is not None else "the whole run"
+    n = len(lanes)
+    layout = {
+        "template": style.TEMPLATE,
+        "title": {"text": title or f"Messages between services over time: {what}"},
+        "xaxis": {"title": {"text": f"simulated time ({unit})"}},
+        "yaxis": {"title": {"text": "service"}, "tickmode": "array",
+                  "tickvals": list(range(n)), "ticktext": lanes,
+                  "range": [n - 0.5, -0.5], "showgrid": True, "gridcolor": "#CFCFCF",
+                  "zeroline": False, "fixedrange": True},
+        "legend": {"title": {"text": "message (colour = kind or outcome)"}},
+        "height": height or _height(n, len(data) + bool(windows), bool(always_on)),
+        "shapes": shapes,
+        "annotations": notes,
+    }
+    if always_on:
+        notes.append({"text": "faults active all run: " + "; ".join(always_on),
+                      "xref": "paper", "yref": "paper", "x": 0, "y": 0, "yshift": -72,
+                      "xanchor": "left", "yanchor": "top", "showarrow": False,
+                      "font": {"size": style.SMALL_SIZE}})
+        layout["margin"] = {"b": 110}
+    if notes:
+        top = max([note["yshift"] for note in notes if note["yref"] == "paper" and note["y"] == 1.0] or [0])
+        layout["margin"] = {**layout.get("margin", {}), "t": 80 + top}
+    if not len(f):
+        notes.append({"text": "no messages to draw", "showarrow": False,
+                      "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5})
+    return go.Figure(data=data, layout=layout)
+
+
+# -- building blocks ------------------------------------------------------------------------
+
+def _height(lanes: int, legend_entries: int, note: bool) -> int:
+    """Tall enough for every lane and for the whole legend (which must not scroll)."""
+    plot = max(62 * lanes, 34 * legend_entries + 30)
+    return 150 + plot + (40 if note else 0)
+
+
+def _lanes(source, trace, f, lanes, correlation) -> list[str]:
+    involved = list(dict.fromkeys(n for m, t in zip(f.messages, f.target) for n in (m.source, t)))
+    if lanes is not None:
+        if isinstance(lanes, str):
+            raise TypeError("lanes must be a list of service names, e.g. lanes=['client', 'payment']")
+        lanes = list(dict.fromkeys(lanes))
+        missing = [name for name in involved if name not in lanes]
+        if missing:
+            raise ValueError(f"lanes leaves out {', '.join(map(repr, missing))}, which "
+                             f"{'sends or receives' if len(missing) == 1 else 'send or receive'} "
+                             f"messages in this {'transaction' if correlation is not None else 'run'}; "
+                             f"add {'it' if len(missing) == 1 else 'them'} to lanes or leave lanes out")
+        return lanes
+    if correlation is not None:
+        return lane_order(involved)
+    live = list(live_services(source))
+    return lane_order(live + services_in(trace))
+
+
+def _during(span, f) -> bool:
+    """Does a crash span overlap the transaction drawn (so that it matters to it)?"""
+    if not len(f):
+        return False
+    return span[1] <= max(f.ended) and span[2] >= min(f.sent)
+
+
+def _fault_windows(windows, lanes) -> tuple[list[tuple], list[str]]:
+    """Normalise fault windows to ``(start, end, label, lanes or None)``.
+
+    A network fault active for the whole run has no window to shade: it is returned in
+    the second list, as its description, for a note under the figure.
+    """
+    out, always_on = [], []
+    for i, w in enumerate(windows or ()):
+        if isinstance(w, NetworkFault) and w.start <= 0 and not math.isfinite(w.end):
+            always_on.append(w.describe())
+            continue
+        if isinstance(w, NetworkFault):
+            if isinstance(w, Partition):
+                names = [n for g in w.groups for n in g]
+            else:
+                names = [n for n in (w.source, w.destination) if n is not None]
+            out.append((w.start, w.end, w.describe(), [n for n in names if n in lanes] or None))
+            continue
+        if not isinstance(w, (tuple, list)) or len(w) not in (3, 4):
+            raise ValueError(f"fault_windows[{i}] must be (start, end, label) or "
+                             f"(start, end, label, services) or a network fault, got {w!r}")
+        start, end, label = w[0], w[1], w[2]
+        if not isinstance(start, (int, float)) or not isinstance(end, (int, float)) or end < start:
+            raise ValueError(f"fault_windows[{i}]: start and end must be seconds with "
+                             f"start <= end, got start={start!r}, end={end!r}")
+        names = None
+        if len(w) == 4 and w[3] is not None:
+            names = [w[3]] if isinstance(w[3], str) else list(w[3])
+            unknown = [n for n in names if n not in lanes]
+            if unknown:
+                raise ValueError(f"fault_windows[{i}] ({label}) names {', '.join(map(repr, unknown))}, "
+                                 f"which has no lane; lanes are: {', '.join(lanes)}")
+        out.append((float(start), float(end), str(label), names))
+    return out, always_on
+
+
+def _arrows(cat, colour, idx, x0, x1, y0, y1, hover, gl) -> dict:
+    """One trace drawing the copies ``idx`` as segments with a marker at the arrival end."""
+    n = len(idx)
+    x = np.empty(3 * n)
+    y = np.empty(3 * n)
+    x[0::3], x[1::3], x[2::3] = x0[idx], x1[idx], np.nan
+    y[0::3], y[1::3], y[2::3] = y0[idx], y1[idx], np.nan
+    # Hover text sits on the arrival end only (an empty text shows no label): it halves
+    # the JSON, and an object array skips plotly's per-element list validation.
+    text = np.full(3 * n, "", dtype=object)
+    text[1::3] = hover[idx]
+    dropped = cat == "dropped"
+    head = ARROW_SIZE if not gl or dropped else 6
+    sizes = np.tile(np.array([0.0, head + (2 if dropped else 0), 0.0]), n)
+    marker = {"color": colour, "size": sizes,
+              "symbol": "x" if dropped else ("circle" if gl else "arrow")}
+    if not gl and not dropped:
+        marker["angleref"] = "previous"   # the arrowhead points along its own segment
+    return {
+        "type": "scattergl" if gl else "scatter",
+        "mode": "lines+markers",
+        "name": f"{style.CATEGORY_LABELS[cat]} ({n})",
+        "legendgroup": cat,
+        "x": x, "y": y,
+        # With thousands of arrows, thin translucent lines let the density show through.
+        "line": {"color": _alpha(colour, 0.35) if gl else colour, "width": 1.0 if gl else 1.6,
+                 "dash": "dot" if dropped else "solid"},
+        "marker": marker,
+        "hovertext": text, "hoverinfo": "text",
+    }
+
+
+def _alpha(colour: str, opacity: float) -> str:
+    """``#RRGGBB`` as ``rgba(r,g,b,opacity)``."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{opacity})"
+
+
+def _plain(obj):
+    """JSON for what json cannot encode: sets sorted (their order varies between
+    processes), anything else by its repr."""
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    return repr(obj)
+
+
+# Built once: json.dumps with options would build an encoder per call (twice as slow).
+_ENCODE = json.JSONEncoder(sort_keys=True, default=_plain, ensure_ascii=False).encode
+
+
+def _payload_text(payload) -> str:
+    if payload is None:
+        return "none"
+    text = _ENCODE(payload)
+    if len(text) > PAYLOAD_CHARS:
+        text = text[:PAYLOAD_CHARS - 1] + "…"
+    return text.replace("<", "&lt;")
+
+
+def _hover_texts(f, unit) -> list[str]:
+    """One hover sentence per copy: what it is, its ids, its times, its payload and fate."""
+    # Written for speed (it runs once per copy): times are formatted with one bound
+    # method rather than a call to style.format_time each.
+    scale = 1000.0 if unit == "ms" else 1.0
+    fmt = ("{:.3f} ms" if unit == "ms" else "{:.4f} s").format
+    payloads: dict = {}
+    out = []
+    append = out.append
+    for msg, sent, ended, target, outcome, handling, note, at_send in zip(
+            f.messages, f.sent, f.ended, f.target, f.outcome, f.handling, f.note, f.at_send):
+        payload = payloads.get(msg.id)
+        if payload is None:
+            payload = payloads[msg.id] = _payload_text(msg.payload)
+        topic = f", topic {msg.topic}" if msg.topic is not None else ""
+        if outcome == "dropped":
+            where = "by the network as it was sent" if at_send else f"at {target}, t={fmt(ended * scale)}"
+            fate = f"DROPPED {where}: {note}"
+        else:
+            took = fmt((ended - sent) * scale)
+            if handling == "handled":
+                fate = f"delivered after {took}, handled"
+            elif handling is None:
+                fate = f"delivered after {took}, not handled when the trace ends"
+            else:
+                fate = f"delivered after {took}, {handling.upper()}: {note}"
+        cause = f"caused by #{msg.causation}" if msg.causation is not None else "first of its chain"
+        append(f"<b>#{msg.id} {msg.type}</b> ({msg.kind}{topic})<br>{msg.source} → {target}, "
+               f"sent t={fmt(sent * scale)}<br>{fate}<br>transaction {msg.correlation}, {cause}"
+               f"<br>payload: {payload}")
+    return out
+
+
+def _crash_markers(crashes, row, unit, scale, gl) -> dict:
+    fmt = style.format_time
+    text = []
+    for service, start, end, reason in crashes:
+        why = f" ({reason})" if reason else ""
+        text.append(f"<b>{service} crashed</b>{why} at t={fmt(start, unit)}<br>"
+                    f"down until t={fmt(end, unit)}: its mailbox and work in progress are lost")
+    return {
+        "type": "scattergl" if gl else "scatter", "mode": "markers",
+        "name": "crash (shaded: service down)", "legendgroup": "crash",
+        "x": np.array([c[1] for c in crashes]) * scale,
+        "y": np.array([row[c[0]] for c in crashes], dtype=float),
+        "marker": {"symbol": "star", "size": 15, "color": style.VERMILLION,
+                   "line": {"color": style.INK, "width": 1}},
+        "hovertext": text, "hoverinfo": "text",
+    }
+
+
+def _crash_shapes(crashes, row, scale) -> list[dict]:
+    return [{"type": "rect", "layer": "below", "xref": "x", "yref": "y",
+             "x0": start * scale, "x1": end * scale, "y0": row[s] - 0.42, "y1": row[s] + 0.42,
+             "fillcolor": "rgba(213,94,0,0.16)", "line": {"width": 0}}
+            for s, start, end, _ in crashes]
+
+
+def _window_shapes(windows, row, t_min, t_max, scale) -> tuple[list[dict], list[dict]]:
+    """Shaded rectangles for fault windows, and their labels above the plot.
+
+    Labels of windows that overlap in time go on separate lines, so none hides another.
+    """
+    shapes, notes = [], []
+    n = len(row)
+    line_ends: list[float] = []      # for each label line, where its last label ends
+    for k, (start, end, label, names) in enumerate(windows):
+        end = end if math.isfinite(end) else t_max
+        spans = [(row[nm] - 0.48, row[nm] + 0.48) for nm in names] if names else [(-0.5, n - 0.5)]
+        for j, (y0, y1) in enumerate(spans):
+            shapes.append({"type": "rect", "layer": "below", "xref": "x", "yref": "y",
+                           "x0": start * scale, "x1": end * scale, "y0": y0, "y1": y1,
+                           "fillcolor": "rgba(240,228,66,0.25)", "line": {"width": 0},
+                           "legendgroup": "fault", "name": "fault window",
+                           "showlegend": k == 0 and j == 0})
+        # A label is about 7 px per character; in data units that depends on the plot
+        # width, so reserve the label's own window plus a margin of 15% of the run.
+        reach = max(end, start + 0.15 * (t_max - t_min))
+        line = next((i for i, e in enumerate(line_ends) if e <= start), None)
+        if line is None:
+            line = len(line_ends)
+            line_ends.append(reach)
+        else:
+            line_ends[line] = reach
+        notes.append({"text": f"⚡ {label}", "xref": "x", "yref": "paper", "x": start * scale,
+                      "y": 1.0, "yshift": 4 + 18 * line, "xanchor": "left", "yanchor": "bottom",
+                      "showarrow": False, "font": {"size": style.SMALL_SIZE}})
+    return shapes, notes

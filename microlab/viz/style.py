@@ -1,0 +1,158 @@
+"""The shared look of every microlab figure: one palette, one template, one time unit rule.
+
+A colour means the same thing in every figure of the course, so that a learner who has
+learnt "green is an event" in the sequence diagram reads the topology and the charts
+without a legend hunt:
+
+- blue is a **command** (and the orchestrator, and the orchestration pattern: the
+  orchestrator is the one that sends commands);
+- green is an **event** (and the broker, and the choreography pattern);
+- sky blue is a **reply**; reddish purple a **compensation**;
+- vermillion (the palette's red) is a **failure**; black with an "x" a **drop**;
+  orange a **duplicate** copy or a timeout.
+
+The palette is Okabe and Ito's, chosen to stay distinguishable under the common forms
+of colour blindness. Nothing here imports plotly: the template is a plain dict that
+figures put in ``layout.template`` (a dict also keeps the figure JSON small, where
+plotly's default template would add about 10 kB to every figure).
+"""
+
+from __future__ import annotations
+
+# -- the palette (Okabe & Ito 2008) -------------------------------------------------------
+BLACK = "#000000"
+ORANGE = "#E69F00"
+SKY_BLUE = "#56B4E9"
+GREEN = "#009E73"
+YELLOW = "#F0E442"
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+PURPLE = "#CC79A7"
+GREY = "#8C8C8C"
+LIGHT_GREY = "#D9D9D9"
+INK = "#222222"
+
+#: Colour of each message category in the sequence diagram and the animation. The order
+#: of this dict is the order of the legend.
+CATEGORY_COLOURS = {
+    "command": BLUE,
+    "reply": SKY_BLUE,
+    "event": GREEN,
+    "compensation": PURPLE,
+    "duplicate": ORANGE,
+    "failed": VERMILLION,
+    "dropped": BLACK,
+    "other": GREY,
+}
+
+#: What each category means, as the legend says it.
+CATEGORY_LABELS = {
+    "command": "command",
+    "reply": "reply",
+    "event": "event",
+    "compensation": "compensation",
+    "duplicate": "duplicate copy",
+    "failed": "handling failed or lost",
+    "dropped": "dropped (×)",
+    "other": "other kind",
+}
+
+#: Colour of each status of a span in a timeline (a handling, a workflow task attempt).
+#: Statuses are compared in lower case, so Conductor's ``COMPLETED`` or ``TIMED_OUT``
+#: work as they are.
+STATUS_COLOURS = {
+    "waiting": LIGHT_GREY,        # in a mailbox or a queue, not started yet
+    "scheduled": LIGHT_GREY,      # Conductor: in the task queue, not polled yet
+    "in_progress": SKY_BLUE,      # started and not finished when the run stopped
+    "handled": BLUE,              # a service handled the message
+    "completed": BLUE,            # Conductor: the task attempt succeeded
+    "retry_wait": YELLOW,         # waiting out a retry delay (backoff)
+    "failed": VERMILLION,         # the handler raised; the task attempt failed
+    "failed_with_terminal_error": VERMILLION,   # Conductor: failed, and no retry will help
+    "completed_with_errors": ORANGE,            # Conductor: an optional task failed
+    "timed_out": ORANGE,          # Conductor: no answer in time
+    "lost": BLACK,                # destroyed by a crash
+    "canceled": GREY,             # Conductor: the workflow stopped it
+    "terminated": GREY,
+    "skipped": LIGHT_GREY,        # Conductor: never ran (a switch went elsewhere)
+    "compensation": PURPLE,       # undoing an earlier step
+    "compensated": PURPLE,
+}
+
+#: Colour and marker symbol of each role in the topology.
+ROLE_STYLES = {
+    "orchestrator": {"color": BLUE, "symbol": "square", "size": 34},
+    "broker": {"color": GREEN, "symbol": "diamond", "size": 34},
+    "service": {"color": "#F2F2F2", "symbol": "circle", "size": 28},
+    "client": {"color": "#FFFFFF", "symbol": "triangle-up", "size": 26},
+}
+
+#: Colour of each collaboration pattern in the charts (and of any other series, in order).
+PATTERN_COLOURS = {"orchestration": BLUE, "choreography": GREEN}
+SERIES_COLOURS = (BLUE, GREEN, ORANGE, PURPLE, SKY_BLUE, VERMILLION, YELLOW, BLACK)
+
+FONT_FAMILY = "Arial, Helvetica, 'Liberation Sans', 'DejaVu Sans', sans-serif"
+FONT_SIZE = 13        # >= 12 px everywhere: learners read these on laptops
+TITLE_SIZE = 17
+SMALL_SIZE = 12
+
+#: The layout template applied to every figure (a plain dict: see the module docstring).
+TEMPLATE = {
+    "layout": {
+        "font": {"family": FONT_FAMILY, "size": FONT_SIZE, "color": INK},
+        "title": {"font": {"size": TITLE_SIZE}, "x": 0.01, "xanchor": "left"},
+        "paper_bgcolor": "#FFFFFF",
+        "plot_bgcolor": "#FFFFFF",
+        "colorway": list(SERIES_COLOURS),
+        "hovermode": "closest",
+        "hoverlabel": {"font": {"family": FONT_FAMILY, "size": SMALL_SIZE}, "align": "left"},
+        "legend": {"font": {"size": SMALL_SIZE}, "bgcolor": "rgba(255,255,255,0.85)"},
+        "margin": {"l": 80, "r": 30, "t": 70, "b": 60},
+        "xaxis": {"gridcolor": "#EBEBEB", "linecolor": "#BBBBBB", "zeroline": False,
+                  "showline": True, "ticks": "outside", "automargin": True},
+        "yaxis": {"gridcolor": "#EBEBEB", "linecolor": "#BBBBBB", "zeroline": False,
+                  "showline": True, "ticks": "outside", "automargin": True},
+    }
+}
+
+
+def time_scale(span: float) -> tuple[str, float]:
+    """The unit to show a time span of ``span`` seconds in: ``("ms", 1000.0)`` or ``("s", 1.0)``.
+
+    Simulated message latencies are milliseconds; loads and outages run for seconds.
+    Below 2 s, milliseconds read better.
+    """
+    return ("ms", 1000.0) if span < 2.0 else ("s", 1.0)
+
+
+def format_time(seconds: float, unit: str) -> str:
+    """``seconds`` written in ``unit`` (``"ms"`` or ``"s"``) for hover text."""
+    return f"{seconds * 1000:.3f} ms" if unit == "ms" else f"{seconds:.4f} s"
+
+
+def status_colour(status: str, colours: dict | None = None) -> str:
+    """The colour of a timeline status (case-insensitive), or a teaching error."""
+    key = str(status).lower()
+    table = STATUS_COLOURS if colours is None else {**STATUS_COLOURS, **{k.lower(): v for k, v in colours.items()}}
+    try:
+        return table[key]
+    except KeyError:
+        raise ValueError(
+            f"unknown span status {status!r}; known statuses: {', '.join(table)}. "
+            "Use one of them, or pass colours={" f"{key!r}" ": '#hex'} to give it a colour."
+        ) from None
+
+
+def series_colours(names) -> dict:
+    """A colour for each chart series: a pattern keeps its own colour, others take the rest in order."""
+    names = list(names)
+    taken = {PATTERN_COLOURS[str(n).lower()] for n in names if str(n).lower() in PATTERN_COLOURS}
+    free = [c for c in SERIES_COLOURS if c not in taken]
+    out, i = {}, 0
+    for name in names:
+        colour = PATTERN_COLOURS.get(str(name).lower())
+        if colour is None:
+            colour = free[i % len(free)]
+            i += 1
+        out[name] = colour
+    return out
