@@ -1,0 +1,248 @@
+"""The command line: check and run Netflix Conductor workflow definitions on toy services.
+
+    python -m microlab validate FILE.json [FILE.json ...] [--task-defs DEFS.json]
+    python -m microlab run FILE.json [--input JSON] [--worker-output REF=JSON] [--fail REF[:TIMES]]
+                                     [--seed N] [--task-defs DEFS.json] [--json]
+
+``validate`` prints every fault with its JSON path; the exit status is 0 only when
+every file is valid. ``run`` starts the first definition of FILE (the others are
+available as sub-workflows and failure workflows) on toy services: every SIMPLE task is
+answered by a toy worker named after the task, every HTTP task by a toy worker named
+after the first segment of its URI's path. It prints the tasks in the order they were
+scheduled, with status, attempt and times, then the workflow's status and output (or,
+with ``--json``, the execution as one JSON document). Exit status of ``run``: 0 when the
+workflow COMPLETED, 1 when it ended otherwise (or never ended), 2 when the definition or
+the options are invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+import warnings
+
+from .distributions import Exponential
+from .errors import DefinitionError, EventStorm
+from .system import HandlerFailureWarning, System
+
+EXAMPLES = """\
+examples:
+  python -m microlab validate microlab/data/workflows/order_saga.json
+  python -m microlab run microlab/data/workflows/order_saga.json \\
+      --input '{"orderId": "o-1", "amount": 30}'
+  python -m microlab run microlab/data/workflows/order_saga.json --fail book_shipment
+  python -m microlab run microlab/data/workflows/order_saga.json --fail charge_payment:1 --json
+  python -m microlab run wf.json --worker-output 't1={"op": "done"}' --task-defs taskdefs.json
+"""
+
+RUN_HELP = """\
+Every SIMPLE task is answered by a toy worker (a service named after the task) and
+every HTTP task by a toy worker named after the first path segment of its URI (an HTTP
+toy worker fails with the status given by a ?status=NNN query of 400 or more). Task
+definitions (retries, timeouts) come from --task-defs or a task's inline
+taskDefinition; a task with neither uses Conductor's defaults (SIMPLE: 3 retries, 60 s
+apart, a 3600 s response timeout; system tasks such as HTTP: no retries).
+Exit status: 0 when the workflow COMPLETED, 1 when it ended otherwise, 2 for invalid input.
+"""
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except DefinitionError as exc:
+        _print_faults(getattr(args, "file", "?"), exc)
+        return 2
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+class _UsageError(Exception):
+    """A bad command-line option (exit status 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m microlab",
+        description="microlab: check and run Netflix Conductor workflow definitions on simulated "
+                    "toy services (the course itself is in the notebooks: make course).",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="{validate,run}")
+
+    v = sub.add_parser("validate", help="check Conductor workflow definitions; print each fault with its JSON path",
+                       description="Check Conductor workflow definitions (a WorkflowDef, or a JSON list of them). "
+                                   "Prints each fault with its JSON path; exit status 0 only when all are valid.")
+    v.add_argument("files", nargs="+", metavar="FILE.json", help="a workflow definition or a list of them")
+    v.add_argument("--task-defs", metavar="DEFS.json", help="a JSON list of Conductor TaskDefs to check too")
+    v.set_defaults(func=_validate)
+
+    r = sub.add_parser("run", help="run a workflow on toy services and print its execution",
+                       description="Run the first workflow of FILE (the others serve as sub-workflows and "
+                                   "failure workflows) on toy services and print the execution.",
+                       epilog=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("file", metavar="FILE.json", help="a workflow definition or a list of them (main first)")
+    r.add_argument("--input", default="{}", metavar="JSON", help="the workflow input, a JSON object")
+    r.add_argument("--worker-output", action="append", default=[], metavar="TASKREF=JSON",
+                   help="what the worker for task TASKREF returns (repeatable)")
+    r.add_argument("--fail", action="append", default=[], metavar="TASKREF[:TIMES]",
+                   help="the worker fails task TASKREF always, or its first TIMES attempts (repeatable)")
+    r.add_argument("--seed", type=int, default=1, metavar="N", help="the simulation's random seed (default 1)")
+    r.add_argument("--latency", type=float, default=0.01, metavar="SECONDS",
+                   help="mean network latency, exponentially distributed (default 0.01; 0 for none)")
+    r.add_argument("--task-defs", metavar="DEFS.json", help="a JSON list of Conductor TaskDefs")
+    r.add_argument("--json", action="store_true", help="print the execution as one JSON document")
+    r.set_defaults(func=_run)
+    return parser
+
+
+# -- validate -----------------------------------------------------------------------------------
+
+def _validate(args) -> int:
+    from .orchestration.conductor import load_task_defs, load_workflows, read_json
+    from .orchestration.validate import check_references
+    ok = True
+    for path in args.files:
+        try:
+            workflows = load_workflows(path)
+            data = read_json(path)
+            labelled = ([(f"$[{i}]", wf) for i, wf in enumerate(workflows)] if isinstance(data, list)
+                        else [("$", workflows[0])])
+            faults = check_references(labelled)
+            if faults:
+                raise DefinitionError(faults, what="Conductor workflow definition")
+        except DefinitionError as exc:
+            _print_faults(path, exc)
+            ok = False
+            continue
+        names = ", ".join(f"{wf.name} v{wf.version} ({sum(1 for _ in wf.walk())} tasks)" for wf in workflows)
+        print(f"{path}: valid: {names}")
+    if args.task_defs:
+        try:
+            defs = load_task_defs(args.task_defs)
+            print(f"{args.task_defs}: valid: {len(defs)} task definition{'s' if len(defs) != 1 else ''}")
+        except DefinitionError as exc:
+            _print_faults(args.task_defs, exc)
+            ok = False
+    return 0 if ok else 1
+
+
+def _print_faults(path, exc: DefinitionError) -> None:
+    print(f"{path}: invalid ({len(exc.faults)} fault{'s' if len(exc.faults) != 1 else ''})")
+    for where, message in exc.faults:
+        print(f"  {where}: {message}")
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+def _run(args) -> int:
+    from .orchestration import Orchestrator, ToyWorker, execution
+    from .orchestration import model as m
+    from .orchestration.conductor import load_task_defs, load_workflows, read_json
+    from .orchestration.routing import first_segment, static_uri_prefix
+    from .orchestration.validate import check_references
+
+    workflows = load_workflows(args.file)
+    data = read_json(args.file)
+    labelled = ([(f"$[{i}]", wf) for i, wf in enumerate(workflows)] if isinstance(data, list)
+                else [("$", workflows[0])])
+    faults = check_references(labelled)
+    if faults:
+        raise DefinitionError(faults, what="Conductor workflow definition")
+    task_defs = load_task_defs(args.task_defs) if args.task_defs else {}
+    inp = _json_option("--input", args.input)
+    if not isinstance(inp, dict):
+        raise _UsageError(f"--input must be a JSON object, got {args.input!r}")
+
+    # One toy worker per SIMPLE task name and per first URI segment of HTTP tasks.
+    services: dict[str, str] = {}   # task name or HTTP segment -> service
+    by_ref: dict[str, str] = {}     # taskReferenceName -> service
+    task_routes: dict[str, str] = {}
+    reserved = {"orchestrator", "orchestrator-standby", "client"}
+    for wf in workflows:
+        for _, task in wf.walk():
+            service = None
+            if task.type == m.SIMPLE:
+                service = task.name if task.name not in reserved else f"{task.name}-worker"
+                task_routes[task.name] = service
+            elif task.type == m.HTTP:
+                request = task.input_parameters.get("http_request") or {}
+                static = static_uri_prefix(str(request.get("uri", "")))
+                segment = first_segment(static) if static else None
+                if segment is not None:
+                    service = segment if segment not in reserved else f"{segment}-worker"
+            if service is not None:
+                services[service] = service
+                by_ref[task.task_reference_name] = service
+    http_routes = {s.removesuffix("-worker"): s for s in services if s.endswith("-worker")}
+
+    outputs: dict[str, dict] = {}
+    for item in args.worker_output:
+        ref, _, text = item.partition("=")
+        _known_ref("--worker-output", ref, by_ref)
+        value = _json_option(f"--worker-output {ref}", text)
+        if not isinstance(value, dict):
+            raise _UsageError(f"--worker-output {ref}: the output must be a JSON object, got {text!r}")
+        outputs[ref] = value
+    fails: list = []
+    for item in args.fail:
+        ref, _, times = item.partition(":")
+        _known_ref("--fail", ref, by_ref)
+        if times and not times.isdigit():
+            raise _UsageError(f"--fail {item}: TIMES must be a whole number, as in --fail {ref}:2")
+        fails.append((ref, int(times) if times else None))
+
+    system = System(seed=args.seed, latency=Exponential(args.latency) if args.latency > 0 else 0.0,
+                    warn_on_failure=False)
+    orchestrator = system.add(Orchestrator(task_routes=task_routes, http_routes=http_routes,
+                                           task_defs=task_defs))
+    workers = {name: system.add(ToyWorker(name)) for name in services}
+    for ref, output in outputs.items():
+        workers[by_ref[ref]].outputs[ref] = output
+    for ref, times in fails:
+        workers[by_ref[ref]].fail(ref, times=times)
+    orchestrator.register(workflows)
+    main_wf = workflows[0]
+    correlation = f"{main_wf.name}-run"
+    orchestrator.start(main_wf.name, inp, correlation=correlation)
+    storm = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HandlerFailureWarning)
+        try:
+            system.run()
+        except EventStorm as exc:
+            storm = exc
+    result = execution(system, correlation)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(f"run of {args.file} (seed {args.seed})")
+        print(result.format())
+    for failure in system.failures:
+        print(f"handler failure: {failure}", file=sys.stderr)
+    if storm is not None:
+        print(f"stopped: {storm}", file=sys.stderr)
+    return 0 if result.status == m.COMPLETED else 1
+
+
+def _json_option(option: str, text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _UsageError(f"{option}: not valid JSON ({exc.msg} at column {exc.colno}): {text!r}") from None
+
+
+def _known_ref(option: str, ref: str, by_ref: dict) -> None:
+    if ref in by_ref:
+        return
+    close = difflib.get_close_matches(ref, sorted(by_ref), n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    raise _UsageError(f"{option} {ref}: no SIMPLE or HTTP task has taskReferenceName {ref!r}{guess} "
+                      f"Tasks that workers answer: {', '.join(by_ref) or 'none'}")

@@ -1,0 +1,152 @@
+"""How the orchestrator runs its own tasks: every type except SIMPLE and HTTP.
+
+A mixin of :class:`~microlab.orchestration.orchestrator.Orchestrator`. Each
+``_begin_<TYPE>`` method starts one attempt of a system task inside the current
+decision: SWITCH and DECISION pick a case, FORK_JOIN starts its branches and its JOIN,
+JOIN waits for the tasks it names, DO_WHILE starts its first iteration, SUB_WORKFLOW
+starts a child instance in the same business transaction, TERMINATE ends the workflow,
+WAIT sets a timer (or waits for ``CompleteTask``), SET_VARIABLE writes workflow
+variables, and INLINE, LAMBDA and JSON_JQ_TRANSFORM compute an output with the
+orchestrator's JavaScript engine or jq (:mod:`~microlab.orchestration.tasks`).
+"""
+
+from __future__ import annotations
+
+from . import model as m
+from . import tasks as system_tasks
+from .expressions import ExpressionError, JavaScript, Jq
+from .model import COMPLETED, FAILED, IN_PROGRESS, RUNNING
+from .state import Run
+
+
+class SystemTasks:
+    """The orchestrator's own task types (mixed into the Orchestrator)."""
+
+    def _begin_SWITCH(self, run: Run) -> None:
+        step = run.step
+        try:
+            case = system_tasks.switch_case(step.task, run.input, self.js)
+        except ExpressionError as exc:
+            self._fail_run(run, FAILED, str(exc))
+            return
+        key = "evaluationResult" if step.type == m.SWITCH else "caseOutput"
+        self._finish(run, COMPLETED, {key: [case]}, None)
+        first = step.cases[case] if case in step.cases else step.default
+        if first is not None:
+            self._todo.append((run.inst, first, run.iteration, 1, first.start_delay))
+        else:
+            self._after(run.inst, step, run.iteration)
+
+    _begin_DECISION = _begin_SWITCH
+
+    def _begin_FORK_JOIN(self, run: Run) -> None:
+        self._finish(run, COMPLETED, {}, None)
+        todo = self._todo
+        for first in run.step.branches:
+            todo.append((run.inst, first, run.iteration, 1, first.start_delay))
+        join = run.step.next
+        todo.append((run.inst, join, run.iteration, 1, join.start_delay))
+
+    def _begin_JOIN(self, run: Run) -> None:
+        self._commit(("dispatch", self._sys.sim.now, run.task_id, None, None))
+        self._record_task(run, IN_PROGRESS, None)
+        self._check_joins(run.inst)
+
+    def _begin_DO_WHILE(self, run: Run) -> None:
+        self._commit(("dispatch", self._sys.sim.now, run.task_id, None, None))
+        self._record_task(run, IN_PROGRESS, None)
+        self._commit(("loop", self._sys.sim.now, run.task_id, {"iteration": 1}))
+        body = run.step.body
+        self._todo.append((run.inst, body, 1, 1, body.start_delay))
+
+    def _begin_SUB_WORKFLOW(self, run: Run) -> None:
+        step = run.step
+        name = step.sub_name.resolve(run.inst, run.task_id)
+        plan = self.registry.find(name, step.sub_version) if isinstance(name, str) else None
+        if plan is None:
+            given = step.task.sub_workflow_param.name
+            named = f"{name!r}" if given == name else f"{given!r} (which resolved to {name!r})"
+            version = f" version {step.sub_version}" if step.sub_version is not None else ""
+            self._fail_run(run, FAILED, f"sub-workflow {named}{version} is not registered; registered: "
+                                        f"{', '.join(self.registry.names())}")
+            return
+        self._commit(("dispatch", self._sys.sim.now, run.task_id, None, None))
+        self._record_task(run, IN_PROGRESS, None)
+        inp = run.input if isinstance(run.input, dict) else {}
+        self._start_instance(plan, dict(inp), run.inst.correlation, parent=run)
+
+    def _begin_TERMINATE(self, run: Run) -> None:
+        inp = run.input
+        status = inp.get("terminationStatus")
+        if status not in m.TERMINATION_STATUSES:
+            self._fail_run(run, FAILED, f"terminationStatus must be one of {', '.join(m.TERMINATION_STATUSES)}, "
+                                        f"got {status!r}")
+            return
+        given = inp.get("workflowOutput")
+        self._finish(run, COMPLETED, {"output": given}, None)
+        inst = run.inst
+        output = None
+        if given is not None:
+            output = given if isinstance(given, dict) else {"output": given}
+        reason = inp.get("terminationReason") or f"terminated by task {run.full_ref} with status {status}"
+        self._end(inst, status, None if status == COMPLETED else reason, output=output, failed_run=run)
+
+    def _begin_WAIT(self, run: Run) -> None:
+        duration = run.input.get("duration")
+        now = self._sys.sim.now
+        due = None
+        if duration is not None:
+            try:
+                due = now + system_tasks.parse_duration(duration)
+            except ValueError as exc:
+                self._fail_run(run, FAILED, str(exc))
+                return
+        self._commit(("dispatch", now, run.task_id, None, due))
+        self._record_task(run, IN_PROGRESS, None)
+        if due is not None:
+            run.timer = self.after(due - now, self._wait_over, run)
+
+    def _wait_over(self, run: Run) -> None:
+        run.timer = None
+        if run.status == IN_PROGRESS and run.inst.status == RUNNING:
+            self._finish(run, COMPLETED, {}, None)
+            self._advance(run)
+            self._drain()
+
+    def _begin_SET_VARIABLE(self, run: Run) -> None:
+        values = dict(run.input) if isinstance(run.input, dict) else {}
+        self._commit(("vars", self._sys.sim.now, run.inst.id, values))
+        self._finish(run, COMPLETED, {}, None)
+        self._advance(run)
+
+    def _begin_INLINE(self, run: Run) -> None:
+        self._compute(run, system_tasks.inline, self.js)
+
+    def _begin_LAMBDA(self, run: Run) -> None:
+        self._compute(run, system_tasks.lambda_, self.js)
+
+    def _begin_JSON_JQ_TRANSFORM(self, run: Run) -> None:
+        self._compute(run, system_tasks.jq_transform, self.jq)
+
+    def _compute(self, run: Run, fn, engine) -> None:
+        try:
+            output = fn(run.input, engine)
+        except ExpressionError as exc:
+            self._fail_run(run, FAILED, str(exc), output={"error": str(exc)})
+            return
+        self._finish(run, COMPLETED, output, None)
+        self._advance(run)
+
+    @property
+    def js(self) -> JavaScript:
+        """This orchestrator's JavaScript engine (a V8 context, made on first use)."""
+        if self._js is None:
+            self._js = JavaScript(self.settings.js_timeout)
+        return self._js
+
+    @property
+    def jq(self) -> Jq:
+        """This orchestrator's jq queries (compiled once each)."""
+        if self._jq is None:
+            self._jq = Jq()
+        return self._jq

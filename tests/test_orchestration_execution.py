@@ -1,0 +1,101 @@
+"""Executions rebuilt from the trace alone, for figures and the command line."""
+
+import json
+
+import pytest
+
+from microlab import System
+from microlab.orchestration import Orchestrator, execution, executions, saga, workflow
+from microlab.orchestration import model as m
+from microlab.orchestration.toys import saga_services
+
+
+def shop_saga():
+    return (saga("order", inputs=["orderId"])
+            .step("reserve_inventory", compensate="release_inventory", retries=1, retry_delay=1)
+            .step("charge_payment", compensate="refund_payment")
+            .step("book_shipment", compensate="cancel_shipment", retries=1, retry_delay=2)
+            .build())
+
+
+@pytest.fixture
+def system():
+    system = System(seed=1, latency=0.01)
+    orchestrator = system.add(Orchestrator())
+    inventory, payment, shipping = system.add(*saga_services())
+    orchestrator.register(shop_saga())
+    shipping.fail("book_shipment")
+    orchestrator.start("order", {"orderId": 1}, correlation="order-1")
+    orchestrator.start("order", {"orderId": 2}, correlation="order-2", at=100)
+    system.run()
+    return system
+
+
+def test_the_execution_matches_what_the_orchestrator_holds(system):
+    orchestrator = system["orchestrator"]
+    ex = execution(system, "order-1")
+    live = orchestrator.instance("order-1")
+    assert ex.workflow_id == live.id and ex.status == live.status and ex.output == live.output
+    assert [(t.task_id, t.status, t.attempt, t.output) for t in ex.tasks] == [
+        (r.task_id, r.status, r.attempt, r.output) for r in live.tasks]
+    assert [(t.scheduled, t.start, t.end) for t in ex.tasks] == [(r.scheduled, r.start, r.end) for r in live.tasks]
+
+
+def test_tasks_come_in_scheduling_order_with_their_times(system):
+    ex = execution(system, "order-1")
+    assert [(t.ref, t.attempt, t.status) for t in ex.tasks] == [
+        ("reserve_inventory", 1, "COMPLETED"), ("charge_payment", 1, "COMPLETED"),
+        ("book_shipment", 1, "FAILED"), ("book_shipment", 2, "FAILED")]
+    assert all(t.scheduled <= t.start <= t.end for t in ex.tasks)
+    assert ex.tasks[3].start - ex.tasks[2].end == pytest.approx(2)  # the retry delay
+    assert ex.outcome == "COMPENSATED" and ex.failure_workflow.failure_of == ex.workflow_id
+
+
+def test_the_json_document_uses_conductors_field_names(system):
+    doc = json.loads(execution(system, "order-1").to_json())
+    assert doc["status"] == "FAILED" and doc["correlationId"] == "order-1"
+    first = doc["tasks"][0]
+    assert {"referenceTaskName", "taskType", "status", "retryCount", "startTime", "endTime"} <= set(first)
+    assert [t["retryCount"] for t in doc["tasks"]] == [0, 0, 0, 1]
+    assert doc["failureWorkflow"]["status"] == "COMPLETED"
+    assert [t["referenceTaskName"] for t in doc["failureWorkflow"]["tasks"] if t["taskType"] == "SIMPLE"] == [
+        "refund_payment", "release_inventory"]
+
+
+def test_executions_lists_every_business_transaction(system):
+    found = executions(system)
+    assert [ex.correlation for ex in found] == ["order-1", "order-2"]
+    assert execution(system.trace, "order_saga-1" if False else found[1].workflow_id).correlation == "order-2"
+    with pytest.raises(KeyError, match="no workflow with id or correlation 'order-3'"):
+        execution(system, "order-3")
+    with pytest.raises(KeyError, match="never scheduled a task 'nope'"):
+        found[0].task("nope")
+
+
+def test_progress_counts_the_path_taken_so_far():
+    system = System(seed=1, latency=0.01)
+    orchestrator = system.add(Orchestrator())
+    system.add(*saga_services())
+    orchestrator.register(workflow("w").simple("reserve_inventory").simple("charge_payment")
+                          .simple("book_shipment").build())
+    orchestrator.start("w", {}, correlation="o")
+    seen = []
+    for until in (0.015, 0.035, 0.055, 1.0):
+        system.run(until=until)
+        p = orchestrator.progress("o")
+        seen.append((p.completed, p.taken, p.ahead))
+    assert seen == [(0, 1, 2), (1, 2, 1), (2, 3, 0), (3, 3, 0)]
+    assert orchestrator.progress("o").fraction == 1.0 and execution(system, "o").progress.fraction == 1.0
+    assert "3/3 tasks done" in str(orchestrator.progress("o"))
+
+
+def test_a_stalled_execution_says_what_it_waits_for():
+    wf = workflow("w").wait("approval").build()
+    system = System(seed=1)
+    orchestrator = system.add(Orchestrator())
+    orchestrator.register(wf)
+    orchestrator.start("w", {}, correlation="o")
+    system.run()
+    ex = execution(system, "o")
+    assert ex.status == m.RUNNING and ex.waiting() == ["WAIT approval is IN_PROGRESS"]
+    assert "still waiting: WAIT approval is IN_PROGRESS" in ex.format()
