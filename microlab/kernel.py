@@ -63,24 +63,33 @@ class Timer:
     """A handle on one scheduled callback that can be cancelled before it fires.
 
     Lifecycle: created by :meth:`Simulation.timer`, then either fires once at its time
-    or is cancelled (``cancel()``), in which case it is skipped when its time comes.
+    or is cancelled (``cancel()``), in which case it is skipped when its time comes. A
+    cancelled timer no longer keeps a run going: a run whose heap holds only cancelled
+    timers has settled (otherwise every cancelled timeout would drag the clock along).
     """
 
-    __slots__ = ("time", "fn", "arg", "cancelled")
+    __slots__ = ("sim", "time", "fn", "arg", "cancelled", "fired")
 
-    def __init__(self, time: float, fn: Callable[[Any], Any], arg: Any):
+    def __init__(self, sim: "Simulation", time: float, fn: Callable[[Any], Any], arg: Any):
+        self.sim = sim
         self.time = time
         self.fn = fn
         self.arg = arg
         self.cancelled = False
+        self.fired = False
 
     def cancel(self) -> None:
         """Prevent the callback from running (no effect if it already ran)."""
-        self.cancelled = True
+        if not self.cancelled and not self.fired:
+            self.cancelled = True
+            self.sim._cancelled += 1
 
     def _fire(self, _unused: Any) -> None:
-        if not self.cancelled:
-            self.fn(self.arg)
+        if self.cancelled:
+            self.sim._cancelled -= 1
+            return
+        self.fired = True
+        self.fn(self.arg)
 
 
 class Simulation:
@@ -101,6 +110,8 @@ class Simulation:
         self.events = 0
         self._heap: list[tuple[float, int, Callable[[Any], Any], Any]] = []
         self._seq = itertools.count()
+        #: Cancelled timers still on the heap (they do not keep a run going).
+        self._cancelled = 0
 
     def schedule(self, delay: float, fn: Callable[[Any], Any], arg: Any = None) -> None:
         """Call ``fn(arg)`` after ``delay`` simulated seconds (``delay >= 0``)."""
@@ -116,7 +127,7 @@ class Simulation:
 
     def timer(self, delay: float, fn: Callable[[Any], Any], arg: Any = None) -> Timer:
         """Like :meth:`schedule`, but return a :class:`Timer` that can be cancelled."""
-        timer = Timer(self.now + delay, fn, arg)
+        timer = Timer(self, self.now + delay, fn, arg)
         self.schedule(delay, timer._fire)
         return timer
 
@@ -126,13 +137,13 @@ class Simulation:
 
     @property
     def pending(self) -> int:
-        """How many callbacks are scheduled and not yet run."""
-        return len(self._heap)
+        """How many callbacks are scheduled and not yet run (cancelled timers excluded)."""
+        return len(self._heap) - self._cancelled
 
     def run(self, until: float | None = None, max_events: int | None = None) -> None:
         """Run callbacks in (time, seq) order.
 
-        Stops when nothing is left, or before the first callback later than ``until``
+        Stops when nothing is left but cancelled timers, or before the first callback later than ``until``
         (the clock is then set to ``until``). Raises :class:`EventLimitExceeded` after
         ``max_events`` callbacks in this call.
         """
@@ -145,7 +156,7 @@ class Simulation:
             gc.disable()  # see "How memory works" above
         try:
             if until is None:
-                while heap:
+                while len(heap) > self._cancelled:
                     if done >= budget:
                         raise EventLimitExceeded(done, self.now)
                     t, _, fn, arg = pop(heap)
@@ -153,7 +164,7 @@ class Simulation:
                     fn(arg)
                     done += 1
             else:
-                while heap and heap[0][0] <= until:
+                while len(heap) > self._cancelled and heap[0][0] <= until:
                     if done >= budget:
                         raise EventLimitExceeded(done, self.now)
                     t, _, fn, arg = pop(heap)

@@ -88,3 +88,15 @@ def test_run_pauses_the_cyclic_collector_and_restores_it():
     with pytest.raises(EventLimitExceeded):
         sim.run()
     assert seen == [False, False, False] and gc.isenabled()
+
+
+def test_cancelled_timers_do_not_keep_the_run_going():
+    sim = Simulation()
+    seen = []
+    timeout = sim.timer(3600, seen.append, "timeout")
+    sim.schedule(1, lambda _: timeout.cancel())
+    sim.schedule(2, seen.append, "work")
+    sim.run()
+    assert seen == ["work"] and sim.now == 2 and sim.pending == 0
+    timeout.cancel()  # cancelling twice changes nothing
+    assert sim.pending == 0
