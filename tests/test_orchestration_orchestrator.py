@@ -285,7 +285,7 @@ def test_inline_lambda_and_jq_compute_inside_the_orchestrator():
     assert ex.task("shape").output == {"result": {"total": 7}, "resultList": [{"total": 7}]}
     assert ex.task("lam").output == {"result": {"double": 8}}
     sent = [r.message.type for r in system.trace.of_kind(SEND)]
-    assert sent == ["StartWorkflow"]  # one message: no service was involved
+    assert sent == ["StartWorkflow", "WorkflowStarted"]  # no service was involved
 
 
 def test_a_failing_jq_query_fails_its_task_with_the_query_quoted():
@@ -547,9 +547,24 @@ def test_the_starter_can_be_told_when_its_workflow_ends():
     system, orchestrator, worker = setup(wf, notify_starter=True)
     orchestrator.start("w", {}, correlation="tx")
     system.run()
-    [ended] = system.client.received
+    started, ended = system.client.received
+    assert started.type == "WorkflowStarted" and started.payload == {"workflowId": "w-1"}
     assert ended.type == "WorkflowEnded" and ended.kind == "reply" and ended.correlation == "tx"
     assert ended.payload["status"] == m.COMPLETED and ended.payload["workflowId"] == "w-1"
+
+
+def test_a_repeated_start_with_the_same_idempotency_key_starts_nothing_new():
+    wf = workflow("w").simple("a").build()
+    system, orchestrator, worker = setup(wf)
+    for at in (0, 1):
+        system.inject("orchestrator", "StartWorkflow", {"name": "w", "idempotencyKey": "k1"},
+                      correlation="tx", at=at)
+    system.inject("orchestrator", "StartWorkflow", {"name": "w", "idempotencyKey": "k2"}, correlation="tx", at=2)
+    system.run()
+    answers = [m_.payload for m_ in system.client.received]
+    assert answers == [{"workflowId": "w-1"}, {"workflowId": "w-1", "existing": True}, {"workflowId": "w-2"}]
+    assert [i.id for i in orchestrator.workflows("tx")] == ["w-1", "w-2"]
+    assert "already started with idempotencyKey 'k1'" in system.trace.of_kind(rec.STALE)[0].detail["reason"]
 
 
 def test_terminate_workflow_message_ends_a_running_instance():

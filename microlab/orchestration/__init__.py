@@ -30,7 +30,9 @@ Invalid definitions raise :class:`~microlab.errors.DefinitionError` with JSON pa
 Messages (the correlation id of every message of an instance is the instance's
 correlation; sub-workflows and failure workflows inherit it):
 
-- to the orchestrator: ``StartWorkflow`` ``{"name", "input", "version"?}``;
+- to the orchestrator: ``StartWorkflow`` ``{"name", "input", "version"?, "idempotencyKey"?}``,
+  answered by a ``WorkflowStarted`` ``{"workflowId"}`` reply (a repeated idempotencyKey
+  starts nothing new and answers with the existing id, as Conductor's RETURN_EXISTING);
   ``TerminateWorkflow`` ``{"workflowId"?, "reason"?}``; ``CompleteTask`` (finishes a WAIT);
 - orchestrator -> service: a command whose type is the **task name** (``charge_payment``),
   payload ``{"taskId", "workflowId", "ref", "name", "type", "attempt", "input"}`` (plus

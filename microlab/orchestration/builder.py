@@ -27,8 +27,9 @@ A saga, each step naming its compensation::
 
 ``build()`` returns a :class:`Saga`: the main workflow, whose ``failureWorkflow`` is a
 generated compensation workflow (plain Conductor JSON too) that finds the steps that
-completed in the failed execution it receives, and runs their compensations in reverse
-order. A compensating task's input holds the step's input and output (``stepInput``,
+completed (or timed out: their work may have happened) in the failed execution it
+receives, and runs their compensations in reverse order; so a compensation must be
+idempotent and harmless when there is nothing to undo. A compensating task's input holds the step's input and output (``stepInput``,
 ``stepOutput``), the saga's input fields, and the failure ``reason``.
 """
 
@@ -383,9 +384,13 @@ class SagaBuilder:
     def build(self) -> Saga:
         """Check both workflows and return the :class:`Saga`."""
         main = self.main.build()
-        query = ('((.failedWorkflow.tasks // []) | map(select(.status == "COMPLETED")) '
+        # A step to undo is one that COMPLETED, and also one that TIMED_OUT: a timeout
+        # does not mean the work did not happen (the reply may be what was lost), so its
+        # compensation runs too, and must be harmless when there is nothing to undo.
+        query = ('((.failedWorkflow.tasks // []) '
+                 '| map(select(.status == "COMPLETED" or .status == "TIMED_OUT")) '
                  '| map({key: .referenceTaskName, value: {done: "yes", input: .inputData, '
-                 'output: .outputData}}) | from_entries)')
+                 'output: .outputData, status: .status}}) | from_entries)')
         comp = WorkflowBuilder(self.compensation_name, version=self.version,
                                description=f"Undoes the completed steps of a failed {self.name}, "
                                            "most recent first",

@@ -72,6 +72,8 @@ TERMINATE_WORKFLOW = "TerminateWorkflow"
 COMPLETE_TASK = "CompleteTask"
 #: Reply sent to whoever started an instance when it ends (with ``notify_starter=True``).
 WORKFLOW_ENDED = "WorkflowEnded"
+#: Reply to every StartWorkflow (Conductor's start API answers with the workflow id).
+WORKFLOW_STARTED = "WorkflowStarted"
 #: Tasks one decision may run without waiting on a service before it is called endless.
 MAX_SYNC_STEPS = 10_000
 
@@ -286,8 +288,17 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
         inp = payload.get("input") or {}
         if not isinstance(inp, dict):
             raise MicrolabError(f"StartWorkflow {plan.name!r}: input must be a JSON object (dict), got {inp!r}")
+        key = payload.get("idempotencyKey")
+        existing = self.state.by_key.get((plan.name, key)) if key is not None else None
+        if existing is not None:
+            # Conductor's RETURN_EXISTING strategy: a start request repeated by a client
+            # that never heard back (a lost reply, a crashed orchestrator) starts nothing new.
+            self._stale(msg, f"workflow {existing} already started with idempotencyKey {key!r}")
+            self.reply(msg, WORKFLOW_STARTED, {"workflowId": existing, "existing": True})
+            return
         starter = (msg.source, msg.id) if self.settings.notify_starter else None
-        self._start_instance(plan, inp, msg.correlation, starter=starter)
+        inst = self._start_instance(plan, inp, msg.correlation, starter=starter, key=key)
+        self.reply(msg, WORKFLOW_STARTED, {"workflowId": inst.id})
 
     def on_TaskCompleted(self, msg) -> None:
         """A worker did a task: payload ``{"taskId", "output"}``."""
@@ -334,14 +345,15 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
         return self.state.apply(record)
 
     def _start_instance(self, plan: Plan, inp: dict, correlation, parent: Run | None = None,
-               failure_of: str | None = None, starter=None, wf_id: str | None = None) -> Instance:
+               failure_of: str | None = None, starter=None, wf_id: str | None = None,
+               key=None) -> Instance:
         now = self._sys.sim.now
         if plan.input_template:
             inp = {**plan.input_template, **inp}
         wf_id = wf_id or self.state.next_id(plan.name)
         inst = self._commit(("start", now, wf_id, plan, correlation, inp,
                              parent.inst.id if parent is not None else None,
-                             parent.task_id if parent is not None else None, failure_of, starter))
+                             parent.task_id if parent is not None else None, failure_of, starter, key))
         trace = self._sys.trace
         if trace.enabled:
             detail = {"correlation": correlation, "workflow": plan.name, "version": plan.version,

@@ -7,7 +7,7 @@ standby (or the restarted orchestrator) builds the very same state by applying t
 log's records in order (:meth:`State.replay`). Records, first field the operation:
 
 ==============================================================================  =========================
-``("start", t, wf_id, plan, correlation, input, parent_id, parent_task, failure_of, starter)``  instance RUNNING
+``("start", t, wf_id, plan, correlation, input, parent_id, parent_task, failure_of, starter, key)``  instance RUNNING
 ``("schedule", t, wf_id, task_id, ref, attempt, iteration, input, due)``       task SCHEDULED
 ``("dispatch", t, task_id, service, due)``                                     task IN_PROGRESS
 ``("finish", t, task_id, status, output, reason)``                             task ends (or changes end status)
@@ -158,6 +158,8 @@ class State:
         self.counters: dict[str, int] = {}
         #: Instance ids per correlation id, in start order.
         self.by_correlation: dict = {}
+        #: Instance id per (workflow name, idempotency key) of a StartWorkflow request.
+        self.by_key: dict = {}
 
     @classmethod
     def replay(cls, records) -> "State":
@@ -179,7 +181,7 @@ class State:
     # -- one method per record ------------------------------------------------------------
 
     def _start(self, rec):
-        _, t, wf_id, plan, correlation, inp, parent_id, parent_task, failure_of, starter = rec
+        _, t, wf_id, plan, correlation, inp, parent_id, parent_task, failure_of, starter, key = rec
         parent = self.instances.get(parent_id) if parent_id else None
         compensation = failure_of is not None or (parent is not None and parent.compensation)
         inst = Instance(wf_id, plan, correlation, inp, t, parent_id, parent_task, failure_of,
@@ -189,6 +191,8 @@ class State:
         if n > self.counters.get(plan.name, 0):
             self.counters[plan.name] = n
         self.by_correlation.setdefault(correlation, []).append(wf_id)
+        if key is not None:
+            self.by_key[(plan.name, key)] = wf_id
         if parent_task is not None:
             self.tasks[parent_task].sub_id = wf_id
         return inst

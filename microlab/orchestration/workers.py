@@ -207,7 +207,9 @@ class Worker(Service):
         return output
 
     def _injected_failure(self, call: TaskCall) -> None:
-        for key in (call.ref, call.name):
+        # A task whose reference name is its name is looked up once, not twice (else
+        # a failure rate would be drawn twice per attempt).
+        for key in dict.fromkeys((call.ref, call.name)):
             plan = self._fail_times.get(key)
             if plan is not None:
                 times, reason = plan

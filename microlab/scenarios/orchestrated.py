@@ -1,0 +1,151 @@
+"""A business flow as an orchestrated saga: one workflow, task workers, an orchestrator.
+
+From a :class:`~microlab.flows.BusinessFlow`:
+
+- the **owner** takes the client's request and asks the orchestrator to start the
+  flow's workflow (``StartWorkflow``) for that transaction;
+- the **workflow** (built with :func:`~microlab.orchestration.saga`) runs the steps in
+  order as SIMPLE tasks named after their effects (``reserve``, ``charge``...), then
+  one task per listener; its failure workflow undoes the completed steps, most recent
+  first (with compensation off, it undoes nothing);
+- each **step service** is a :class:`~microlab.orchestration.Worker` that applies its
+  effect (and its compensation) and fails an attempt with the knob's probability;
+- the **orchestrator** owns the transaction: it retries, times out, compensates, and
+  records the conclusion (``complete`` or ``reject``).
+
+The services know nothing of each other: all the flow's knowledge is in the workflow.
+"""
+
+from __future__ import annotations
+
+from ..flows import BusinessFlow
+from ..orchestration import Orchestrator, Worker, saga
+from ..services import Service
+from .knobs import Knobs
+
+
+class FlowOwner(Service):
+    """Takes the client's request and starts the workflow on the active orchestrator.
+
+    Like any client of Conductor's start API, it repeats the request (with the
+    transaction as its idempotency key) until the orchestrator answers
+    ``WorkflowStarted``: a request lost while the orchestrator is down is not an order lost.
+    """
+
+    def __init__(self, name: str, request: str, workflow: str, orchestrator: Orchestrator,
+                 retry_after: float = 1.0, attempts: int = 10, **kw):
+        super().__init__(name, **kw)
+        self.workflow = workflow
+        self.orchestrator = orchestrator
+        self.retry_after = retry_after
+        self.attempts = attempts
+        #: Transactions whose start the orchestrator has not acknowledged yet.
+        self.unacknowledged: dict = {}
+        self.on(request, self.start_workflow)
+
+    def start_workflow(self, msg):
+        """Ask whichever orchestrator is active now to run the workflow for this transaction."""
+        self.unacknowledged[msg.correlation] = dict(msg.payload)
+        self._ask(msg.correlation, 1)
+
+    def _ask(self, correlation, attempt):
+        payload = self.unacknowledged.get(correlation)
+        if payload is None:
+            return
+        if attempt > self.attempts:
+            # Give up asking, but do not reject: the workflow may have started and only
+            # its acknowledgement was lost. The checker will call this transaction stuck.
+            del self.unacknowledged[correlation]
+            self.system.trace.record(self.now, "gave_up", self.name, correlation=correlation,
+                                     reason=f"no WorkflowStarted after {self.attempts} requests")
+            return
+        self.send(self.orchestrator.active, "StartWorkflow",
+                  {"name": self.workflow, "input": payload, "idempotencyKey": correlation},
+                  correlation=correlation)
+        self.after(self.retry_after, self._ask, correlation, attempt + 1)
+
+    def on_WorkflowStarted(self, msg):
+        """The orchestrator has the transaction: stop asking."""
+        self.unacknowledged.pop(msg.correlation, None)
+
+    def describe(self) -> dict:
+        """What the owner handles and whom it asks (for change impact)."""
+        return {"handles": sorted(self.handlers), "starts": [self.workflow]}
+
+
+def workflow_for(flow: BusinessFlow, knobs: Knobs, listeners=None):
+    """The saga (workflow and its compensation workflow) that runs ``flow``."""
+    policy = dict(retries=knobs.retries, retry_logic="FIXED", retry_delay=knobs.retry_delay,
+                  response_timeout=knobs.response_timeout)
+    builder = saga(f"{flow.name}_saga", inputs=[f"{flow.name}Id"] + [k for k, _ in flow.payload])
+    for step in flow.steps:
+        undo = step.compensation if knobs.compensation else None
+        builder.step(step.effect, service=step.service, compensate=undo,
+                     compensate_policy=dict(policy) if undo else None, **policy)
+    for name in (flow.listeners if listeners is None else listeners):
+        builder.step(f"tell_{name}", service=name, **policy)
+    return builder.build()
+
+
+def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchestrator, object]:
+    """The orchestrator, the owner and the workers of ``flow``; and the saga to register."""
+    orchestrator = Orchestrator(workers=knobs.workers.get("orchestrator"),
+                                work_time=knobs.orchestrator_work_time,
+                                standby=knobs.standby, failover_delay=knobs.failover_delay,
+                                conclusions=("complete", "reject"))
+    the_saga = workflow_for(flow, knobs)
+    owner = FlowOwner(flow.owner, flow.request, the_saga.name, orchestrator,
+                      retry_after=knobs.response_timeout, workers=knobs.workers.get(flow.owner), work_time=knobs.work_time)
+    services = [orchestrator, owner]
+    for step in flow.steps:
+        worker = _worker(step.service, knobs)
+        applied = {}  # the worker's database: which transactions it applied its effect to
+        worker.task(step.effect, _do_task(worker, step.effect, applied))
+        if step.compensation:
+            worker.task(step.compensation, _undo_task(worker, step.compensation, applied))
+        p = knobs.failure.get(step.service, 0.0)
+        if p > 0:
+            worker.fail_rate(step.effect, p, reason=f"{step.effect} failed")
+        services.append(worker)
+    for name in flow.listeners:
+        worker = _worker(name, knobs)
+        worker.task(f"tell_{name}", _effect_task(worker, f"{name}_heard"))
+        services.append(worker)
+    return services, orchestrator, the_saga
+
+
+def _worker(name: str, knobs: Knobs) -> Worker:
+    return Worker(name, workers=knobs.workers.get(name), work_time=knobs.work_time,
+                  idempotent=knobs.idempotent)
+
+
+def _do_task(worker: Worker, effect: str, applied: dict):
+    def task(input):
+        corr = worker.task_call.correlation
+        applied[corr] = applied.get(corr, 0) + 1
+        worker.effect(effect)
+        return {f"{effect}_by": worker.name}
+    task.__name__ = effect
+    return task
+
+
+def _undo_task(worker: Worker, compensation: str, applied: dict):
+    # Undo only what was done: the saga also compensates steps that timed out, whose
+    # work may or may not have happened.
+    def task(input):
+        corr = worker.task_call.correlation
+        if applied.get(corr, 0) <= 0:
+            return {"undone": False, "why": "nothing to undo"}
+        applied[corr] -= 1
+        worker.effect(compensation)
+        return {"undone": True}
+    task.__name__ = compensation
+    return task
+
+
+def _effect_task(worker: Worker, effect: str):
+    def task(input):
+        worker.effect(effect)
+        return {f"{effect}_by": worker.name}
+    task.__name__ = effect
+    return task

@@ -1,0 +1,102 @@
+"""The result of one scenario run: the system, its trace, outcomes, checks and metrics."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .. import metrics
+from ..checks import CheckReport, check_saga
+from ..flows import BusinessFlow
+from .knobs import Knobs
+
+
+@dataclass
+class RunResult:
+    """One run of a scenario under one pattern.
+
+    ``system`` is the simulated system after the run (its ``trace`` is the product);
+    ``checks`` the consistency verdict; ``metrics`` a dict of headline figures;
+    ``correlations`` the transactions in order of arrival.
+    """
+
+    flow: BusinessFlow
+    pattern: str
+    knobs: Knobs
+    system: object
+    correlations: list
+    arrivals: dict = field(default_factory=dict)
+
+    @property
+    def trace(self):
+        """The run's trace."""
+        return self.system.trace
+
+    @cached_property
+    def checks(self) -> CheckReport:
+        """The consistency checks on every transaction, and message conservation."""
+        return check_saga(self.trace, self.flow.saga_spec(), self.correlations,
+                          conservation=self.system.conservation())
+
+    @property
+    def outcomes(self) -> dict:
+        """Each transaction's outcome: completed, compensated, stuck or inconsistent."""
+        return self.checks.outcomes
+
+    @cached_property
+    def spans(self) -> dict:
+        """Start and end of each transaction (see :func:`microlab.metrics.spans`)."""
+        return metrics.spans(self.trace)
+
+    @cached_property
+    def latencies(self) -> list[float]:
+        """End-to-end latencies (s) of the completed transactions, in order of arrival."""
+        return [self.spans[c].latency for c in self.correlations
+                if c in self.spans and self.spans[c].outcome == "completed"]
+
+    @cached_property
+    def metrics(self) -> dict:
+        """Headline figures: outcome counts and rates, latency percentiles, messages, hops, throughput."""
+        counts = self.checks.counts()
+        n = len(self.correlations)
+        msgs = metrics.messages_per_transaction(self.trace)
+        hops = metrics.hops_per_transaction(self.trace)
+        lat = metrics.percentiles(self.latencies)
+        ends = [s.end for s in self.spans.values() if s.end is not None]
+        first = min(self.arrivals.values()) if self.arrivals else 0.0
+        duration = (max(ends) - first) if ends else math.nan
+        return {
+            "transactions": n,
+            **counts,
+            "success_rate": counts["completed"] / n if n else math.nan,
+            "latency_mean": lat["mean"], "latency_p50": lat["p50"], "latency_p95": lat["p95"],
+            "latency_p99": lat["p99"],
+            "messages": len(self.trace.messages()),
+            "messages_per_transaction": sum(msgs.get(c, 0) for c in self.correlations) / n if n else math.nan,
+            "hops_per_transaction": max((hops.get(c, 0) for c in self.correlations), default=0),
+            "throughput": len(ends) / duration if ends and duration > 0 else math.nan,
+            "violations": len(self.checks.violations),
+            "sim_time": self.system.now,
+        }
+
+    def summary(self) -> dict:
+        """A small, stable summary (outcome counts, message count, mean latency) for golden tests."""
+        m = self.metrics
+        return {
+            "flow": self.flow.name, "pattern": self.pattern, "transactions": m["transactions"],
+            "completed": m["completed"], "compensated": m["compensated"], "stuck": m["stuck"],
+            "inconsistent": m["inconsistent"], "messages": m["messages"],
+            "latency_mean": round(m["latency_mean"], 6) if not math.isnan(m["latency_mean"]) else None,
+        }
+
+    def utilization(self) -> dict:
+        """Fraction of worker time each service spent busy over the run."""
+        workers = {name: s.workers for name, s in self.system.services.items() if name != "client"}
+        return metrics.utilization(self.trace, workers)
+
+    def __repr__(self) -> str:
+        c = self.checks.counts()
+        return (f"<RunResult {self.flow.name} by {self.pattern}: {len(self.correlations)} transactions, "
+                f"{c['completed']} completed, {c['compensated']} compensated, {c['stuck']} stuck, "
+                f"{c['inconsistent']} inconsistent>")

@@ -1,0 +1,175 @@
+"""Scenarios: one flow, two patterns, measured; the protections hold and are needed.
+
+Golden summaries live in tests/golden/scenarios.json; after an intended behaviour
+change, regenerate them with ``python tests/test_scenarios.py --update-golden`` and
+review the diff.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from microlab import scenarios
+from microlab.faults import FaultPlan
+from microlab.scenarios import KnobError
+
+GOLDEN = Path(__file__).parent / "golden" / "scenarios.json"
+GOLDEN_KNOBS = dict(orders=30, arrival_rate=5.0, failure={}, retries=0, seed=3)
+FLOW_FAILURES = {"order": {"payment": 0.3}, "travel": {"hotel": 0.3}, "content": {"encode": 0.3}}
+
+
+def golden_summaries() -> dict:
+    out = {}
+    for name in scenarios.FLOWS:
+        for pattern in scenarios.PATTERNS:
+            knobs = dict(GOLDEN_KNOBS, failure=FLOW_FAILURES[name])
+            out[f"{name}/{pattern}"] = scenarios.run(name, pattern, **knobs).summary()
+    return out
+
+
+def test_golden_summaries_are_unchanged():
+    assert golden_summaries() == json.loads(GOLDEN.read_text())
+
+
+@pytest.mark.parametrize("name", list(scenarios.FLOWS))
+@pytest.mark.parametrize("pattern", scenarios.PATTERNS)
+def test_every_scenario_completes_or_compensates(name, pattern):
+    result = scenarios.run(name, pattern, orders=40, failure=FLOW_FAILURES[name], seed=5)
+    counts = result.checks.counts()
+    assert result.checks.ok, result.checks.verdict()
+    assert counts["completed"] > 20 and counts["compensated"] > 0
+    assert counts["completed"] + counts["compensated"] == 40
+
+
+def test_same_seed_same_run_and_both_patterns_see_the_same_arrivals():
+    a = scenarios.order_saga("orchestration", orders=10, seed=9)
+    b = scenarios.order_saga("orchestration", orders=10, seed=9)
+    c = scenarios.order_saga("choreography", orders=10, seed=9)
+    assert a.trace.digest() == b.trace.digest()
+    assert a.arrivals == c.arrivals
+    assert scenarios.order_saga("orchestration", orders=10, seed=10).trace.digest() != a.trace.digest()
+
+
+def test_orchestration_costs_latency_choreography_costs_messages():
+    orch = scenarios.order_saga("orchestration", orders=60, seed=2)
+    chor = scenarios.order_saga("choreography", orders=60, seed=2)
+    assert orch.metrics["latency_p50"] > chor.metrics["latency_p50"]
+    assert orch.metrics["completed"] == chor.metrics["completed"] == 60
+
+
+def _central(pattern):
+    return "orchestrator" if pattern == "orchestration" else "broker"
+
+
+@pytest.mark.parametrize("pattern", scenarios.PATTERNS)
+def test_no_violation_under_200_random_fault_plans_with_every_protection_on(pattern):
+    # The owner's front door is assumed reliable (a customer retries a failed request);
+    # everything behind it may crash, lose, repeat or delay messages.
+    targets = [_central(pattern), "inventory", "payment", "shipping"]
+    for seed in range(200):
+        plan = FaultPlan.chaos(seed=seed, services=targets, horizon=6, rate=0.5)
+        result = scenarios.order_saga(pattern, orders=20, seed=seed, faults=plan, standby=True,
+                                      failure={"payment": 0.1})
+        assert result.checks.ok, f"seed {seed}:\n{plan}\n{result.checks.verdict()}"
+
+
+@pytest.mark.parametrize("pattern", scenarios.PATTERNS)
+def test_without_compensation_a_failed_order_keeps_its_stock(pattern):
+    result = scenarios.order_saga(pattern, orders=20, seed=4, failure={"payment": 0.5}, retries=0,
+                                  compensation=False)
+    [check] = {v.check for v in result.checks.violations}
+    assert check == "not atomic"
+    assert "'reserve' at inventory was never undone" in result.checks.violations[0].explanation
+
+
+@pytest.mark.parametrize("pattern", scenarios.PATTERNS)
+def test_without_idempotency_a_duplicate_charges_twice(pattern):
+    types = ["charge"] if pattern == "orchestration" else ["StockReserved"]
+    plan = FaultPlan().duplicate(destination="payment", types=types)
+    safe = scenarios.order_saga(pattern, orders=10, seed=1, faults=plan)
+    unsafe = scenarios.order_saga(pattern, orders=10, seed=1, faults=plan, idempotent=False)
+    assert safe.checks.ok
+    doubles = unsafe.checks.by_check()["effect applied twice"]
+    charges = [v for v in doubles if "'charge' at payment was applied 2 times" in v.explanation]
+    assert len(charges) == 10
+    # Under choreography the duplicate spreads: payment publishes twice, so shipping ships twice.
+    shipped_twice = [v for v in doubles if "'ship' at shipping" in v.explanation]
+    assert len(shipped_twice) == (10 if pattern == "choreography" else 0)
+
+
+def test_without_the_outbox_a_broker_outage_loses_events():
+    plan = FaultPlan().crash("broker", at=1.0, duration=2.0)
+    safe = scenarios.order_saga("choreography", orders=20, seed=2, faults=plan)
+    unsafe = scenarios.order_saga("choreography", orders=20, seed=2, faults=plan, outbox=False)
+    assert safe.checks.ok
+    assert unsafe.checks.counts()["stuck"] > 0
+
+
+def test_without_a_standby_an_orchestrator_crash_stalls_orders():
+    plan = FaultPlan().crash("orchestrator", at=1.0)  # never restarted
+    stalled = scenarios.order_saga("orchestration", orders=20, seed=2, faults=plan)
+    saved = scenarios.order_saga("orchestration", orders=20, seed=2, faults=plan, standby=True)
+    assert stalled.checks.counts()["stuck"] > 10
+    assert saved.checks.ok and saved.checks.counts()["completed"] == 20
+    stuck = stalled.checks.by_check()["stuck"][0]
+    assert "orchestrator is down" in stuck.explanation
+
+
+def test_violations_carry_the_records_of_their_transaction():
+    result = scenarios.order_saga("choreography", orders=10, seed=1, idempotent=False,
+                                  faults=FaultPlan().duplicate(destination="payment", types=["StockReserved"]))
+    v = result.checks.violations[0]
+    assert v.records and all(r.correlation == v.correlation for r in v.records)
+
+
+def test_bad_knobs_name_the_knob():
+    with pytest.raises(KnobError, match="unknown knob 'order'; did you mean 'orders'"):
+        scenarios.order_saga(order=5)
+    with pytest.raises(KnobError, match=r"failure names 'paymnt'.*did you mean 'payment'"):
+        scenarios.order_saga(failure={"paymnt": 0.1})
+    with pytest.raises(KnobError, match=r"failure\['payment'\] must be a probability"):
+        scenarios.order_saga(failure={"payment": 2})
+    with pytest.raises(KnobError, match="pattern must be"):
+        scenarios.order_saga("conductor")
+    with pytest.raises(KnobError, match="arrival_rate must be a positive number"):
+        scenarios.order_saga(arrival_rate=0)
+
+
+def test_sweep_has_a_row_per_rate_and_pattern_and_the_orchestrator_saturates_first():
+    rows = scenarios.sweep("order", rates=[5, 40, 120], orders=150)
+    assert [(r["pattern"], r["rate"]) for r in rows] == [
+        (p, r) for p in scenarios.PATTERNS for r in (5, 40, 120)]
+    at = {(r["pattern"], r["rate"]): r for r in rows}
+    assert at[("orchestration", 120)]["busiest"] == "orchestrator"
+    assert at[("orchestration", 120)]["throughput"] < at[("choreography", 120)]["throughput"]
+    assert at[("orchestration", 120)]["p95"] > 3 * at[("orchestration", 5)]["p95"]
+
+
+def test_canonical_changes_favour_each_pattern_once():
+    fraud = scenarios.change_impact("fraud_check")
+    assert fraud["orchestration"].as_dict() == {
+        "added_services": ["fraud"], "removed_services": [], "changed_services": [],
+        "added_workflows": [], "removed_workflows": [], "changed_workflows": ["order_saga"]}
+    assert fraud["choreography"].as_dict() == {
+        "added_services": ["fraud"], "removed_services": [],
+        "changed_services": ["inventory", "order", "payment", "shipping"],
+        "added_workflows": [], "removed_workflows": [], "changed_workflows": []}
+    listener = scenarios.change_impact("analytics")
+    assert listener["orchestration"].existing_definitions_changed == 1
+    assert listener["choreography"].existing_definitions_changed == 0
+    assert listener["choreography"].added_services == ["analytics"]
+
+
+def test_growth_one_workflow_grows_split_workflows_stay_small():
+    rows = scenarios.growth(max_services=9, split_every=3)
+    one = [r["size"] for r in rows if r["series"] == "one workflow"]
+    split = [r["size"] for r in rows if r["series"] != "one workflow"]
+    assert one == sorted(one) and one[-1] > 3 * one[0]
+    assert max(split) < one[-1] / 2
+
+
+if __name__ == "__main__" and "--update-golden" in sys.argv:
+    GOLDEN.write_text(json.dumps(golden_summaries(), indent=2, sort_keys=True) + "\n")
+    print(f"wrote {GOLDEN}")
