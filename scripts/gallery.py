@@ -406,6 +406,26 @@ def figures() -> dict:
                                            title="Conductor's retry logics: the wait before each retry "
                                                  "(retryDelaySeconds = 1)"),
         "animation": viz.message_animation(orch, compensation_types=comp),
+        **workflow_and_causation(conducted),
+    }
+
+
+def workflow_and_causation(conducted: System) -> dict:
+    """The workflow diagram of the Conductor-style saga (its path, and its compensation's), and
+    the causation graph of a compensated order under choreography (a scenario run)."""
+    from microlab import scenarios
+    from microlab.orchestration import execution
+
+    registry = conducted.services["orchestrator"].registry
+    main = registry.find("order_saga").definition
+    compensation = registry.find("order_saga_compensation").definition
+    # Seed 1: order-2's payment fails; inventory releases the stock it reserved.
+    chor_run = scenarios.order_saga("choreography", orders=3, failure={"payment": 0.5}, seed=1)
+    return {
+        "workflow_definition": viz.workflow_diagram(main),
+        "workflow_saga": viz.workflow_diagram(main, execution(conducted, "order-7"),
+                                              failure_workflow=compensation),
+        "causation_choreography": viz.causation_figure(chor_run, "order-2"),
     }
 
 

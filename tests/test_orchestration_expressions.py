@@ -61,3 +61,20 @@ def test_jq_runs_queries_and_reports_bad_ones():
 def test_truthy_reads_loop_conditions_as_conductor_does():
     assert [truthy(v) for v in (True, False, 1, 0, "true", "no", None, {})] == [
         True, False, True, False, True, False, False, False]
+
+
+def test_expressions_keep_their_time_limit_inside_a_running_event_loop():
+    # A Jupyter kernel runs an asyncio loop; mini-racer must not adopt it.
+    import asyncio
+
+    from microlab.orchestration.expressions import ExpressionError, JavaScript
+
+    js = JavaScript(timeout=0.3)
+
+    async def inside_a_kernel():
+        assert js.evaluate("$.a > 1 ? 'big' : 'small'", {"a": 2}) == "big"
+        with pytest.raises(ExpressionError, match="does it loop forever"):
+            js.evaluate("while (true) {}", {})
+
+    asyncio.run(inside_a_kernel())
+    assert js.evaluate("$.a * 2", {"a": 4}) == 8

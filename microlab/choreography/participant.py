@@ -52,6 +52,7 @@ import functools
 
 from ..errors import MicrolabError
 from ..messages import EVENT, REPLY, Message
+from ..trace import END, START
 from ..services import NoHandlerError, Service
 from .kinds import DUPLICATE_IGNORED, EVENT_LOST, ack_type
 from .outbox import Outbox
@@ -344,7 +345,13 @@ class Participant(Service):
         # The broker's confirms are for the outbox relay, which runs beside the workers
         # (as a relay process does): they take no worker and no work time.
         if msg.kind == REPLY and msg.source == self.broker_name:
+            # Still a start and an end in the trace, so that every delivered message is
+            # seen handled (queue lengths and utilisation read these records).
+            trace = self.system.trace
+            now = self.system.sim.now
+            trace.record(now, START, self.name, msg)
             self.outbox_table.confirm(msg)
+            trace.record(now, END, self.name, msg)
             return
         super()._receive(msg)
 

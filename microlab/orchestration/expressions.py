@@ -17,6 +17,7 @@ SWITCHes are the cheap choice in big runs; jq costs about 10 microseconds.
 from __future__ import annotations
 
 import json
+import threading
 import re
 
 from ..errors import MicrolabError
@@ -57,7 +58,17 @@ class JavaScript:
     def _ctx(self):
         if self._context is None:
             from py_mini_racer import MiniRacer  # imported on first use: it starts V8
-            self._context = MiniRacer()
+
+            # mini-racer adopts the asyncio loop running where the context is created; in
+            # a Jupyter kernel that is the kernel's own loop, and evaluations with a
+            # timeout then fail or deadlock. Created in a thread without a loop, the
+            # context runs on a loop of its own, wherever it is called from.
+            box: dict = {}
+            thread = threading.Thread(target=lambda: box.setdefault("ctx", MiniRacer()),
+                                      name="microlab-javascript")
+            thread.start()
+            thread.join()
+            self._context = box["ctx"]
             self._context.eval(_PRELUDE)
         return self._context
 
@@ -69,10 +80,15 @@ class JavaScript:
         ctx = self._ctx()
         call = f"__microlab_eval({json.dumps(json.dumps(bindings, default=repr))}, {json.dumps(source)})"
         try:
-            text = ctx.eval(call, timeout_sec=self.timeout)
+            text = self._eval(ctx, call)
         except Exception as exc:  # mini-racer's JSEvalException, JSTimeoutException, ...
             raise ExpressionError(f"the javascript {what} {source!r} failed: {_js_error(exc)}") from None
         return json.loads(text)
+
+    def _eval(self, ctx, code: str):
+        if self.timeout is None:
+            return ctx.eval(code)
+        return ctx.eval(code, timeout_sec=self.timeout)
 
     def function_body(self, body: str, bindings: dict, what: str = "scriptExpression"):
         """Run ``body`` as the body of a function (Conductor's LAMBDA) and return what it returns."""

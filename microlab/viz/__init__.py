@@ -12,6 +12,9 @@ family of figures:
   :func:`queue_and_utilization`, :func:`outcome_counts`, :func:`change_impact`,
   :func:`orchestrator_growth`, :func:`retry_backoff`;
 - :mod:`~microlab.viz.animation`: :func:`message_animation`;
+- :mod:`~microlab.viz.workflow`: :func:`workflow_diagram` (a workflow definition as a graph,
+  with the path an execution took);
+- :mod:`~microlab.viz.causation`: :func:`causation_figure` (which event caused which reaction);
 - :mod:`~microlab.viz.style`: the shared palette and template;
 - :mod:`~microlab.viz.data`: the trace computations behind the figures (no plotly).
 
@@ -19,15 +22,18 @@ Importing this package pulls in plotly and networkx; the kernel and the engines 
 """
 
 from .animation import message_animation
+from .causation import causation_figure
 from .charts import (change_impact, latency_distributions, orchestrator_growth, outcome_counts,
                      queue_and_utilization, retry_backoff, saturation_curve)
 from .sequence import sequence_diagram
 from .timeline import timeline, transaction_timeline, workflow_timeline
 from .topology import talk_graph, topology, topology_pair
+from .workflow import workflow_diagram
 
 __all__ = [
     "sequence_diagram", "topology", "topology_pair", "talk_graph", "timeline",
     "transaction_timeline", "workflow_timeline", "latency_distributions", "saturation_curve",
     "queue_and_utilization", "outcome_counts", "change_impact", "orchestrator_growth",
     "retry_backoff", "message_animation",
+    "workflow_diagram", "causation_figure",
 ]

@@ -1,0 +1,163 @@
+"""Checks for notebook 08, the Netflix Conductor case study: Conductor JSON, run unchanged.
+
+- :func:`saga_json` gives a fresh, editable copy of the project's order saga in
+  Conductor's JSON (``microlab/data/workflows/order_saga.json``: the saga and its
+  failure workflow);
+- :func:`run_saga` runs Conductor definitions on the toy inventory, payment and
+  shipping services (any other SIMPLE task gets a toy worker of its own name), for a
+  few orders, and returns the system and the orchestrator;
+- :func:`check_screening_saga` (exercise 8.1): a fraud screening inserted in the JSON;
+- :func:`check_progress_report` (exercise 8.2): "how far along is order X?" as a query.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+from ..distributions import Exponential
+from ..errors import DefinitionError
+from ..orchestration import Orchestrator, ToyWorker, execution, load_workflows
+from ..orchestration import toys
+from ..system import System
+from .feedback import Hint, checker
+
+#: The task the learner inserts in exercise 8.1.
+SCREEN = "screen_order"
+#: The toy services' tasks, which the toy workers of :mod:`microlab.orchestration.toys` serve.
+TOY_TASKS = ("reserve_inventory", "release_inventory", "charge_payment", "refund_payment",
+             "book_shipment", "cancel_shipment")
+
+
+def saga_json() -> list[dict]:
+    """The project's Conductor order saga as plain JSON data: ``[order_saga, order_saga_compensation]``."""
+    return copy.deepcopy(json.loads(toys.workflow_file("order_saga").read_text()))
+
+
+def run_saga(workflows=None, *, orders: int = 1, fail: dict | None = None, until: float | None = None,
+             spacing: float = 0.5, seed: int = 1):
+    """Run Conductor definitions (default: :func:`saga_json`) on toy services; return ``(system, orchestrator)``.
+
+    The first definition is started once per order (correlations ``order-1``, ``order-2``,
+    ..., ``spacing`` seconds apart); the others serve as failure workflows.
+    ``fail={"book_shipment": None}`` makes the worker of that task fail every attempt
+    (a number: only the first that many attempts). ``until`` pauses the run at that time.
+    """
+    defs = load_workflows(saga_json() if workflows is None else workflows)
+    # Sorted: a set's order changes between processes, and the order services are added matters.
+    extra = sorted({t.name for wf in defs for _, t in wf.walk()
+                    if t.type == "SIMPLE" and t.name not in TOY_TASKS})
+    system = System(seed=seed, latency=Exponential(0.01))
+    # js_timeout=None: mini-racer refuses a wall-clock limit inside a running asyncio loop
+    # (a Jupyter kernel), which would fail every javascript SWITCH of the compensation.
+    orchestrator = system.add(Orchestrator(task_routes={name: name for name in extra}, js_timeout=None))
+    system.add(*toys.saga_services())
+    for name in extra:
+        system.add(ToyWorker(name))
+    orchestrator.register(defs)
+    for task, times in (fail or {}).items():
+        service = _service_of(system, task, extra)
+        service.fail(task, times=times)
+    for i in range(1, orders + 1):
+        orchestrator.start(defs[0].name, {"orderId": f"o-{i}", "amount": 30, "items": ["book"]},
+                           correlation=f"order-{i}", at=spacing * i)
+    system.run(until=until)
+    return system, orchestrator
+
+
+def _service_of(system, task: str, extra: list):
+    if task in extra:
+        return system.services[task]
+    for service in system.services.values():
+        if task in getattr(service, "serves", lambda: [])():
+            return service
+    raise ValueError(f"no toy service runs task {task!r}; the tasks are: {', '.join(list(TOY_TASKS) + extra)}")
+
+
+def _names(ex, status: str) -> list[str]:
+    """Task names (not reference names) of an execution that ended ``status``, each once."""
+    last: dict = {}
+    for t in ex.tasks:
+        last[t.reference_task_name] = (t.name, t.status)
+    return [name for name, s in last.values() if s == status]
+
+
+@checker("Exercise 8.1: screen the order in Conductor JSON")
+def check_screening_saga(workflows) -> str:
+    """Pass Conductor definitions ``[saga, compensation]`` whose saga runs a SIMPLE task
+    ``screen_order`` after ``charge_payment`` and before ``book_shipment``, and whose
+    failure workflow still refunds and releases when the screening fails."""
+    if not isinstance(workflows, list) or not workflows or not all(isinstance(w, dict) for w in workflows):
+        raise Hint("pass the list of workflow definitions (dicts), as saga_json() returns it: "
+                   "[the saga, its failure workflow].")
+    try:
+        load_workflows(copy.deepcopy(workflows))
+    except DefinitionError as exc:
+        faults = "; ".join(f"{where}: {msg}" for where, msg in exc.faults[:3])
+        raise Hint(f"Conductor would reject this JSON: {faults}. Compare your task with charge_payment's.")
+    main = workflows[0]
+    screens = [t for t in main.get("tasks", []) if t.get("name") == SCREEN]
+    if not screens:
+        raise Hint(f"the saga {main.get('name')!r} has no top-level task named {SCREEN!r}. Insert a dict "
+                   f"with name, taskReferenceName, type SIMPLE and inputParameters into workflows[0]['tasks'].")
+    if screens[0].get("type") != "SIMPLE":
+        raise Hint(f"{SCREEN!r} has type {screens[0].get('type')!r}: a task that a worker service runs is SIMPLE.")
+    if not main.get("failureWorkflow"):
+        raise Hint("the saga lost its failureWorkflow: without it a failed order is never compensated. "
+                   "Keep \"failureWorkflow\": \"order_saga_compensation\".")
+    system, _ = run_saga(workflows)
+    ok = execution(system, "order-1")
+    done = _names(ok, "COMPLETED")
+    if ok.status != "COMPLETED":
+        raise Hint(f"with no failure the saga ended {ok.status} ({ok.reason}). Run ch08.run_saga(workflows) "
+                   "and print execution(system, 'order-1').format() to see which task went wrong.")
+    order = [n for n in done if n in ("charge_payment", SCREEN, "book_shipment")]
+    if order != ["charge_payment", SCREEN, "book_shipment"]:
+        raise Hint(f"the tasks ran in the order {', '.join(order)}: screen the order after the card is "
+                   f"charged and before the shipment is booked (insert it at index 2 of the tasks).")
+    system, _ = run_saga(workflows, fail={SCREEN: None})
+    bad = execution(system, "order-1")
+    if "book_shipment" in _names(bad, "COMPLETED"):
+        raise Hint("when the screening fails, the shipment is still booked: the task must run before "
+                   "book_shipment, and its failure must stop the saga (do not mark it optional).")
+    undo = _names(bad.failure_workflow, "COMPLETED") if bad.failure_workflow else []
+    missing = [t for t in ("refund_payment", "release_inventory") if t not in undo]
+    if bad.outcome != "COMPENSATED" or missing:
+        raise Hint(f"when the screening fails the order ends {bad.outcome} and {', '.join(missing) or 'nothing'} "
+                   "did not run: keep the failure workflow as it was, it finds the completed steps itself.")
+    slow = ""
+    if bad.status == "TIMED_OUT":
+        # Conductor's defaults (3 retries, 60 s apart) outlast the saga's 120 s timeout.
+        slow = (f" Note: it took {bad.failure_workflow.end:.0f} s, because with no taskDefinition the task "
+                "retries 60 s apart until the whole saga times out; give it one like charge_payment's.")
+    return (f"the saga ran reserve, charge, {SCREEN}, ship; when the screening failed, the unchanged "
+            "failure workflow refunded and released. One definition changed, no service did." + slow)
+
+
+@checker("Exercise 8.2: how far along is each order?")
+def check_progress_report(report) -> str:
+    """Pass a function ``report(orchestrator, correlations) -> {correlation: fraction}``
+    giving each order's estimated fraction done (0 to 1) at the moment it is called."""
+    if not callable(report):
+        raise Hint("pass your function itself (report, without parentheses): "
+                   "def report(orchestrator, correlations): return {c: ... for c in correlations}")
+    correlations = [f"order-{i}" for i in range(1, 6)]
+    system, orchestrator = run_saga(orders=5, spacing=0.02, until=0.15, fail={"book_shipment": 1})
+    answer = report(orchestrator, list(correlations))
+    if not isinstance(answer, dict):
+        raise Hint(f"your function returned {type(answer).__name__}; return a dict {{correlation: fraction}}.")
+    missing = [c for c in correlations if c not in answer]
+    if missing:
+        raise Hint(f"your report has no entry for {', '.join(missing)}: one entry per correlation asked for.")
+    for c in correlations:
+        truth = orchestrator.progress(c).estimate
+        got = answer[c]
+        if isinstance(got, bool) or not isinstance(got, (int, float)) or math.isnan(got):
+            raise Hint(f"the entry for {c} is {got!r}; a fraction is a number between 0 and 1.")
+        if abs(got - truth) > 0.01:
+            p = orchestrator.progress(c)
+            raise Hint(f"for {c} you said {got:.2f}, the orchestrator knows {truth:.2f} ({p}). "
+                       "Ask it: orchestrator.progress(c) has completed, taken, ahead and estimate.")
+    return ("one query per order, answered from the orchestrator's state: the question Netflix "
+            "could not answer systematically when its flows were scattered over pub/sub.")

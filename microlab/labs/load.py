@@ -1,0 +1,213 @@
+"""The load lab: raise the arrival rate until a pattern saturates; give the orchestrator workers.
+
+One call in a notebook cell::
+
+    from microlab import labs
+    lab = labs.load_lab()
+
+The lab draws the saturation curve of both patterns (a load sweep,
+:func:`microlab.scenarios.sweep`: throughput and latency against the offered load) and
+marks the current arrival rate on it, measured by a run of each pattern at that rate.
+Every service but the orchestrator has :data:`SERVICE_WORKERS` workers, so the
+orchestrator (one worker to start with) is the first component to saturate; the
+orchestrator workers slider moves its knee to the right.
+
+The sweep is the slow part (about a second): it runs again only when the orchestrator's
+workers change, with a progress bar, and the notebook's stop button interrupts it.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import warnings
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from .. import scenarios, viz
+from ..flows import ORDER
+from ..scenarios import KnobError
+from ..system import HandlerFailureWarning
+from ..viz import style
+from .base import Lab
+from .compare import preset
+
+#: Workers of every service but the orchestrator (and the broker, whose work is tiny).
+SERVICE_WORKERS = 4
+#: The offered loads (orders per second) of the sweep.
+RATES = (10, 20, 40, 60, 80, 100, 140, 180)
+#: Orders per run of the sweep and of the current point.
+SWEEP_ORDERS = 60
+
+
+class LoadLab(Lab):
+    """Load both patterns until one saturates; the orchestrator is the bottleneck.
+
+    What to try first: move "orders/s" right, past 40, and watch the marked point: the
+    orchestration's throughput stops following the offered load (it leaves the dotted
+    line) and its latency shoots up, while the choreography keeps up. The table names the
+    busiest component: the orchestrator, at nearly 100%. Then give the orchestrator 2 or
+    3 workers (the sweep runs again) and see its knee move right.
+
+    ``run`` is a dict ``{pattern: RunResult}`` at the current rate; ``curve`` the sweep's
+    rows (one per pattern and rate); ``point`` the current rate's row per pattern.
+    """
+
+    name = "load"
+    title = "Load: where does each pattern saturate?"
+    try_first = ("Move orders/s past 40 and watch orchestration leave the dotted line; then give "
+                 "the orchestrator a second worker.")
+
+    def __init__(self, *, rate: float = 20, workers: int = 1, seed: int = 1, rates=RATES,
+                 orders: int = SWEEP_ORDERS):
+        super().__init__()
+        rates = tuple(rates)
+        if not rates or any(isinstance(r, bool) or not isinstance(r, (int, float)) or r <= 0 for r in rates):
+            raise KnobError(f"rates must be a non-empty list of positive numbers (orders/s), got {rates!r}")
+        if isinstance(orders, bool) or not isinstance(orders, int) or orders < 1:
+            raise KnobError(f"orders (per run of the sweep) must be a whole number >= 1, got {orders!r}")
+        #: The offered loads of the sweep, ascending; and the orders of each run.
+        self.rates, self.orders = tuple(sorted(rates)), orders
+        slider = dict(continuous_update=False, style={"description_width": "initial"})
+        c = self.controls
+        c["rate"] = widgets.IntSlider(value=20, min=1, max=int(max(200, max(self.rates))), step=1,
+                                      description="orders/s", **slider)
+        c["workers"] = widgets.IntSlider(value=1, min=1, max=4, description="orchestrator workers", **slider)
+        c["seed"] = widgets.IntSlider(value=1, min=1, max=100, description="seed", **slider)
+        preset(self, rate=rate, workers=workers, seed=seed)
+        #: The sweep's rows of the current settings, and every finished sweep by settings.
+        self.curve: list[dict] = []
+        self._curves: dict = {}
+        #: The current rate's measured row, per pattern.
+        self.point: dict = {}
+        self.table = widgets.HTML()
+        self.figure("saturation", height=520)
+        self.watch(*c)
+
+    def layout(self) -> widgets.Widget:
+        """Controls, then the current point's table, then the saturation curve."""
+        c = self.controls
+        note = widgets.HTML(f"<span style='color:#555'>Every other service has {SERVICE_WORKERS} workers; "
+                            f"each point of the curve is a run of {self.orders} orders.</span>")
+        return widgets.VBox([widgets.HBox([c["rate"], c["workers"], c["seed"]]), note, self.table,
+                             *self.figures.values()])
+
+    def knobs(self) -> dict:
+        """The scenario knobs shared by the sweep and the current point."""
+        c = self.controls
+        workers = {name: SERVICE_WORKERS for name in ORDER.services}
+        workers["orchestrator"] = c["workers"].value
+        return dict(workers=workers, seed=c["seed"].value)
+
+    def sweep(self) -> tuple[list[dict], bool]:
+        """The curve for the current settings (cached), and whether it is complete."""
+        c = self.controls
+        key = (c["workers"].value, c["seed"].value)
+        if key in self._curves:
+            return self._curves[key], True
+        self.step_progress(0, len(self.rates) * len(scenarios.PATTERNS))
+        try:
+            rows = scenarios.sweep(ORDER, self.rates, orders=self.orders, progress=self.step_progress,
+                                   **self.knobs())
+        finally:
+            self.step_progress(1, 1)   # hide the bar, even if the sweep raised
+        complete = len(rows) == len(self.rates) * len(scenarios.PATTERNS)
+        if complete:   # an interrupted sweep is shown, not kept: the next change retries it
+            self._curves[key] = rows
+        return rows, complete
+
+    def refresh(self) -> None:
+        """Sweep if the settings are new, run both patterns at the current rate, redraw."""
+        rate = self.controls["rate"].value
+        if not rate > 0:
+            raise KnobError(f"orders/s must be positive, got {rate!r}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HandlerFailureWarning)
+            rows, complete = self.sweep()
+            if not rows:
+                self.curve = []
+                raise KeyboardInterrupt   # stopped before the first point: Lab.update says so
+            runs = {p: scenarios.order_saga(p, orders=self.orders, arrival_rate=rate, **self.knobs())
+                    for p in scenarios.PATTERNS}
+        self.curve, self.run = rows, runs
+        self.point = {p: point_row(r, rate) for p, r in runs.items()}
+        self.figure("saturation", marked_curve(rows, self.point))
+        self.table.value = point_html(self.point)
+        busiest = self.point["orchestration"]
+        text = (f"At {rate:g} orders/s, orchestration completes {busiest['throughput']:.1f}/s "
+                f"(busiest: {busiest['busiest']} at {busiest['utilization'] * 100:.0f}%); "
+                f"choreography {self.point['choreography']['throughput']:.1f}/s.")
+        if not complete:
+            self.say(f"Sweep interrupted: the curve shows {len(rows)} of "
+                     f"{len(self.rates) * len(scenarios.PATTERNS)} points. Change a setting to run it again. "
+                     + text, "bad")
+        else:
+            self.say(text)
+
+
+def point_row(result, rate: float) -> dict:
+    """The sweep's row for one run: rate, throughput, latency p50/p95, busiest service."""
+    m = result.metrics
+    util = result.utilization()
+    busiest = max(sorted(util), key=lambda name: util[name]) if util else None
+    return {"pattern": result.pattern, "rate": rate, "throughput": m["throughput"], "p50": m["latency_p50"],
+            "p95": m["latency_p95"], "completed": m["completed"], "orders": len(result.correlations),
+            "busiest": busiest, "utilization": util.get(busiest, math.nan) if busiest else math.nan}
+
+
+def marked_curve(rows: list[dict], point: dict) -> go.Figure:
+    """The saturation curve with the current rate marked on both panels (a star per pattern)."""
+    fig = viz.saturation_curve(rows, title="Saturation: throughput and latency as the load grows "
+                                           "(stars: the current rate; right, its p95)")
+    # The latency panel's unit is chosen by the figure: read it back to place the stars.
+    unit = (fig.layout.yaxis2.title.text or "latency (ms").split("(")[1].split(",")[0].split(")")[0]
+    scale = {"s": 1.0, "ms": 1000.0, "µs": 1e6, "us": 1e6}.get(unit.strip(), 1000.0)
+    for pattern, row in point.items():
+        colour = style.PATTERN_COLOURS.get(pattern, style.BLACK)
+        star = {"symbol": "star", "size": 18, "color": colour, "line": {"color": style.BLACK, "width": 1.5}}
+        fig.add_trace(go.Scatter(x=[row["rate"]], y=[row["throughput"]], mode="markers", marker=star,
+                                 name=f"{pattern} now", legendgroup=pattern, showlegend=False,
+                                 hovertemplate=f"<b>{pattern}, current rate</b><br>offered %{{x:g}}/s<br>"
+                                               "completed %{y:.4g}/s<extra></extra>"))
+        if row["p95"] > 0 and not math.isnan(row["p95"]):
+            fig.add_trace(go.Scatter(x=[row["rate"]], y=[row["p95"] * scale], mode="markers", marker=star,
+                                     xaxis="x2", yaxis="y2", name=f"{pattern} now p95", legendgroup=pattern,
+                                     showlegend=False,
+                                     hovertemplate=f"<b>{pattern}, current rate</b> p95<br>%{{y:.4g}} "
+                                                   f"{unit}<extra></extra>"))
+    rate = next(iter(point.values()))["rate"] if point else None
+    if rate is not None:
+        for xref, yref in (("x", "y domain"), ("x2", "y2 domain")):
+            fig.add_shape(type="line", x0=rate, x1=rate, y0=0, y1=1, xref=xref, yref=yref,
+                          line={"color": style.GREY, "width": 1})
+    return fig
+
+
+def point_html(point: dict) -> str:
+    """The current rate's measurements as a small HTML table, one row per pattern."""
+    head = ("<tr><th style='padding:2px 10px;text-align:left'>pattern</th>"
+            + "".join(f"<th style='padding:2px 10px;text-align:right'>{h}</th>"
+                      for h in ("offered (orders/s)", "completed (orders/s)", "latency p50", "latency p95",
+                                "busiest component"))
+            + "</tr>")
+    body = "".join(
+        f"<tr><td style='padding:2px 10px'>{html.escape(p)}</td>"
+        f"<td style='padding:2px 10px;text-align:right'>{r['rate']:g}</td>"
+        f"<td style='padding:2px 10px;text-align:right'>{r['throughput']:.1f}</td>"
+        f"<td style='padding:2px 10px;text-align:right'>{r['p50'] * 1000:.0f} ms</td>"
+        f"<td style='padding:2px 10px;text-align:right'>{r['p95'] * 1000:.0f} ms</td>"
+        f"<td style='padding:2px 10px;text-align:right'>{html.escape(str(r['busiest']))} "
+        f"({r['utilization'] * 100:.0f}% busy)</td></tr>" for p, r in point.items())
+    return f"<table style='border-collapse:collapse;font-size:14px;margin:6px 0'>{head}{body}</table>"
+
+
+def load_lab(*, rate: float = 20, workers: int = 1, seed: int = 1, rates=RATES,
+             orders: int = SWEEP_ORDERS) -> LoadLab:
+    """The load lab, swept and run once with these settings (see :class:`LoadLab`).
+
+    ``rates`` and ``orders`` size the sweep (smaller is faster, rougher).
+    """
+    lab = LoadLab(rate=rate, workers=workers, seed=seed, rates=rates, orders=orders)
+    lab.update()
+    return lab

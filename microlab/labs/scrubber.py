@@ -1,0 +1,499 @@
+"""The time scrubber: stop the clock anywhere in a run and see what every service is doing.
+
+In the spirit of RaftScope: a small order saga runs once (under orchestration or
+choreography, with a failure of your choice); a slider over *simulated* time then
+shows, at that instant, each service's state (up or down, busy workers, messages
+waiting in its mailbox), the messages in flight (sent, not yet delivered) drawn
+between their sender and receiver, and the last few trace records. Moving the slider
+only redraws: the run is not simulated again, so it follows the slider smoothly.
+
+The state at an instant is computed from the trace alone by :class:`RunStates`, which
+draws nothing (tests and exercises can use it).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+
+from .. import scenarios, viz
+from ..errors import MicrolabError
+from ..faults import FaultPlan
+from ..trace import DELIVER, DROP, DUPLICATE, SEND, Trace
+from ..viz import style
+from ..viz.data import deliveries, down_spans, lane_order
+from ..viz.topology import positions, talk_graph
+from .base import Lab
+
+#: What can go wrong in the run, as the "failure" dropdown offers it.
+FAILURES = {
+    "nothing": "nothing goes wrong",
+    "payment_fails": "payment fails 30% of attempts",
+    "payment_crash": "payment crashes at t=0.2 s for 0.5 s",
+    "central_crash": "the orchestrator (or the broker) crashes at t=0.2 s for 0.5 s",
+    "drops": "the network drops 10% of messages",
+}
+#: Orders per second: fast enough that several orders are under way when something fails.
+ARRIVAL_RATE = 20.0
+#: Trace records listed under the figures (the last ones up to the instant shown).
+RECENT = 10
+#: Positions of the play button (the slider is divided into this many steps).
+PLAY_STEPS = 100
+#: How far (in layout units) a message in flight is drawn off its link, so that the two
+#: directions of one link do not hide each other.
+LANE_OFFSET = 0.035
+
+
+def failure_knobs(failure: str, pattern: str) -> dict:
+    """The scenario knobs for one of :data:`FAILURES` under ``pattern``."""
+    if failure not in FAILURES:
+        raise MicrolabError(f"unknown failure {failure!r}; pick one of: "
+                            + "; ".join(f"{k!r} ({v})" for k, v in FAILURES.items()))
+    if failure == "payment_fails":
+        return {"failure": {"payment": 0.3}}
+    if failure == "payment_crash":
+        return {"faults": FaultPlan().crash("payment", at=0.2, duration=0.5)}
+    if failure == "central_crash":
+        central = "orchestrator" if pattern == "orchestration" else "broker"
+        # A standby takes over under orchestration; the broker simply comes back.
+        return {"faults": FaultPlan().crash(central, at=0.2, duration=0.5)}
+    if failure == "drops":
+        return {"faults": FaultPlan().drop(rate=0.1)}
+    return {}
+
+
+# -- the state at an instant, from the trace ---------------------------------------------------
+
+@dataclass
+class ServiceState:
+    """One service at one instant: up or down, workers busy (of ``workers``), mailbox length."""
+
+    name: str
+    up: bool
+    busy: int
+    workers: int
+    mailbox: int
+
+
+@dataclass
+class Wire:
+    """One copy of a message on the network: sent at ``sent``, delivered or dropped at
+    ``ended`` (None: still in flight when the trace ends); ``outcome`` says which."""
+
+    message: object
+    sent: float
+    ended: float | None
+    outcome: str | None
+    note: str | None = None
+
+
+class RunStates:
+    """Every service's state and the messages in flight at any instant of a run.
+
+    Built once from a trace (a System or a Trace; the System also gives each service's
+    number of workers); each query is a binary search, so a slider can ask at every move.
+    """
+
+    def __init__(self, source, *, include_client: bool = False):
+        trace = getattr(source, "trace", source)
+        if not isinstance(trace, Trace) or not trace.records:
+            raise MicrolabError("the run recorded nothing: build it with trace=True and give it "
+                                "at least one order")
+        self.trace = trace
+        live = getattr(source, "services", None) or {}
+        self.record_times = np.array([r[0] for r in trace.records], dtype=float)
+        self.end = float(self.record_times[-1])
+        names = lane_order(list(live) + trace.services())
+        self.services = [n for n in names if include_client or n != "client"]
+        self.workers = {n: getattr(live.get(n), "workers", 1) for n in self.services}
+        self._mailbox, self._busy = _intervals(trace)
+        self.down = [(s, a, b) for s, a, b, _ in down_spans(trace, until=math.inf)]
+        self.wires = wires(trace)
+        self._sent = np.array([w.sent for w in self.wires], dtype=float)
+        self._ended = np.array([math.inf if w.ended is None else w.ended for w in self.wires], dtype=float)
+
+    def is_up(self, service: str, t: float) -> bool:
+        """False while ``service`` is crashed at ``t`` (from its crash until its restart)."""
+        return not any(s == service and a <= t < b for s, a, b in self.down)
+
+    def services_at(self, t: float) -> list[ServiceState]:
+        """Each service's state just after every event at time ``t``."""
+        out = []
+        for name in self.services:
+            out.append(ServiceState(name, self.is_up(name, t), _count(self._busy.get(name), t),
+                                    self.workers[name], _count(self._mailbox.get(name), t)))
+        return out
+
+    def peak(self) -> int:
+        """The most busy workers or waiting messages any service had at any instant of the run."""
+        top = 0
+        for spans in (*self._mailbox.values(), *self._busy.values()):
+            starts, ends = np.sort(spans[0]), np.sort(spans[1])
+            # At each start, the intervals open are those started and not yet ended.
+            open_ = np.searchsorted(starts, starts, side="right") - np.searchsorted(ends, starts, side="right")
+            top = max(top, int(open_.max()))
+        return top
+
+    def in_flight(self, t: float) -> list[Wire]:
+        """Copies sent at or before ``t`` and not yet delivered or dropped at ``t``."""
+        idx = np.flatnonzero((self._sent <= t) & (t < self._ended))
+        return [self.wires[i] for i in idx]
+
+    def recent(self, t: float, n: int = RECENT) -> list[tuple]:
+        """The last ``n`` trace records at or before ``t``."""
+        i = int(np.searchsorted(self.record_times, t, side="right"))
+        return self.trace.records[max(0, i - n):i]
+
+    def next_event(self, t: float) -> float:
+        """The time of the first record after ``t`` (``t`` itself at the end)."""
+        i = int(np.searchsorted(self.record_times, t, side="right"))
+        return float(self.record_times[i]) if i < len(self.record_times) else t
+
+    def previous_event(self, t: float) -> float:
+        """The time of the last record before ``t`` (``t`` itself at the start)."""
+        i = int(np.searchsorted(self.record_times, t, side="left")) - 1
+        return float(self.record_times[i]) if i >= 0 else t
+
+    def busiest(self) -> float:
+        """An instant with the most messages in flight (the earliest such), 0 for none."""
+        if not self.wires:
+            return 0.0
+        times = np.concatenate([self._sent, self._ended])
+        steps = np.concatenate([np.ones(len(self._sent)), -np.ones(len(self._ended))])
+        # At equal times, arrivals come first: a copy delivered at t is not in flight at t.
+        order = np.lexsort((steps, times))
+        counts = np.cumsum(steps[order])
+        return float(times[order][int(np.argmax(counts))])
+
+
+def _intervals(trace: Trace) -> tuple[dict, dict]:
+    """Per service, ``(starts, ends)`` arrays of the time each copy spent in the mailbox and
+    in a worker's hands.
+
+    A copy that was delivered but never started nor lost was consumed on arrival, outside
+    the mailbox (the choreography's ``Confirm:`` and ``Ack:`` replies are): it never
+    waited. (Counting it as waiting would leave it in the mailbox forever.)
+    """
+    mailbox: dict = {}
+    busy: dict = {}
+    for d in deliveries(trace):
+        if d.started is not None:
+            mailbox.setdefault(d.service, []).append((d.delivered, d.started))
+            busy.setdefault(d.service, []).append((d.started, math.inf if d.ended is None else d.ended))
+        elif d.outcome == "lost":
+            mailbox.setdefault(d.service, []).append((d.delivered, d.ended))
+    as_arrays = lambda spans: (np.array([a for a, _ in spans]), np.array([b for _, b in spans]))  # noqa: E731
+    return ({k: as_arrays(v) for k, v in mailbox.items()}, {k: as_arrays(v) for k, v in busy.items()})
+
+
+def _count(spans, t: float) -> int:
+    if spans is None:
+        return 0
+    starts, ends = spans
+    return int(np.count_nonzero((starts <= t) & (t < ends)))
+
+
+def wires(trace: Trace) -> list[Wire]:
+    """Every copy of every message on the network, matched send (or duplicate) to outcome.
+
+    Copies of one message end first in, first out; a copy the network dropped when it
+    was sent ends at its send time, so it is never in flight.
+    """
+    out: list[Wire] = []
+    open_: dict = {}      # message id -> [indexes of copies not yet ended], oldest first
+    for time, kind, _service, msg, detail in trace.records:
+        if kind == SEND or kind == DUPLICATE:
+            open_.setdefault(msg.id, []).append(len(out))
+            out.append(Wire(msg, msg.sent_at if kind == SEND else time, None, None))
+        elif kind == DELIVER or kind == DROP:
+            copies = open_.get(msg.id)
+            if copies:
+                w = out[copies.pop(0)]
+                w.ended = time
+                w.outcome = "delivered" if kind == DELIVER else "dropped"
+                if kind == DROP:
+                    w.note = (detail or {}).get("reason")
+    return out
+
+
+# -- the lab -----------------------------------------------------------------------------------
+
+class TimeScrubberLab(Lab):
+    """Scrub simulated time and watch services work, queue, crash and recover.
+
+    Try first: choose "payment crashes", then drag the time slider across t=0.2 s: the
+    payment service turns red, commands pile up in flight towards it or are lost, and
+    (under orchestration) the orchestrator retries them once it is back. Press "next
+    event" to step one trace record at a time. Then switch the pattern to choreography
+    and find the same moment.
+    """
+
+    name = "scrubber"
+    title = "Time scrubber: the system at one instant"
+    try_first = ("Pick \"payment crashes\" and drag the time across t=0.2 s; then step event by event "
+                 "with \"next event\".")
+
+    def __init__(self, pattern: str = "orchestration", failure: str = "payment_crash", *,
+                 orders: int = 8, seed: int = 1):
+        super().__init__()
+        if pattern not in scenarios.PATTERNS:
+            raise MicrolabError(f"pattern must be 'orchestration' or 'choreography', got {pattern!r}")
+        failure_knobs(failure, pattern)      # a teaching error now rather than at the first run
+        c = self.controls
+        c["pattern"] = widgets.ToggleButtons(options=list(scenarios.PATTERNS), value=pattern, description="pattern")
+        c["failure"] = widgets.Dropdown(options=[(text, key) for key, text in FAILURES.items()], value=failure,
+                                        description="failure", layout=widgets.Layout(width="480px"))
+        c["orders"] = widgets.IntSlider(value=orders, min=1, max=30, description="orders", continuous_update=False)
+        c["seed"] = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="160px"))
+        # Moving the time only redraws (no simulation): continuous updates are cheap.
+        c["time"] = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.001, description="time (s)",
+                                        readout_format=".3f", continuous_update=True,
+                                        layout=widgets.Layout(width="70%"))
+        c["previous"] = widgets.Button(description="previous event", icon="step-backward")
+        c["next"] = widgets.Button(description="next event", icon="step-forward")
+        c["play"] = widgets.Play(value=0, min=0, max=PLAY_STEPS, step=1, interval=150, description="play")
+        self.figure("topology", height=520)
+        self.figure("state", height=300)
+        self.records = widgets.HTML()
+        self.states: RunStates | None = None
+        self._pos: dict = {}
+        self._n_base = 0
+        #: The services the bar chart was drawn for.
+        self.states_shown: list = []
+        self._quiet = False
+        self.watch("pattern", "failure", "orders", "seed")
+        c["time"].observe(lambda change: self._safely(self.show_time), names="value")
+        c["next"].on_click(lambda _b: self._safely(self.step, +1))
+        c["previous"].on_click(lambda _b: self._safely(self.step, -1))
+        c["play"].observe(self._played, names="value")
+
+    def layout(self) -> widgets.Widget:
+        """Run settings, then the time controls, then the figures and the recent records."""
+        c = self.controls
+        run_row = widgets.HBox([c["pattern"], c["failure"], c["orders"], c["seed"]],
+                               layout=widgets.Layout(flex_flow="row wrap"))
+        time_row = widgets.HBox([c["play"], c["previous"], c["time"], c["next"]],
+                                layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        return widgets.VBox([run_row, time_row, self.figures["topology"], self.figures["state"], self.records])
+
+    # -- running ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Run the saga with the current settings, then show the chosen instant."""
+        c = self.controls
+        pattern = c["pattern"].value
+        run = scenarios.order_saga(pattern, orders=c["orders"].value, seed=c["seed"].value,
+                                   arrival_rate=ARRIVAL_RATE, standby=True,
+                                   **failure_knobs(c["failure"].value, pattern))
+        states = RunStates(run.system)
+        first = self.run is None
+        self.run, self.states = run, states
+        self._pos = positions(talk_graph(run.system))
+        self.figure("topology", base_topology(run.system))
+        if self.states_shown != states.services:
+            # The bars depend only on which services there are: redraw them only when that changes.
+            self.figure("state", state_bars(states.services))
+            self.states_shown = list(states.services)
+        # A fixed scale over the whole run, so that the bars do not rescale as the time moves.
+        self.figures["state"].layout.yaxis.range = [0, max(states.peak(), 1) + 0.5]
+        self._n_base = len(self.figures["topology"].data) - len(OVERLAYS)
+        slider = c["time"]
+        t = states.busiest() if first else min(slider.value, states.end)
+        self._quiet = True
+        try:
+            # Widen before narrowing so that ipywidgets never clamps the value on the way.
+            slider.max = max(states.end, slider.max)
+            slider.value = t
+            slider.max = states.end
+            slider.step = max(states.end / 2000, 1e-4)
+        finally:
+            self._quiet = False
+        self.show_time()
+
+    @property
+    def time(self) -> float:
+        """The instant shown (simulated seconds)."""
+        return self.controls["time"].value
+
+    def show_time(self) -> None:
+        """Redraw the state, the messages in flight and the recent records at the slider's time."""
+        if self._quiet or self.states is None:
+            return
+        t = self.time
+        st = self.states
+        services = st.services_at(t)
+        flying = st.in_flight(t)
+        topo = self.figures["topology"]
+        pos = self._pos
+        with topo.batch_update():
+            overlays = topo.data[self._n_base:]
+            _draw_flying(overlays[0], flying, t, pos)
+            _draw_services(overlays[1], overlays[2], services, pos)
+            topo.layout.title.text = (f"t = {t:.3f} s: {len(flying)} message(s) in flight"
+                                      f" ({self.run.pattern}, {FAILURES[self.controls['failure'].value]})")
+        bars = self.figures["state"]
+        with bars.batch_update():
+            bars.data[0].y = [s.busy for s in services]
+            bars.data[1].y = [s.mailbox for s in services]
+            down = [s for s in services if not s.up]
+            bars.data[2].x = [s.name for s in down]
+            bars.data[2].y = [0.5] * len(down)
+            bars.layout.title.text = f"Each service at t = {t:.3f} s"
+        self.records.value = records_html(st.recent(t), t)
+        down_names = ", ".join(s.name for s in services if not s.up)
+        self.say(f"t = {t:.3f} s of {st.end:.3f} s. " + (f"Down: {down_names}. " if down_names else "All services up. ")
+                 + f"In flight: {len(flying)}; waiting in mailboxes: {sum(s.mailbox for s in services)}; "
+                 f"busy workers: {sum(s.busy for s in services)}.", "bad" if down_names else "info")
+
+    def step(self, direction: int) -> None:
+        """Move the time to the next (+1) or previous (-1) trace record."""
+        if self.states is None:
+            return
+        t = self.time
+        self.controls["time"].value = self.states.next_event(t) if direction > 0 else self.states.previous_event(t)
+
+    def _played(self, change) -> None:
+        if self.states is not None:
+            self._safely(lambda: setattr(self.controls["time"], "value",
+                                         self.states.end * change["new"] / PLAY_STEPS))
+
+    def _safely(self, action, *args) -> None:
+        """Run ``action`` showing any error in the lab, as :meth:`Lab.update` does for refresh."""
+        try:
+            action(*args)
+        except MicrolabError as exc:
+            self.show_error(str(exc))
+        except Exception as exc:  # shown in the lab rather than swallowed by ipywidgets
+            import traceback
+            self.show_error(f"{type(exc).__name__}: {exc}", detail=traceback.format_exc())
+        else:
+            self.error = None
+
+
+# -- figures -----------------------------------------------------------------------------------
+
+#: The traces added on top of the topology, in order: messages in flight, down marks, state labels.
+OVERLAYS = ("in flight", "down", "state")
+
+
+def base_topology(system) -> go.Figure:
+    """:func:`microlab.viz.topology` of the whole run, faded, with empty overlay traces on top."""
+    fig = viz.topology(system, title="t = 0")
+    # The links are the background: faded, out of the legend (their numbers are whole-run totals).
+    fig.update_traces(opacity=0.3, showlegend=False, selector={"mode": "lines+markers"})
+    ring = {"width": 1, "color": "white"}
+    overlays = [{"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": f"{kind} in flight",
+                 "legendgroup": "flight", "hoverinfo": "skip",
+                 "marker": {"color": style.CATEGORY_COLOURS[kind], "size": 11, "line": ring}}
+                for kind in ("command", "reply", "event")]
+    # The three overlays the lab redraws at each instant (see OVERLAYS), last.
+    overlays += [
+        {"type": "scatter", "x": [], "y": [], "mode": "markers", "name": "message in flight",
+         "showlegend": False, "hoverinfo": "text", "marker": {"size": 11, "line": ring}},
+        {"type": "scatter", "x": [], "y": [], "mode": "markers", "name": "down (crashed)", "hoverinfo": "skip",
+         "marker": {"symbol": "x-thin-open", "size": 44, "color": style.VERMILLION,
+                    "line": {"width": 5, "color": style.VERMILLION}}},
+        {"type": "scatter", "x": [], "y": [], "mode": "text", "showlegend": False, "hoverinfo": "skip",
+         "textposition": "middle center", "textfont": {"size": style.SMALL_SIZE, "color": style.INK}},
+    ]
+    fig.add_traces(overlays)
+    fig.update_layout(legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0.5, "xanchor": "center"},
+                      margin={"t": 50, "b": 40, "l": 10, "r": 10})
+    return fig
+
+
+def _draw_flying(trace, flying: list, t: float, pos: dict) -> None:
+    xs, ys, colours, symbols, hover = [], [], [], [], []
+    for w in flying:
+        msg = w.message
+        a, b = pos.get(msg.source), pos.get(msg.destination)
+        if a is None or b is None:
+            continue
+        end = w.ended if w.ended is not None else math.inf
+        frac = 0.5 if not math.isfinite(end) or end <= w.sent else (t - w.sent) / (end - w.sent)
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        length = math.hypot(dx, dy) or 1.0
+        # Each direction of a link travels on its own side of the line.
+        ox, oy = -dy / length * LANE_OFFSET, dx / length * LANE_OFFSET
+        xs.append(a[0] + frac * dx + ox)
+        ys.append(a[1] + frac * dy + oy)
+        colours.append(style.CATEGORY_COLOURS.get(msg.kind, style.GREY))
+        doomed = w.outcome == "dropped"
+        symbols.append("x" if doomed else "circle")
+        fate = (f"will be dropped ({w.note})" if doomed else
+                f"arrives at t={w.ended:.3f} s" if w.ended is not None else "still in flight at the end")
+        hover.append(f"#{msg.id} <b>{html.escape(msg.type)}</b> ({msg.kind})<br>{msg.source} → {msg.destination}"
+                     f"<br>sent at t={w.sent:.3f} s, {fate}<br>transaction {msg.correlation}")
+    trace.x, trace.y = xs, ys
+    trace.marker.color, trace.marker.symbol = colours, symbols
+    trace.hovertext = hover
+
+
+def _draw_services(down_trace, label_trace, services: list, pos: dict) -> None:
+    down = [s for s in services if not s.up and s.name in pos]
+    down_trace.x = [pos[s.name][0] for s in down]
+    down_trace.y = [pos[s.name][1] for s in down]
+    shown = [s for s in services if s.name in pos]
+    spots = [_label_spot(pos[s.name]) for s in shown]
+    label_trace.x = [x for x, _ in spots]
+    label_trace.y = [y for _, y in spots]
+    label_trace.text = [_state_text(s) for s in shown]
+    label_trace.textfont.color = [style.VERMILLION if not s.up else (style.BLUE if s.busy or s.mailbox else style.GREY)
+                                  for s in shown]
+
+
+def _state_text(s: ServiceState) -> str:
+    if not s.up:
+        return "<b>DOWN</b>"
+    if not s.busy and not s.mailbox:
+        return "idle"
+    return f"busy {s.busy}/{s.workers}" + (f", {s.mailbox} waiting" if s.mailbox else "")
+
+
+def _label_spot(xy) -> tuple[float, float]:
+    """Where a node's state goes: just under the node, or just above it for the nodes at the
+    bottom of the ring (whose names sit underneath)."""
+    x, y = xy
+    return (x, y + 0.17) if y < -0.5 else (x, y - 0.17)
+
+
+def state_bars(services: list) -> go.Figure:
+    """Busy workers and mailbox length per service (values filled in by the lab at each instant)."""
+    names = list(services)
+    data = [
+        {"type": "bar", "x": names, "y": [0] * len(names), "name": "busy workers",
+         "marker": {"color": style.BLUE}},
+        {"type": "bar", "x": names, "y": [0] * len(names), "name": "messages waiting in the mailbox",
+         "marker": {"color": style.ORANGE}},
+        {"type": "scatter", "x": [], "y": [], "mode": "markers+text", "name": "down (crashed)",
+         "texttemplate": "DOWN", "textposition": "top center", "textfont": {"color": style.VERMILLION},
+         "marker": {"symbol": "x", "size": 18, "color": style.VERMILLION}},
+    ]
+    layout = {"template": style.TEMPLATE, "barmode": "group", "title": {"text": "Each service"},
+              "yaxis": {"title": {"text": "count"}, "rangemode": "tozero", "dtick": 1},
+              "xaxis": {"title": {"text": "service"}, "categoryorder": "array", "categoryarray": names},
+              "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+              "margin": {"t": 70, "b": 50}}
+    return go.Figure(data=data, layout=layout)
+
+
+def records_html(records: list, t: float) -> str:
+    """The last trace records up to ``t``, as :meth:`microlab.trace.Trace.format` prints them."""
+    shown = Trace()
+    shown.records = list(records)
+    text = shown.format(limit=None) if records else "(nothing has happened yet)"
+    return (f"<div style='font-size:12px;color:#555'>The last {len(records)} trace records at or before "
+            f"t = {t:.3f} s:</div><pre style='font-size:11px;line-height:1.3;overflow-x:auto'>"
+            f"{html.escape(text)}</pre>")
+
+
+def time_scrubber(pattern: str = "orchestration", failure: str = "payment_crash", **options) -> TimeScrubberLab:
+    """The time scrubber, run once (``failure``: a key of :data:`FAILURES`)."""
+    lab = TimeScrubberLab(pattern, failure, **options)
+    lab.update()
+    return lab

@@ -1,0 +1,70 @@
+"""Checks of notebook 05: right answers pass, typical wrong answers get the intended hint."""
+
+import pytest
+
+from microlab.exercises import ch05, instructor_mode
+
+SERVICES = ["orchestrator", "order", "inventory", "payment", "shipping", "notification"]
+
+
+@pytest.fixture(autouse=True)
+def student_mode():
+    instructor_mode(False)
+    yield
+    instructor_mode(False)
+
+
+def test_the_orchestrator_handles_a_start_and_one_reply_per_task():
+    # StartWorkflow + TaskCompleted for reserve, charge, ship and tell_notification.
+    assert ch05.orchestrator_messages_per_order() == 5
+    assert ch05.orchestrator_capacity() == pytest.approx(50.0)
+    assert ch05.orchestrator_capacity(workers=2) == pytest.approx(100.0)
+
+
+def test_messages_per_order():
+    assert ch05.check_orchestrator_messages(5).passed
+    assert "not the commands it sends" in ch05.check_orchestrator_messages(9).message
+    assert "one task per listener" in ch05.check_orchestrator_messages(4).message
+    assert "give a number" in ch05.check_orchestrator_messages("five").message
+
+
+@pytest.mark.parametrize("answer", [45, 50, 55.5])
+def test_saturation_rate_accepts_answers_near_the_capacity(answer):
+    assert ch05.check_saturation_rate(answer).passed
+
+
+@pytest.mark.parametrize("answer, hint", [(30, "too low"), (100, "too high"), (-5, "positive number")])
+def test_saturation_rate_hints(answer, hint):
+    feedback = ch05.check_saturation_rate(answer)
+    assert not feedback.passed and hint in feedback.message
+
+
+def test_the_sweep_agrees_with_the_computed_capacity():
+    from microlab import scenarios
+    rows = scenarios.sweep("order", rates=[30, 90], orders=200, patterns=("orchestration",),
+                           workers=dict(ch05.BASE_WORKERS))
+    assert rows[0]["throughput"] > 27                    # keeps up below the capacity
+    assert rows[1]["throughput"] < ch05.orchestrator_capacity() * 1.05   # capped above it
+    assert rows[1]["busiest"] == "orchestrator"
+
+
+@pytest.mark.parametrize("workers", [
+    {s: 2 for s in SERVICES},
+    {"orchestrator": 2, "order": 3, "inventory": 2, "payment": 2, "shipping": 2, "notification": 2},
+])
+def test_capacity_knobs_accept_enough_workers(workers):
+    feedback = ch05.check_capacity_knobs({"workers": workers})
+    assert feedback.passed, feedback.message
+
+
+@pytest.mark.parametrize("knobs, hint", [
+    ({"workers": {"order": 2}}, "The busiest component is orchestrator"),
+    ({"workers": {"orchestrator": 3}}, "The busiest component is order"),
+    ({"workers": {"paymnt": 2}}, "did you mean 'payment'"),
+    ({"workers": {"order": 2}, "orders": 10}, "only the workers knob may change"),
+    ({"workers": 2}, "workers is a dict"),
+    ([("orchestrator", 2)], "give a dict of knobs"),
+])
+def test_capacity_knobs_hints(knobs, hint):
+    feedback = ch05.check_capacity_knobs(knobs)
+    assert not feedback.passed and hint in feedback.message

@@ -1,0 +1,69 @@
+"""Exercise checks of notebook 08: right answers pass, typical wrong ones get the intended hint."""
+
+from microlab.exercises import ch08
+from microlab.orchestration import execution
+
+SCREEN = {"name": "screen_order", "taskReferenceName": "screen_order", "type": "SIMPLE",
+          "inputParameters": {"orderId": "${workflow.input.orderId}"},
+          "taskDefinition": {"name": "screen_order", "retryCount": 1, "retryLogic": "FIXED",
+                             "retryDelaySeconds": 1, "responseTimeoutSeconds": 5}}
+
+
+def with_screen(index, **changes):
+    workflows = ch08.saga_json()
+    workflows[0]["tasks"].insert(index, dict(SCREEN, **changes))
+    return workflows
+
+
+def test_the_saga_runs_unchanged_on_toy_services_and_compensates():
+    system, orchestrator = ch08.run_saga(fail={"book_shipment": None})
+    ex = execution(system, "order-1")
+    assert ex.outcome == "COMPENSATED"
+    undone = ex.failure_workflow.refs("COMPLETED")
+    assert "refund_payment" in undone and "release_inventory" in undone
+    assert orchestrator.progress("order-1").completed == 2
+
+
+def test_saga_json_is_a_fresh_copy():
+    a = ch08.saga_json()
+    a[0]["tasks"].clear()
+    assert ch08.saga_json()[0]["tasks"]
+
+
+def test_screening_saga_accepts_any_working_insertion():
+    assert ch08.check_screening_saga(with_screen(2)).passed
+    plain = with_screen(2)
+    del plain[0]["tasks"][2]["taskDefinition"]
+    slow = ch08.check_screening_saga(plain)   # Conductor's default retries: passes, with a note
+    assert slow.passed and "60 s apart" in slow.message
+
+
+def test_screening_saga_hints():
+    assert "no top-level task named 'screen_order'" in ch08.check_screening_saga(ch08.saga_json()).message
+    assert "charged and before the shipment" in ch08.check_screening_saga(with_screen(3)).message
+    assert "charged and before the shipment" in ch08.check_screening_saga(with_screen(1)).message
+    no_ref = with_screen(2)
+    del no_ref[0]["tasks"][2]["taskReferenceName"]
+    assert "Conductor would reject" in ch08.check_screening_saga(no_ref).message
+    lost = with_screen(2)
+    del lost[0]["failureWorkflow"]
+    assert "failureWorkflow" in ch08.check_screening_saga(lost).message
+    optional = ch08.check_screening_saga(with_screen(2, optional=True))
+    assert not optional.passed and "do not mark it optional" in optional.message
+    assert "list of workflow definitions" in ch08.check_screening_saga({"name": "x"}).message
+
+
+def test_progress_report():
+    assert ch08.check_progress_report(lambda o, cs: {c: o.progress(c).estimate for c in cs}).passed
+    partial = ch08.check_progress_report(lambda o, cs: {c: o.progress(c).fraction for c in cs})
+    assert not partial.passed and "the orchestrator knows" in partial.message
+    assert "no entry for" in ch08.check_progress_report(lambda o, cs: {}).message
+    assert "without parentheses" in ch08.check_progress_report(0.5).message
+
+
+def test_the_check_works_inside_a_running_event_loop_as_in_jupyter():
+    import asyncio
+
+    async def inside():
+        return ch08.check_screening_saga(with_screen(2))
+    assert asyncio.run(inside()).passed

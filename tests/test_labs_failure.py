@@ -1,0 +1,141 @@
+"""The failure lab: buttons add faults to the plan, switches reach the run, the verdict follows."""
+
+import pytest
+
+from microlab.labs.failure import ANY, failure_lab
+from microlab.scenarios import KnobError
+from microlab.trace import CRASH, RESTART
+
+
+def crashes(result):
+    return [(r.service, r.time) for r in result.trace.of_kind(CRASH)]
+
+
+def test_default_run_has_no_fault_and_is_consistent():
+    lab = failure_lab()
+    assert lab.error is None and len(lab.plan) == 0
+    assert lab.run.checks.ok and "Consistent" in lab.message.value
+    assert "no faults" in lab.plan_text.value
+    assert lab.focus is None
+    assert "microlab-lab-failure" in lab.root._dom_classes
+
+
+def test_crash_it_crashes_the_chosen_service_at_the_chosen_time():
+    lab = failure_lab()
+    c = lab.controls
+    c["service"].value, c["at"].value, c["duration"].value = "payment", 0.5, 2.0
+    c["crash"].click()
+    assert crashes(lab.run) == [("payment", 0.5)]
+    assert [(r.service, r.time) for r in lab.run.trace.of_kind(RESTART)] == [("payment", 2.5)]
+    assert "crash payment at t=0.5 for 2 s" in lab.plan_text.value
+    # the orchestrator's retries carry the orders through; one hit by the crash is drawn
+    assert lab.run.checks.ok
+    assert lab.focus is not None
+    assert str(lab.focus) in lab.figures["transaction"].layout.title.text
+    c["clear"].click()
+    assert crashes(lab.run) == [] and len(lab.plan) == 0
+
+
+def test_choreography_without_idempotency_double_charges_and_the_verdict_turns():
+    lab = failure_lab(pattern="choreography")
+    c = lab.controls
+    c["duplicate"].value, c["target"].value = 0.3, "payment"
+    assert lab.run.checks.ok
+    c["idempotent"].value = False
+    assert not lab.run.checks.ok
+    assert "NOT consistent" in lab.message.value and "#b2182b" in lab.message.value
+    first = lab.run.checks.violations[0]
+    assert first.check == "effect applied twice"
+    assert lab.focus == first.correlation
+    assert lab.figures["transaction"].layout.title.text.startswith(f"Transaction {first.correlation}")
+
+
+def test_broker_outage_without_outbox_gets_orders_stuck():
+    lab = failure_lab(pattern="choreography", outbox=False)
+    c = lab.controls
+    c["service"].value, c["at"].value, c["duration"].value = "broker", 0.5, 2.0
+    c["crash"].click()
+    assert crashes(lab.run) == [("broker", 0.5)]
+    assert lab.run.checks.counts()["stuck"] > 0
+    c["outbox"].value = True
+    assert lab.run.checks.ok
+
+
+def test_switching_pattern_maps_the_central_service_and_greys_out_foreign_switches():
+    lab = failure_lab()
+    c = lab.controls
+    c["service"].value = "orchestrator"
+    assert c["outbox"].disabled and not c["standby"].disabled
+    c["pattern"].value = "choreography"
+    assert c["service"].value == "broker" and "orchestrator" not in c["service"].options
+    assert c["standby"].disabled and not c["outbox"].disabled
+    assert lab.run.pattern == "choreography"
+
+
+def test_a_crash_of_a_service_the_pattern_lacks_is_explained():
+    lab = failure_lab(pattern="choreography")
+    c = lab.controls
+    c["service"].value = "broker"
+    c["crash"].click()
+    c["pattern"].value = "orchestration"
+    assert "crashes 'broker', which orchestration does not have" in lab.error
+    c["clear"].click()
+    assert lab.error is None
+
+
+def test_overlapping_crashes_are_refused_and_the_plan_is_kept():
+    lab = failure_lab()
+    c = lab.controls
+    c["crash"].click()
+    c["crash"].click()
+    assert "already down" in lab.error
+    assert len(lab.crashes) == 1 and len(lab.plan) == 1
+
+
+def test_partition_and_message_faults_enter_the_plan():
+    lab = failure_lab()
+    c = lab.controls
+    c["service"].value = "shipping"
+    c["partition"].value = True
+    c["drop"].value = 0.1
+    assert [type(f).__name__ for f in lab.plan] == ["Partition", "Drop"]
+    assert lab.plan.faults[1].destination is None and c["target"].value == ANY
+    assert lab.run.trace.of_kind("drop")
+    c["clear"].click()
+    assert not c["partition"].value and c["drop"].value == 0 and len(lab.plan) == 0
+
+
+def test_compensation_off_leaves_stock_held():
+    lab = failure_lab(retries=1)
+    c = lab.controls
+    c["service"].value, c["at"].value, c["duration"].value = "payment", 0.3, 3.0
+    c["crash"].click()
+    assert lab.run.checks.counts()["compensated"] > 0 and lab.run.checks.ok
+    c["compensation"].value = False
+    assert "not atomic" in {v.check for v in lab.run.checks.violations}
+
+
+def test_a_fault_after_the_last_order_is_pointed_out():
+    lab = failure_lab()
+    c = lab.controls
+    c["at"].value, c["duration"].value = 5.0, 0.5
+    c["crash"].click()
+    assert "disturbed nothing" in lab.message.value
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(KnobError, match="retries must be between 0 and 3"):
+        failure_lab(retries=5)
+    with pytest.raises(KnobError, match="idempotent is a switch"):
+        failure_lab(idempotent="yes")
+
+
+def test_zero_retries_let_a_compensation_time_out_too():
+    # The refund goes to the payment service that is still down: with no retry, the
+    # failure workflow times out and the stock is never released.
+    lab = failure_lab(retries=0)
+    c = lab.controls
+    c["service"].value, c["at"].value, c["duration"].value = "payment", 0.3, 3.0
+    c["crash"].click()
+    assert lab.run.checks.counts()["inconsistent"] > 0
+    assert "never undone by 'release'" in lab.figures["transaction"].layout.title.text
