@@ -369,7 +369,7 @@ def figures() -> dict:
         system = sweep[row["pattern"], row["rate"]]
         row["throughput"] = round(len(latencies(system)) / max(system.now, 1.0), 2)
 
-        conducted = conductor_saga()
+    conducted = conductor_saga()
     illustrative = " (illustrative numbers)"
     return {
         "sequence_orchestration": viz.sequence_diagram(orch, fault_windows=orch.network.faults,

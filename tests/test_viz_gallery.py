@@ -56,7 +56,8 @@ def is_category(fig, name, axis):
 def test_the_gallery_has_every_family(figures):
     names = set(figures)
     for family in ("sequence", "topology", "timeline", "latency", "saturation", "queues",
-                   "outcomes", "change_impact", "orchestrator_growth", "retry_backoff", "animation"):
+                   "outcomes", "change_impact", "orchestrator_growth", "retry_backoff", "animation",
+                   "workflow", "causation"):
         assert any(n.startswith(family) for n in names), family
 
 

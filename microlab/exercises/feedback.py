@@ -39,6 +39,9 @@ class Feedback:
         mark = "Correct" if self.passed else "Not yet"
         return f"{mark} ({self.exercise}): {self.message}"
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def _repr_html_(self) -> str:
         colour, mark = ("#1b7837", "&#10004; Correct") if self.passed else ("#b35806", "&#10008; Not yet")
         return (f'<div style="border-left:4px solid {colour};padding:4px 10px;margin:4px 0">'

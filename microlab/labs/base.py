@@ -101,7 +101,7 @@ class Lab:
         self.error = text
         extra = (f"<details><summary>details</summary><pre style='font-size:11px'>{html.escape(detail)}</pre>"
                  "</details>") if detail else ""
-        self.message.value = (f'<div style="color:#b2182b;font-size:14px"><b>Could not run this:</b> '
+        self.message.value = (f'<div style="color:#b2182b;font-size:14px;white-space:pre-wrap"><b>Could not run this:</b> '
                               f"{html.escape(text)}{extra}</div>")
 
     def step_progress(self, done: int, total: int) -> None:
