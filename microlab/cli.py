@@ -21,11 +21,8 @@ import argparse
 import difflib
 import json
 import sys
-import warnings
 
-from .distributions import Exponential
-from .errors import DefinitionError, EventStorm
-from .system import HandlerFailureWarning, System
+from .errors import DefinitionError
 
 EXAMPLES = """\
 examples:
@@ -143,45 +140,16 @@ def _print_faults(path, exc: DefinitionError) -> None:
 # -- run ----------------------------------------------------------------------------------------
 
 def _run(args) -> int:
-    from .orchestration import Orchestrator, ToyWorker, execution
     from .orchestration import model as m
-    from .orchestration.conductor import load_task_defs, load_workflows, read_json
-    from .orchestration.routing import first_segment, static_uri_prefix
-    from .orchestration.validate import check_references
+    from .orchestration.conductor import load_task_defs
+    from .orchestration.toyrun import ToyRunError, load, run_toy, toy_services
 
-    workflows = load_workflows(args.file)
-    data = read_json(args.file)
-    labelled = ([(f"$[{i}]", wf) for i, wf in enumerate(workflows)] if isinstance(data, list)
-                else [("$", workflows[0])])
-    faults = check_references(labelled)
-    if faults:
-        raise DefinitionError(faults, what="Conductor workflow definition")
+    workflows = load(args.file)          # raises DefinitionError with JSON paths
     task_defs = load_task_defs(args.task_defs) if args.task_defs else {}
     inp = _json_option("--input", args.input)
     if not isinstance(inp, dict):
         raise _UsageError(f"--input must be a JSON object, got {args.input!r}")
-
-    # One toy worker per SIMPLE task name and per first URI segment of HTTP tasks.
-    services: dict[str, str] = {}   # task name or HTTP segment -> service
-    by_ref: dict[str, str] = {}     # taskReferenceName -> service
-    task_routes: dict[str, str] = {}
-    reserved = {"orchestrator", "orchestrator-standby", "client"}
-    for wf in workflows:
-        for _, task in wf.walk():
-            service = None
-            if task.type == m.SIMPLE:
-                service = task.name if task.name not in reserved else f"{task.name}-worker"
-                task_routes[task.name] = service
-            elif task.type == m.HTTP:
-                request = task.input_parameters.get("http_request") or {}
-                static = static_uri_prefix(str(request.get("uri", "")))
-                segment = first_segment(static) if static else None
-                if segment is not None:
-                    service = segment if segment not in reserved else f"{segment}-worker"
-            if service is not None:
-                services[service] = service
-                by_ref[task.task_reference_name] = service
-    http_routes = {s.removesuffix("-worker"): s for s in services if s.endswith("-worker")}
+    by_ref = toy_services(workflows).by_ref
 
     outputs: dict[str, dict] = {}
     for item in args.worker_output:
@@ -199,36 +167,21 @@ def _run(args) -> int:
             raise _UsageError(f"--fail {item}: TIMES must be a whole number, as in --fail {ref}:2")
         fails.append((ref, int(times) if times else None))
 
-    system = System(seed=args.seed, latency=Exponential(args.latency) if args.latency > 0 else 0.0,
-                    warn_on_failure=False)
-    orchestrator = system.add(Orchestrator(task_routes=task_routes, http_routes=http_routes,
-                                           task_defs=task_defs))
-    workers = {name: system.add(ToyWorker(name)) for name in services}
-    for ref, output in outputs.items():
-        workers[by_ref[ref]].outputs[ref] = output
-    for ref, times in fails:
-        workers[by_ref[ref]].fail(ref, times=times)
-    orchestrator.register(workflows)
-    main_wf = workflows[0]
-    correlation = f"{main_wf.name}-run"
-    orchestrator.start(main_wf.name, inp, correlation=correlation)
-    storm = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", HandlerFailureWarning)
-        try:
-            system.run()
-        except EventStorm as exc:
-            storm = exc
-    result = execution(system, correlation)
+    try:
+        run = run_toy(workflows, inp, fail=fails, outputs=outputs, seed=args.seed,
+                      latency=args.latency, task_defs=task_defs)
+    except ToyRunError as exc:
+        raise _UsageError(str(exc)) from None
+    result = run.execution
     if args.json:
         print(result.to_json())
     else:
         print(f"run of {args.file} (seed {args.seed})")
         print(result.format())
-    for failure in system.failures:
+    for failure in run.system.failures:
         print(f"handler failure: {failure}", file=sys.stderr)
-    if storm is not None:
-        print(f"stopped: {storm}", file=sys.stderr)
+    if run.storm is not None:
+        print(f"stopped: {run.storm}", file=sys.stderr)
     return 0 if result.status == m.COMPLETED else 1
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from microlab import Service, System, UnknownServiceError
 from microlab.faults import Crash, FaultPlan
-from microlab.trace import CRASH, DROP, DUPLICATE, RESTART
+from microlab.trace import CRASH, DUPLICATE, RESTART
 
 
 class Sink(Service):

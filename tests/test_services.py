@@ -4,7 +4,7 @@ import pytest
 
 from microlab import (Constant, HandlerFailureWarning, MicrolabError, Service, System,
                       UnknownServiceError)
-from microlab.trace import CRASH, DROP, END, FAIL, LOST, RESTART, START
+from microlab.trace import CRASH, DROP, END, FAIL, LOST, RESTART
 
 
 class Echo(Service):

@@ -14,8 +14,7 @@ first segment of its URI's path; the first definition is started, the others ser
 sub-workflows and failure workflows. Bad options raise :class:`ToyRunError` naming the
 task reference at fault (with a did-you-mean).
 
-The command line could call :func:`toy_services` and :func:`run_toy` instead of its own
-copy of these steps (a suggested refactor; ``cli.py`` is unchanged for now).
+The command line (``python -m microlab run``) is a thin shell over :func:`run_toy`.
 """
 
 from __future__ import annotations
