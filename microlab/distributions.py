@@ -67,17 +67,23 @@ class Uniform(Distribution):
 
 @dataclass(frozen=True)
 class Exponential(Distribution):
-    """Exponentially distributed with the given mean (memoryless arrivals and delays)."""
+    """Exponentially distributed with the given mean (memoryless arrivals and delays).
+
+    ``rate`` is ``1 / mean_value``, the parameter of ``random.expovariate``.
+    """
 
     mean_value: float
 
     def __post_init__(self):
         if not self.mean_value > 0:
             raise ValueError(f"Exponential needs a positive mean, got {self.mean_value!r}")
+        # The rate, computed once: the network draws a latency per message and inlines
+        # the draw (see Network.transmit). Not a field, so eq, hash and repr ignore it.
+        object.__setattr__(self, "rate", 1.0 / self.mean_value)
 
     def sample(self, rng: random.Random) -> float:
         """Draw with ``rng.expovariate``."""
-        return rng.expovariate(1.0 / self.mean_value)
+        return rng.expovariate(self.rate)
 
     @property
     def mean(self) -> float:

@@ -43,8 +43,12 @@ from __future__ import annotations
 import gc
 import heapq
 import itertools
+import math
 import random
+import sys
 from typing import Any, Callable
+
+_new = object.__new__
 
 #: Callbacks one ``run()`` call may execute before it is called an event storm.
 DEFAULT_MAX_EVENTS = 2_000_000
@@ -69,6 +73,9 @@ class Timer:
     """
 
     __slots__ = ("sim", "time", "fn", "arg", "cancelled", "fired")
+
+    # Simulation.timer sets these six slots itself rather than calling __init__:
+    # a new slot must be set there too.
 
     def __init__(self, sim: "Simulation", time: float, fn: Callable[[Any], Any], arg: Any):
         self.sim = sim
@@ -127,8 +134,18 @@ class Simulation:
 
     def timer(self, delay: float, fn: Callable[[Any], Any], arg: Any = None) -> Timer:
         """Like :meth:`schedule`, but return a :class:`Timer` that can be cancelled."""
-        timer = Timer(self, self.now + delay, fn, arg)
-        self.schedule(delay, timer._fire)
+        if delay < 0:
+            raise ValueError(f"cannot schedule {delay!r} seconds into the past")
+        # Timer(...) and schedule() written out: services set a timer per retry, timeout
+        # and arrival, and a class call with __init__ costs twice these slot stores.
+        timer = _new(Timer)
+        timer.sim = self
+        timer.time = time = self.now + delay
+        timer.fn = fn
+        timer.arg = arg
+        timer.cancelled = False
+        timer.fired = False
+        heapq.heappush(self._heap, (time, next(self._seq), timer._fire, None))
         return timer
 
     def peek(self) -> float | None:
@@ -148,6 +165,8 @@ class Simulation:
         ``max_events`` callbacks in this call.
         """
         budget = self.max_events if max_events is None else max_events
+        if type(budget) is not int:  # e.g. math.inf or 1e6: at most ceil(budget) callbacks
+            budget = sys.maxsize if budget == math.inf else max(0, math.ceil(budget))
         heap = self._heap
         pop = heapq.heappop
         done = 0
@@ -155,22 +174,31 @@ class Simulation:
         if collecting:
             gc.disable()  # see "How memory works" above
         try:
+            # ``for done in range(budget)`` counts the callbacks and enforces the budget
+            # in one step (cheaper than ``done += 1`` and a comparison per callback):
+            # ``done`` is the number of callbacks that returned before this one.
             if until is None:
-                while len(heap) > self._cancelled:
-                    if done >= budget:
-                        raise EventLimitExceeded(done, self.now)
+                for done in range(budget):
+                    if len(heap) <= self._cancelled:
+                        break
                     t, _, fn, arg = pop(heap)
                     self.now = t
                     fn(arg)
-                    done += 1
+                else:
+                    done = budget
+                    if len(heap) > self._cancelled:
+                        raise EventLimitExceeded(done, self.now)
             else:
-                while len(heap) > self._cancelled and heap[0][0] <= until:
-                    if done >= budget:
-                        raise EventLimitExceeded(done, self.now)
+                for done in range(budget):
+                    if len(heap) <= self._cancelled or heap[0][0] > until:
+                        break
                     t, _, fn, arg = pop(heap)
                     self.now = t
                     fn(arg)
-                    done += 1
+                else:
+                    done = budget
+                    if len(heap) > self._cancelled and heap[0][0] <= until:
+                        raise EventLimitExceeded(done, self.now)
                 if until > self.now:
                     self.now = until
         finally:

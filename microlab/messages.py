@@ -34,6 +34,9 @@ class Message:
         "payload", "correlation", "causation", "sent_at",
     )
 
+    # Service.send, reply and emit, which make nearly every message, set these slots
+    # themselves rather than calling __init__ (half the cost): a new slot must be set
+    # there too.
     def __init__(self, id, kind, type, source, destination, topic, payload,
                  correlation, causation, sent_at):
         self.id = id

@@ -46,6 +46,8 @@ from .errors import MicrolabError, UnknownServiceError
 from .messages import COMMAND, EVENT, REPLY, Message
 from .trace import CRASH, EFFECT, END, LOST, RESTART, START
 
+_new = object.__new__
+
 
 class NoHandlerError(MicrolabError):
     """A service received a message type it has no handler for."""
@@ -70,6 +72,14 @@ class Service:
     workers: int = 1
     #: Default work time per message: None (instant), seconds, or a Distribution.
     work_time = None
+    # True unless the service replaces Service's ``_receive`` (then the network always
+    # calls it), ``handle`` (then every message goes through it) or ``send`` (then
+    # ``reply`` and ``emit`` call it); System.add checks and writes False on the instance when
+    # needed. Class attributes on purpose: the usual service then never gets an
+    # instance attribute after __init__.
+    _plain_receive = True
+    _plain_handle = True
+    _plain_send = True
 
     def __init__(self, name: str | None = None, *, workers: int | None = None, work_time=None):
         self.name = name or getattr(type(self), "service_name", None) or type(self).__name__.lower()
@@ -134,12 +144,18 @@ class Service:
     @property
     def now(self) -> float:
         """The current simulated time."""
-        return self._system().sim.now
+        system = self.system
+        if system is None:
+            system = self._system()  # raises, saying how to add the service
+        return system.sim.now
 
     @property
     def random(self):
         """The simulation's random generator (the only one to use, for reproducibility)."""
-        return self._system().sim.random
+        system = self.system
+        if system is None:
+            system = self._system()
+        return system.sim.random
 
     @property
     def current(self) -> Message | None:
@@ -170,8 +186,19 @@ class Service:
             if correlation is None:
                 correlation = ctx.correlation
         system._ids = mid = system._ids + 1
-        msg = Message(mid, kind, type, self.name, to, topic, payload,
-                      correlation, causation, system.sim.now)
+        # Message(...) written out: calling a class with an __init__ costs twice these
+        # ten slot stores (see messages.py, which keeps the two in step).
+        msg = _new(Message)
+        msg.id = mid
+        msg.kind = kind
+        msg.type = type
+        msg.source = self.name
+        msg.destination = to
+        msg.topic = topic
+        msg.payload = payload
+        msg.correlation = correlation
+        msg.causation = causation
+        msg.sent_at = system.sim.now
         system.network.transmit(msg)
         return msg
 
@@ -179,7 +206,31 @@ class Service:
         """Answer ``to_msg`` with a reply of ``type`` to its sender, in the same transaction."""
         if self._context is to_msg:
             # The usual case, answering the message being handled: nothing to swap.
-            return self.send(to_msg.source, type, payload, kind=REPLY, correlation=to_msg.correlation)
+            if not self._plain_send:
+                return self.send(to_msg.source, type, payload, kind=REPLY, correlation=to_msg.correlation)
+            # send(...) written out for this case (half the messages of an orchestrated
+            # run are replies): keep in step with send.
+            system = self.system
+            to = to_msg.source
+            if not self.up:
+                raise MicrolabError(f"{self.name} is down and cannot send {type!r}")
+            if to not in system.services:
+                raise UnknownServiceError(to, system.services,
+                                          context=f"{self.name} tried to send {type!r} to {to!r}, but ")
+            system._ids = mid = system._ids + 1
+            msg = _new(Message)
+            msg.id = mid
+            msg.kind = REPLY
+            msg.type = type
+            msg.source = self.name
+            msg.destination = to
+            msg.topic = None
+            msg.payload = payload
+            msg.correlation = to_msg.correlation
+            msg.causation = to_msg.id
+            msg.sent_at = system.sim.now
+            system.network.transmit(msg)
+            return msg
         saved = self._context
         self._context = to_msg
         try:
@@ -190,14 +241,48 @@ class Service:
     def emit(self, to: str, type: str, payload=None, *, topic: str | None = None,
              correlation=None) -> Message:
         """Send an event to ``to`` (normally a broker) on ``topic`` (default: its type)."""
-        return self.send(to, type, payload, kind=EVENT, topic=topic or type, correlation=correlation)
+        if not self._plain_send:
+            return self.send(to, type, payload, kind=EVENT, topic=topic or type, correlation=correlation)
+        # send(...) written out (every message of a choreography is an event): keep in
+        # step with send.
+        system = self.system
+        if system is None:
+            system = self._system()  # raises, saying how to add the service
+        if not self.up:
+            raise MicrolabError(f"{self.name} is down and cannot send {type!r}")
+        if to not in system.services:
+            raise UnknownServiceError(to, system.services,
+                                      context=f"{self.name} tried to send {type!r} to {to!r}, but ")
+        ctx = self._context
+        if ctx is None:
+            causation = None
+        else:
+            causation = ctx.id
+            if correlation is None:
+                correlation = ctx.correlation
+        system._ids = mid = system._ids + 1
+        msg = _new(Message)
+        msg.id = mid
+        msg.kind = EVENT
+        msg.type = type
+        msg.source = self.name
+        msg.destination = to
+        msg.topic = topic or type
+        msg.payload = payload
+        msg.correlation = correlation
+        msg.causation = causation
+        msg.sent_at = system.sim.now
+        system.network.transmit(msg)
+        return msg
 
     def after(self, delay: float, fn: Callable, *args):
         """Call ``fn(*args)`` after ``delay`` seconds, as if still handling the current message.
 
         Returns a timer with ``cancel()``. A crash cancels every pending timer.
         """
-        system = self._system()
+        system = self.system
+        if system is None:
+            system = self._system()
         return system.sim.timer(delay, self._fire_timer, (self.incarnation, self._context, fn, args))
 
     def effect(self, name: str, **detail) -> None:
@@ -301,7 +386,16 @@ class Service:
         self._context = msg
         system._handling = self
         try:
-            self.handle(msg)
+            if self._plain_handle:
+                # Service.handle without the call; a missing handler goes through
+                # handle(), which raises the teaching error.
+                handler = self.handlers.get(msg.type)
+                if handler is None:
+                    self.handle(msg)
+                else:
+                    handler(msg)
+            else:
+                self.handle(msg)
         except _CrashUnwind:
             return
         except Exception as exc:  # a learner's bug must not end the run: record it
