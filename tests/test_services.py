@@ -151,3 +151,37 @@ def test_service_outside_a_system_explains_itself():
         Echo(workers=0)
     with pytest.raises(TypeError, match="forget the parentheses"):
         System().add(Echo)
+
+
+def test_overriding_send_or_handle_still_sees_every_message():
+    # The runtime skips these layers for services that do not override them; one that
+    # does must still see every reply it sends and every message it receives.
+    class Audited(Echo):
+        def __init__(self):
+            super().__init__("echo")
+            self.sent, self.seen = [], []
+
+        def send(self, to, type, payload=None, **kw):
+            self.sent.append(type)
+            return super().send(to, type, payload, **kw)
+
+        def handle(self, msg):
+            self.seen.append(msg.type)
+            super().handle(msg)
+
+    system = System()
+    echo = system.add(Audited())
+    system.inject("echo", "Ask", 1)
+    system.inject("echo", "Ask", 2)
+    system.run()
+    assert echo.sent == ["Answer", "Answer"] and echo.seen == ["Ask", "Ask"]
+    assert [m.payload for m in system.client.received] == [1, 2]
+
+
+def test_a_work_time_changed_after_adding_is_used():
+    system = System(latency=0)
+    echo = system.add(Echo())
+    echo.work_time = Constant(2.0)
+    system.inject("echo", "Ask", 1)
+    system.run()
+    assert system.client.received[0].sent_at == 2.0
