@@ -89,3 +89,14 @@ def test_view_agrees_with_scenarios_change_impact(change):
     view = view_change(change)
     expected = scenarios.change_impact(change)
     assert {p: i.as_dict() for p, i in view.impact.items()} == {p: i.as_dict() for p, i in expected.items()}
+
+
+def test_impact_chart_is_full_width_above_the_definitions():
+    import ipywidgets as widgets
+    lab = change_lab()
+    body = lab.layout()
+    assert lab.figures["impact"] in body.children            # not squeezed into a half-width column
+    assert not any(isinstance(w, widgets.HBox) and lab.figures["impact"] in getattr(w, "children", ())
+                   for w in body.children)
+    ticks = lab.figures["impact"].layout.xaxis.ticktext[0]
+    assert "<br>" in ticks and ticks.replace("<br>", " ") == scenarios.CHANGES["fraud_check"]

@@ -88,3 +88,20 @@ def test_every_rerunning_control_waits_for_release():
         if hasattr(control, "continuous_update"):
             assert control.continuous_update is False, name
     assert lab.controls["pattern"].value == BOTH
+
+
+def test_diagrams_draw_one_order_by_default_and_all_on_request():
+    lab = compare_patterns()
+    pick = lab.controls["order"]
+    assert pick.value == "order-1" and list(pick.options)[-1] == "all orders"
+    digest = lab.run["orchestration"].trace.digest()
+    one = lab.figures["sequence_orchestration"]
+    n_one = sum(len(t.x) for t in one.data)
+    assert "order-1" in one.layout.title.text
+    pick.value = "all orders"
+    n_all = sum(len(t.x) for t in lab.figures["sequence_orchestration"].data)
+    assert n_all > 5 * n_one                                     # ten orders' arrows
+    assert lab.run["orchestration"].trace.digest() == digest     # redrawn, not re-run
+    lab.controls["orders"].value = 3
+    assert list(pick.options) == ["order-1", "order-2", "order-3", "all orders"]
+    assert pick.value == "order-1"

@@ -138,4 +138,19 @@ def test_zero_retries_let_a_compensation_time_out_too():
     c["service"].value, c["at"].value, c["duration"].value = "payment", 0.3, 3.0
     c["crash"].click()
     assert lab.run.checks.counts()["inconsistent"] > 0
-    assert "never undone by 'release'" in lab.figures["transaction"].layout.title.text
+    title = lab.figures["transaction"].layout.title
+    assert "never undone by 'release'" in title.subtitle.text.replace("<br>", " ")
+
+
+def test_with_nothing_to_single_out_the_whole_run_is_drawn_once():
+    lab = failure_lab()
+    assert lab.focus is None
+    single = lab.figures["transaction"]
+    assert sum(len(t.x) for t in single.data) == 0 and single.layout.title.text == "No transaction to single out"
+    assert "drawn below" in single.layout.annotations[0].text
+    assert len(lab.figures["sequence"].data) > 0
+
+
+def test_partition_switch_has_a_short_label_and_a_tooltip():
+    c = failure_lab().controls["partition"]
+    assert len(c.description) <= 20 and "partition" in c.tooltip

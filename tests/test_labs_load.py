@@ -90,3 +90,16 @@ def test_bad_settings_are_refused():
         load_lab(rates=())
     with pytest.raises(KnobError, match="workers must be between 1 and 4"):
         load_lab(workers=9, **SMALL)
+
+
+def test_table_and_curve_use_the_same_latency_unit():
+    from microlab.labs.load import curve_unit, point_html
+    lab = load_lab(rates=(10, 40), orders=20)
+    unit = curve_unit(lab.figures["saturation"])
+    assert unit in ("ms", "s") and f"latency ({unit}" in lab.figures["saturation"].layout.yaxis2.title.text
+    assert f" {unit}</td>" in lab.table.value
+    row = {"pattern": "orchestration", "rate": 1, "throughput": 1.0, "p50": 2.5, "p95": 3.25,
+           "busiest": "orchestrator", "utilization": 0.5}
+    assert "2.50 s" in point_html({"orchestration": row}, "s") and "3,250 ms" in point_html({"orchestration": row})
+    with pytest.raises(ValueError, match="unit must be 'ms' or 's'"):
+        point_html({"orchestration": row}, "minutes")

@@ -137,3 +137,14 @@ def test_bar_scale_covers_the_busiest_instant(crashed_run):
     assert peak == seen
     lab = time_scrubber()
     assert lab.figures["state"].layout.yaxis.range[1] > lab.states.peak()
+
+
+def test_the_hubs_state_label_sits_right_of_it_not_on_it():
+    lab = time_scrubber(pattern="choreography")
+    labels = lab.figures["topology"].data[-1]
+    broker = lab._pos["broker"]
+    assert broker == (0.0, 0.0)
+    i = next(k for k, (x, y) in enumerate(zip(labels.x, labels.y)) if y == broker[1] and x > broker[0])
+    assert labels.x[i] > broker[0] + 0.4 and labels.textposition[i] == "middle right"
+    # the other nodes keep their labels centred under (or over) them
+    assert sum(1 for p in labels.textposition if p == "middle center") == len(labels.x) - 1

@@ -92,3 +92,10 @@ def test_nan_availability_when_nobody_arrived():
     numbers = lab.numbers["orchestration"]
     assert numbers["arrived_during_outage"] == 0 and math.isnan(numbers["availability"])
     assert "n/a" in lab.table.value
+
+
+def test_titles_are_short_with_the_details_underneath():
+    lab = spof_lab()
+    for fig in lab.figures.values():
+        assert len(fig.layout.title.text) <= 60
+    assert "crash at t=" in lab.figures["orders"].layout.title.subtitle.text

@@ -162,3 +162,21 @@ def test_every_chart_has_title_axis_titles_legend_and_hover():
         for t in fig.data:
             assert t.hovertemplate or t.hovertext or t.hoverinfo == "skip"
         assert fig.to_json() == type(fig)(fig).to_json()
+
+
+def test_latency_legend_numbers_are_readable_without_exponents():
+    from microlab.viz.charts import readable
+    fig = latency_distributions({"orchestration": [1.14, 1.2, 1.3], "choreography": [0.9, 1.0]})
+    names = " ".join(t.name for t in fig.data if t.type == "bar")
+    assert "e+" not in names and "p50 1,200 ms" in names
+    assert readable(1140.3) == "1,140" and readable(31.234) == "31.2" and readable(0.04123) == "0.0412"
+
+
+def test_change_impact_wraps_long_change_names_on_the_axis_only():
+    from microlab.viz.charts import wrap_label
+    long = "insert a fraud check between payment and shipping"
+    fig = change_impact([{"change": long, "pattern": "orchestration", "changed": 1}])
+    assert fig.data[0].x[0] == long                      # the data keep the whole sentence
+    assert list(fig.layout.xaxis.tickvals) == [long]
+    assert all(len(line) <= 22 for line in fig.layout.xaxis.ticktext[0].split("<br>"))
+    assert wrap_label(long).replace("<br>", " ") == long

@@ -239,3 +239,37 @@ def test_roles_of_the_engines_classes_whatever_their_names():
     system.add(EngineOrchestrator(name="saga"), EngineBroker(name="bus"), Service("shop"))
     roles = data.roles(system)
     assert (roles["saga"], roles["bus"], roles["shop"]) == ("orchestrator", "broker", "service")
+
+
+def test_a_reply_or_event_that_reports_a_failure_has_its_own_category():
+    from microlab import scenarios
+    run = scenarios.order_saga("orchestration", orders=4, failure={"shipping": 0.6}, seed=3)
+    f = data.flights(run.trace)
+    reports = {m.type for m, c in zip(f.messages, f.category) if c == "failure_report"}
+    assert reports == {"TaskFailed"}
+    # a TaskCompleted reply stays a reply (or a compensation's)
+    assert all(c in ("reply", "compensation") for m, c in zip(f.messages, f.category) if m.type == "TaskCompleted")
+    chor = scenarios.order_saga("choreography", orders=3, failure={"payment": 0.5}, seed=1)
+    g = data.flights(chor.trace)
+    assert "PaymentFailed" in {m.type for m, c in zip(g.messages, g.category) if c == "failure_report"}
+
+
+def test_reports_failure_rule_by_type_name_or_status():
+    from microlab.messages import Message
+    def msg(type_, payload=None, kind="reply"):
+        return Message(1, kind, type_, "a", "b", None, payload, "t", None, 0.0)
+    assert data.reports_failure(msg("TaskFailed")) and data.reports_failure(msg("ChargeDeclined"))
+    assert not data.reports_failure(msg("TaskCompleted", {"status": "COMPLETED"}))
+    assert data.reports_failure(msg("TaskUpdate", {"status": "FAILED"}))
+    cache = {}
+    assert data.reports_failure(msg("OrderRejected"), cache) and cache == {"OrderRejected": True}
+
+
+def test_lane_order_puts_client_entry_then_the_central_service_first():
+    names = ["inventory", "client", "orchestrator", "order", "payment"]
+    roles = {"orchestrator": "orchestrator"}
+    assert data.lane_order(names, roles, entry="order") == ["client", "order", "orchestrator", "inventory", "payment"]
+    assert data.lane_order(names) == ["client", "inventory", "orchestrator", "order", "payment"]
+    # the entry is the orchestrator itself: no duplicate lane
+    assert data.lane_order(names, roles, entry="orchestrator") == ["client", "orchestrator", "inventory", "order",
+                                                                   "payment"]

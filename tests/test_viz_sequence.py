@@ -215,3 +215,24 @@ def test_an_empty_run_draws_lanes_and_says_so():
 def test_payload_sets_are_shown_sorted_so_hover_text_is_the_same_in_every_process():
     assert sequence._payload_text({"tags": {"pen", "book", "ink"}}) == '{"tags": ["book", "ink", "pen"]}'
     assert sequence._payload_text("<script>") == '"&lt;script>"'
+
+
+def test_failure_reports_are_dashed_red_and_named_in_the_legend():
+    from microlab import scenarios
+    run = scenarios.order_saga("orchestration", orders=4, failure={"shipping": 0.6}, seed=3)
+    fig = sequence_diagram(run.system, correlation="order-2")
+    report = next(t for t in fig.data if t.legendgroup == "failure_report")
+    assert report.line.color == style.VERMILLION and report.line.dash == "dash"
+    assert report.name == f"{style.CATEGORY_LABELS['failure_report']} (3)"   # three failed shipments
+    reply = next(t for t in fig.data if t.legendgroup == "reply")
+    assert reply.line.dash == "solid"
+
+
+def test_lanes_client_then_entry_then_the_hub_then_the_rest():
+    from microlab import scenarios
+    chor = scenarios.order_saga("choreography", orders=2, seed=1)
+    lanes = list(sequence_diagram(chor.system).layout.yaxis.ticktext)
+    assert lanes[:3] == ["client", "order", "broker"]
+    orch = scenarios.order_saga("orchestration", orders=2, seed=1)
+    lanes = list(sequence_diagram(orch.system, correlation="order-1").layout.yaxis.ticktext)
+    assert lanes[:3] == ["client", "order", "orchestrator"]

@@ -212,3 +212,34 @@ def test_a_twenty_task_workflow_builds_quickly():
     elapsed = time.perf_counter() - start
     assert node_count(fig) == sum(1 for _ in wf.walk()) + 2
     print(f"20-task workflow diagram: {elapsed * 1000:.1f} ms")   # measured, not asserted (shared machine)
+
+
+def test_a_wide_workflow_fits_the_output_area_with_its_legend_underneath():
+    # Three switch cases side by side and a fork: with the legend on the right it would be
+    # wider than JupyterLab's output area, and the legend would be clipped.
+    from microlab.viz.workflow import MAX_WIDTH
+    wide = (workflow("checkout", inputs=["method"])
+            .switch("pay_by", on="${workflow.input.method}",
+                    cases={"card": [simple("charge_card", service="payment")],
+                           "invoice": [simple("send_invoice", service="billing")]})
+            .fork([simple("email", service="notify")], [simple("sms", service="notify")], ref="tell")
+            .build())
+    fig = workflow_diagram(wide)
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.yanchor == "top"
+    assert fig.layout.width is None or fig.layout.width <= MAX_WIDTH
+    narrow = workflow_diagram(workflow("one").simple("a").build())
+    assert narrow.layout.legend.orientation != "h"   # one column: the legend stays on the right
+    assert narrow.layout.width is None
+
+
+def test_a_two_panel_saga_is_capped_at_the_output_width():
+    from microlab.viz.workflow import MAX_WIDTH
+    run = scenarios.order_saga("orchestration", orders=3, failure={"payment": 0.6}, seed=1)
+    comp = [c for c in run.correlations if run.outcomes[c] == "compensated"]
+    assert comp, "seed 1 with 60% payment failures compensates an order"
+    ex = execution(run.system, comp[0])
+    orchestrator = run.system.services["orchestrator"]
+    main = orchestrator.registry.find(ex.name).definition
+    fig = workflow_diagram(main, ex, failure_workflow=orchestrator.registry.find(main.failure_workflow).definition)
+    assert fig.layout.width <= MAX_WIDTH
+    assert len(fig.layout.title.text) <= 80 and ex.outcome in fig.layout.title.text

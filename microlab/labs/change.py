@@ -122,17 +122,19 @@ class ChangeLab(Lab):
         self.controls["max_services"] = widgets.IntSlider(
             value=max_services, min=4, max=24, description="services in the flow, up to",
             continuous_update=False, style={"description_width": "initial"})
-        self.figure("impact", height=380)
+        self.figure("impact", height=340)
         self.figure("growth", height=420)
         self.definitions = widgets.HTML()
         self.watch("change", "split_every", "max_services")
 
     def layout(self) -> widgets.Widget:
-        """Controls, the impact bars beside the definitions before/after, then the growth chart."""
+        """Controls, the impact bars, the definitions before/after, then the growth chart.
+
+        One above the other: side by side, a half-width column was too narrow for the bars
+        and their labels (the HTML panel beside them covered the choreography bar)."""
         controls = widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
-        top = widgets.HBox([widgets.Box([self.figures["impact"]], layout=widgets.Layout(width="45%")),
-                            widgets.Box([self.definitions], layout=widgets.Layout(width="55%", padding="0 0 0 12px"))])
-        return widgets.VBox([controls, top, self.figures["growth"]])
+        panel = widgets.Box([self.definitions], layout=widgets.Layout(padding="0 0 8px 12px"))
+        return widgets.VBox([controls, self.figures["impact"], panel, self.figures["growth"]])
 
     def refresh(self) -> None:
         """Compute the change's impact and redraw."""
@@ -143,7 +145,8 @@ class ChangeLab(Lab):
         label = CHANGES[view.change]
         rows = [{"change": label, "pattern": p, "changed": view.edited(p)} for p in ("orchestration", "choreography")]
         fig = viz.change_impact(rows, title="Existing definitions edited, per pattern")
-        fig.update_layout(legend={"orientation": "h", "x": 0, "y": -0.25, "yanchor": "top"}, margin={"b": 110})
+        # Full width now: the legend fits on the right, the wrapped change label underneath.
+        fig.update_layout(height=340, margin={"b": 70}, yaxis_title_text="definitions edited")
         self.figure("impact", fig)
         self.figure("growth", growth_figure(view))
         self.definitions.value = definitions_html(view)

@@ -27,6 +27,8 @@ from .base import Lab
 #: The toggle's choices: one pattern, or both.
 BOTH = "side by side"
 CHOICES = (*scenarios.PATTERNS, BOTH)
+#: The "order" dropdown's choice that draws every order of the run.
+ALL_ORDERS = "all orders"
 #: Shape of the latency distribution (log-normal): the slider sets its median.
 LATENCY_SIGMA = 0.5
 
@@ -63,6 +65,12 @@ class CompareLab(Lab):
                                               description="latency (ms)", continuous_update=False,
                                               tooltip="median network latency of every link (log-normal)")
         c["seed"] = widgets.IntSlider(value=1, min=1, max=100, description="seed", continuous_update=False)
+        # One order by default: ten orders' arrows drawn together are a dense bundle. The
+        # metrics are always the whole run's.
+        c["order"] = widgets.Dropdown(options=[ALL_ORDERS], value=ALL_ORDERS, description="draw",
+                                      tooltip="the order the sequence diagrams draw (the table measures "
+                                              "every order)")
+        self._syncing = False
         preset(self, pattern=pattern, orders=orders, rate=rate, latency_ms=latency_ms, seed=seed)
         #: The metrics of the current runs: one dict per metric (row), one column per pattern.
         self.metrics: list[dict] = []
@@ -72,13 +80,14 @@ class CompareLab(Lab):
         self.figure("topology", height=560)
         self._boxes = {key: widgets.Box([fw], layout=widgets.Layout(width="100%"))
                        for key, fw in self.figures.items()}
-        self.watch(*c)
+        self.watch(*(n for n in c if n != "order"))
+        c["order"].observe(self._order_picked, names="value")
 
     def layout(self) -> widgets.Widget:
         """Controls on top, then the metrics table, the sequence diagrams and the topology."""
         c = self.controls
         rows = [c["pattern"], widgets.HBox([c["orders"], c["rate"]]),
-                widgets.HBox([c["latency_ms"], c["seed"]])]
+                widgets.HBox([c["latency_ms"], c["seed"]]), c["order"]]
         return widgets.VBox([*rows, self.table, *self._boxes.values()])
 
     def settings(self) -> dict:
@@ -98,16 +107,8 @@ class CompareLab(Lab):
         knobs = self.settings()
         shown = scenarios.PATTERNS if choice == BOTH else (choice,)
         runs = {p: scenarios.order_saga(p, **knobs) for p in shown}
-        for p in scenarios.PATTERNS:
-            key = f"sequence_{p}"
-            if p in runs:
-                self.figure(key, viz.sequence_diagram(
-                    runs[p].system, title=f"{p.capitalize()}: messages between services over time"))
-                self._boxes[key].layout.display = None
-            else:
-                # Emptied, not left stale: a hidden figure must not show another setting's run.
-                self.figure(key, go.Figure(layout={"title": {"text": f"{p}: not selected"}}))
-                self._boxes[key].layout.display = "none"
+        self._offer_orders(next(iter(runs.values())).correlations)
+        self.draw_sequences(runs)
         if choice == BOTH:
             fig = viz.topology_pair(runs["orchestration"].system, runs["choreography"].system,
                                     logical=True, title="Who reacts to whom: the orchestrator's star, the "
@@ -120,6 +121,48 @@ class CompareLab(Lab):
         self.metrics = metric_rows(runs)
         self.table.value = metrics_html(self.metrics, list(runs))
         self.say(_summary(runs, knobs["orders"]))
+
+
+    def _offer_orders(self, correlations) -> None:
+        """Offer the run's orders (and "all orders") in the dropdown, keeping the choice if it
+        still exists, else the first order."""
+        control = self.controls["order"]
+        options = [*correlations, ALL_ORDERS]
+        if list(control.options) == options:
+            return
+        keep = control.value if control.value in options and control.value != ALL_ORDERS else None
+        self._syncing = True
+        try:
+            control.options = options
+            control.value = keep or (options[0] if correlations else ALL_ORDERS)
+        finally:
+            self._syncing = False
+
+    def _order_picked(self, change) -> None:
+        # Only the drawing changes: the runs and the table stay (no re-simulation).
+        if self._syncing or not self.run:
+            return
+        try:
+            self.draw_sequences(self.run)
+        except Exception as exc:  # shown in the lab, as Lab.update does
+            self.show_error(f"{type(exc).__name__}: {exc}")
+
+    def draw_sequences(self, runs: dict) -> None:
+        """The sequence diagram of each pattern shown, of the order picked (or of all orders)."""
+        picked = self.controls["order"].value
+        correlation = None if picked == ALL_ORDERS else picked
+        what = "every order" if correlation is None else correlation
+        for p in scenarios.PATTERNS:
+            key = f"sequence_{p}"
+            if p in runs:
+                self.figure(key, viz.sequence_diagram(
+                    runs[p].system, correlation=correlation,
+                    title=f"{p.capitalize()}: messages between services, {what}"))
+                self._boxes[key].layout.display = None
+            else:
+                # Emptied, not left stale: a hidden figure must not show another setting's run.
+                self.figure(key, go.Figure(layout={"title": {"text": f"{p}: not selected"}}))
+                self._boxes[key].layout.display = "none"
 
 
 #: The rows of the metrics table: (label, metric key, how to format it).

@@ -18,6 +18,7 @@ import html
 import warnings
 
 import ipywidgets as widgets
+import plotly.graph_objects as go
 
 from .. import scenarios, viz
 from ..faults import Crash, FaultPlan
@@ -25,6 +26,7 @@ from ..flows import ORDER
 from ..scenarios import KnobError
 from ..system import HandlerFailureWarning
 from ..trace import DROP, DUPLICATE, LOST
+from ..viz.charts import wrap_label
 from .base import Lab
 from .compare import preset
 
@@ -34,6 +36,8 @@ CENTRAL = {"orchestration": "orchestrator", "choreography": "broker"}
 ANY = "any service"
 #: Trace record kinds that show a fault hit a transaction, and how to say it.
 HIT = {DROP: "dropped", LOST: "lost in a crash", DUPLICATE: "duplicated"}
+#: Characters per line of the sentence under a figure's title (fits an 850 px output area).
+WHY_CHARS = 100
 #: Switches that only one pattern has (the other pattern disables them, visibly).
 ONLY_IN = {"outbox": "choreography", "standby": "orchestration", "failover_delay": "orchestration"}
 
@@ -83,8 +87,10 @@ class FailureLab(Lab):
                                     tooltip="add a crash of the service at t, restarted after the duration")
         c["clear"] = widgets.Button(description="Clear faults", icon="eraser",
                                     tooltip="remove every crash added with 'Crash it'")
-        c["partition"] = widgets.Checkbox(value=False, description="cut the service off (partition) at t "
-                                          "for the duration", indent=False)
+        # A short description (a long one is cut at the widget's edge); the tooltip says the rest.
+        c["partition"] = widgets.Checkbox(value=False, description="partition it", indent=False,
+                                          tooltip="cut the service off from every other service "
+                                                  "from t for the duration (a network partition)")
         # -- message faults ----------------------------------------------------------------------
         c["drop"] = widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05, description="drop rate", **slider)
         c["duplicate"] = widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05,
@@ -238,16 +244,35 @@ class FailureLab(Lab):
                  "good" if checks.ok else "bad")
         self.focus, why = focus(result)
         if self.focus is None:
-            fig = viz.sequence_diagram(result.system, correlation=None,
-                                       title="No transaction to single out (no violation, nothing compensated)")
+            # Nothing to single out: a short note, not a second copy of the whole-run diagram.
+            fig = note_figure("No transaction to single out",
+                              "no rule broken, no fault touched an order, nothing compensated: "
+                              "the whole run is drawn below")
         else:
             fig = viz.sequence_diagram(result.system, correlation=self.focus,
                                        fault_windows=result.system.network.faults,
-                                       title=f"Transaction {self.focus} on its own: {why}")
+                                       title=f"Transaction {self.focus} on its own")
+            # The why can be a long sentence: under the title, wrapped, so none of it is cut.
+            why_lines = wrap_label(why, WHY_CHARS)
+            fig.layout.title.subtitle.text = why_lines
+            fig.layout.margin.t = max(fig.layout.margin.t or 0, 70 + 16 * why_lines.count("<br>"))
         self.figure("transaction", fig)
-        self.figure("sequence", viz.sequence_diagram(
-            result.system, fault_windows=result.system.network.faults,
-            title=f"The whole run ({pattern}): crashes shaded on their lane, fault windows shaded"))
+        whole = viz.sequence_diagram(result.system, fault_windows=result.system.network.faults,
+                                     title=f"The whole run ({pattern})")
+        whole.layout.title.subtitle.text = "crashes shaded on their lane; fault windows shaded"
+        self.figure("sequence", whole)
+
+
+def note_figure(title: str, text: str) -> go.Figure:
+    """A small figure that only says something (in place of a diagram with nothing new to show)."""
+    # One empty trace: a figure with none is drawn as a bare frame (and the static site
+    # checks that every figure it shows has a trace).
+    empty = {"type": "scatter", "x": [], "y": [], "showlegend": False, "hoverinfo": "skip"}
+    return go.Figure(data=[empty], layout={
+        "template": viz.style.TEMPLATE, "title": {"text": title}, "height": 130,
+        "margin": {"t": 50, "b": 10, "l": 20}, "xaxis": {"visible": False}, "yaxis": {"visible": False},
+        "annotations": [{"text": text, "showarrow": False, "xref": "paper", "yref": "paper",
+                         "x": 0, "y": 0.5, "xanchor": "left", "font": {"size": viz.style.FONT_SIZE}}]})
 
 
 def focus(result) -> tuple[object, str]:

@@ -132,8 +132,9 @@ class LoadLab(Lab):
                     for p in scenarios.PATTERNS}
         self.curve, self.run = rows, runs
         self.point = {p: point_row(r, rate) for p, r in runs.items()}
-        self.figure("saturation", marked_curve(rows, self.point))
-        self.table.value = point_html(self.point)
+        curve = marked_curve(rows, self.point)
+        self.figure("saturation", curve)
+        self.table.value = point_html(self.point, curve_unit(curve))
         busiest = self.point["orchestration"]
         text = (f"At {rate:g} orders/s, orchestration completes {busiest['throughput']:.1f}/s "
                 f"(busiest: {busiest['busiest']} at {busiest['utilization'] * 100:.0f}%); "
@@ -158,11 +159,10 @@ def point_row(result, rate: float) -> dict:
 
 def marked_curve(rows: list[dict], point: dict) -> go.Figure:
     """The saturation curve with the current rate marked on both panels (a star per pattern)."""
-    fig = viz.saturation_curve(rows, title="Saturation: throughput and latency as the load grows "
-                                           "(stars: the current rate; right, its p95)")
-    # The latency panel's unit is chosen by the figure: read it back to place the stars.
-    unit = (fig.layout.yaxis2.title.text or "latency (ms").split("(")[1].split(",")[0].split(")")[0]
-    scale = {"s": 1.0, "ms": 1000.0, "µs": 1e6, "us": 1e6}.get(unit.strip(), 1000.0)
+    fig = viz.saturation_curve(rows, title="Saturation: throughput and latency as the load grows")
+    fig.layout.title.subtitle.text = "stars: the current rate (right: its p95 latency)"
+    unit = curve_unit(fig)
+    scale = {"s": 1.0, "ms": 1000.0, "µs": 1e6, "us": 1e6}.get(unit, 1000.0)
     for pattern, row in point.items():
         colour = style.PATTERN_COLOURS.get(pattern, style.BLACK)
         star = {"symbol": "star", "size": 18, "color": colour, "line": {"color": style.BLACK, "width": 1.5}}
@@ -184,8 +184,19 @@ def marked_curve(rows: list[dict], point: dict) -> go.Figure:
     return fig
 
 
-def point_html(point: dict) -> str:
-    """The current rate's measurements as a small HTML table, one row per pattern."""
+def curve_unit(fig: go.Figure) -> str:
+    """The time unit of the saturation curve's latency axis ("ms" or "s"): the figure chooses
+    it from the latencies; the stars and the table use the same one, so the numbers agree."""
+    text = fig.layout.yaxis2.title.text or "latency (ms"
+    return text.split("(")[1].split(",")[0].split(")")[0].strip()
+
+
+def point_html(point: dict, unit: str = "ms") -> str:
+    """The current rate's measurements as a small HTML table, one row per pattern, latencies
+    in ``unit`` (``"ms"`` or ``"s"``: the saturation curve's, see :func:`curve_unit`)."""
+    if unit not in ("ms", "s"):
+        raise ValueError(f"unit must be 'ms' or 's' (the saturation curve's latency unit), got {unit!r}")
+    fmt = (lambda v: f"{v * 1000:,.0f} ms") if unit == "ms" else (lambda v: f"{v:,.2f} s")
     head = ("<tr><th style='padding:2px 10px;text-align:left'>pattern</th>"
             + "".join(f"<th style='padding:2px 10px;text-align:right'>{h}</th>"
                       for h in ("offered (orders/s)", "completed (orders/s)", "latency p50", "latency p95",
@@ -195,8 +206,8 @@ def point_html(point: dict) -> str:
         f"<tr><td style='padding:2px 10px'>{html.escape(p)}</td>"
         f"<td style='padding:2px 10px;text-align:right'>{r['rate']:g}</td>"
         f"<td style='padding:2px 10px;text-align:right'>{r['throughput']:.1f}</td>"
-        f"<td style='padding:2px 10px;text-align:right'>{r['p50'] * 1000:.0f} ms</td>"
-        f"<td style='padding:2px 10px;text-align:right'>{r['p95'] * 1000:.0f} ms</td>"
+        f"<td style='padding:2px 10px;text-align:right'>{fmt(r['p50'])}</td>"
+        f"<td style='padding:2px 10px;text-align:right'>{fmt(r['p95'])}</td>"
         f"<td style='padding:2px 10px;text-align:right'>{html.escape(str(r['busiest']))} "
         f"({r['utilization'] * 100:.0f}% busy)</td></tr>" for p, r in point.items())
     return f"<table style='border-collapse:collapse;font-size:14px;margin:6px 0'>{head}{body}</table>"

@@ -439,10 +439,11 @@ def _draw_services(down_trace, label_trace, services: list, pos: dict) -> None:
     down_trace.x = [pos[s.name][0] for s in down]
     down_trace.y = [pos[s.name][1] for s in down]
     shown = [s for s in services if s.name in pos]
-    spots = [_label_spot(pos[s.name]) for s in shown]
+    spots = [_label_spot(pos[s.name], s.name) for s in shown]
     label_trace.x = [x for x, _ in spots]
     label_trace.y = [y for _, y in spots]
     label_trace.text = [_state_text(s) for s in shown]
+    label_trace.textposition = [_label_anchor(pos[s.name]) for s in shown]
     label_trace.textfont.color = [style.VERMILLION if not s.up else (style.BLUE if s.busy or s.mailbox else style.GREY)
                                   for s in shown]
 
@@ -455,11 +456,32 @@ def _state_text(s: ServiceState) -> str:
     return f"busy {s.busy}/{s.workers}" + (f", {s.mailbox} waiting" if s.mailbox else "")
 
 
-def _label_spot(xy) -> tuple[float, float]:
+def _label_spot(xy, name: str = "") -> tuple[float, float]:
     """Where a node's state goes: just under the node, or just above it for the nodes at the
     bottom of the ring (whose names sit underneath)."""
     x, y = xy
+    if _central(xy):
+        # The hub of the star (orchestrator or broker): under it runs a link, and its big
+        # marker would hide the text. Its name is on its right: the state follows it, on the
+        # same line, in the free wedge between the links going up-right and down-right.
+        return (x + HUB_LABEL_DX + HUB_CHAR_DX * len(name), y)
     return (x, y + 0.17) if y < -0.5 else (x, y - 0.17)
+
+
+#: How far right of the hub its state label starts, in layout units: past the marker, plus
+#: about a bold character's width per letter of its name (the name is written there).
+HUB_LABEL_DX, HUB_CHAR_DX = 0.22, 0.05
+
+
+def _central(xy) -> bool:
+    """Is this node the hub at the centre of the star layout?"""
+    return abs(xy[0]) < 0.05 and abs(xy[1]) < 0.05
+
+
+def _label_anchor(xy) -> str:
+    """The text position of a node's state label: centred under or over it, or starting right
+    of the hub (see :func:`_label_spot`)."""
+    return "middle right" if _central(xy) else "middle center"
 
 
 def state_bars(services: list) -> go.Figure:

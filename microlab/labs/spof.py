@@ -223,8 +223,9 @@ def orders_figure(runs: dict, at: float, duration: float | None) -> go.Figure:
     outage = "never restarts" if duration is None else f"down for {duration:g} s"
     layout.update(
         template=style.TEMPLATE, height=560, margin={"t": 90, "b": 110}, shapes=shapes, annotations=notes,
-        title={"text": f"Each order: when it arrived and how long it took (crash at t={at:g} s, {outage}; "
-                       "outage shaded)"},
+        # The title stays short (a long one is cut at the output area's edge); details below it.
+        title={"text": "Each order: when it arrived, how long it took",
+               "subtitle": {"text": f"crash at t={at:g} s, {outage}; the outage is shaded"}},
         legend={"orientation": "h", "y": -0.18, "x": 0, "yanchor": "top"})
     return go.Figure(data=data, layout=layout)
 
@@ -234,13 +235,15 @@ def _one_order(result, stalled: list, at: float, duration: float | None) -> go.F
     # during the outage (it waited for the standby or the restart).
     end = math.inf if duration is None else at + duration
     if stalled:
-        corr, why = stalled[0], "stuck: the orchestrator held its state and is gone"
+        corr, why, detail = stalled[0], "stuck", "the orchestrator held its state, and is gone"
     else:
         during = [c for c in result.correlations if at <= result.arrivals[c] < end]
         if not during:
             return viz.sequence_diagram(result.system, title="No order arrived during the outage")
-        corr, why = during[0], f"arrived during the outage and ended {result.outcomes[during[0]]}"
-    return viz.sequence_diagram(result.system, correlation=corr, title=f"Order {corr} (orchestration): {why}")
+        corr, why, detail = during[0], result.outcomes[during[0]], "it arrived during the outage"
+    fig = viz.sequence_diagram(result.system, correlation=corr, title=f"Order {corr} (orchestration): {why}")
+    fig.layout.title.subtitle.text = detail   # short title, the why underneath: both fit at 850 px
+    return fig
 
 
 def _seconds(value) -> str:

@@ -83,6 +83,17 @@ def _log_ticks(low: float, high: float) -> list[float]:
         exp += 1
 
 
+def readable(value: float, digits: int = 3) -> str:
+    """A number as a learner reads it: ``digits`` significant digits, never an exponent,
+    thousands separated (``1,140``, ``31.2``, ``0.0412``)."""
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    if abs(value) >= 10 ** (digits - 1):
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
 def _layout(title: str, x_title: str, y_title: str, legend_title: str | None = None, **more) -> dict:
     layout = {"template": style.TEMPLATE, "title": {"text": title}, "height": 460,
               "xaxis": {"title": {"text": x_title}}, "yaxis": {"title": {"text": y_title}}}
@@ -124,14 +135,15 @@ def latency_distributions(samples: dict, *, title: str | None = None, bins: int 
         share = counts / len(arr) * 100
         tops.append(share.max())
         marks = {p: float(np.percentile(arr, p)) * scale for p in percentiles}
-        legend = ", ".join(f"p{p} {v:.3g} {unit}" for p, v in marks.items())
+        legend = ", ".join(f"p{p} {readable(v)} {unit}" for p, v in marks.items())
         data.append({
             "type": "bar", "x": centres, "y": share, "width": np.diff(edges),
             "name": f"{name} ({len(arr)}; {legend})", "legendgroup": name,
             "marker": {"color": colours[name], "opacity": 0.55,
                        "line": {"color": colours[name], "width": 1}},
             "customdata": np.column_stack([edges[:-1], edges[1:], counts]),
-            "hovertemplate": (f"<b>{name}</b><br>%{{customdata[0]:.3g}}–%{{customdata[1]:.3g}} {unit}: "
+            # d3's "r" format: significant digits without an exponent (1,140, not 1.14e+3).
+            "hovertemplate": (f"<b>{name}</b><br>%{{customdata[0]:,.3~r}}–%{{customdata[1]:,.3~r}} {unit}: "
                               "%{customdata[2]} transactions (%{y:.1f}%)<extra></extra>"),
         })
         marks_list = list(marks.items())
@@ -139,7 +151,7 @@ def latency_distributions(samples: dict, *, title: str | None = None, bins: int 
             data.append({"type": "scatter", "mode": "lines", "x": [v, v], "y": [0, None],
                          "legendgroup": name, "showlegend": False,
                          "line": {"color": colours[name], "width": 2, "dash": dashes[k % len(dashes)]},
-                         "hovertext": f"{name}: p{p} = {v:.4g} {unit}", "hoverinfo": "text",
+                         "hovertext": f"{name}: p{p} = {readable(v, 4)} {unit}", "hoverinfo": "text",
                          "name": f"{name} p{p}"})
     top = max(tops) * 1.08
     for trace in data:
@@ -330,11 +342,27 @@ def change_impact(rows, *, title: str | None = None) -> go.Figure:
                      "marker": {"color": colours[name]}, "text": y, "textposition": "outside",
                      "hovertext": hover, "hoverinfo": "text"})
     top = max((max(t["y"]) for t in data), default=1)
+    # A change is described in a sentence: wrap it on the axis (the data keep the whole
+    # sentence), so a narrow figure does not cut it to "insert a fraud check betwee".
+    ticks = {"tickmode": "array", "tickvals": changes, "ticktext": [wrap_label(c) for c in changes]}
     return go.Figure(data=data, layout=_layout(
         title or "Change impact: what had to change", "change",
         "definitions or services changed (count)", "pattern", barmode="group",
+        xaxis={"title": {"text": "change"}, **ticks},
         yaxis={"title": {"text": "definitions or services changed (count)"}, "range": [0, top * 1.2 + 0.5],
                "dtick": 1 if top <= 10 else None}))
+
+
+def wrap_label(text, width: int = 22) -> str:
+    """``text`` broken into lines of at most about ``width`` characters (``<br>`` between them),
+    at spaces, for a category axis; a word longer than ``width`` stays whole."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 # -- orchestrator growth ----------------------------------------------------------------------

@@ -76,11 +76,24 @@ def services_in(source) -> list[str]:
     return list(seen)
 
 
-def lane_order(names) -> list[str]:
-    """Services in drawing order: the client (the outside world, where requests start) first,
-    then the others in the order given (first appearance), which keeps the figure stable."""
+def lane_order(names, roles: dict | None = None, entry: str | None = None) -> list[str]:
+    """Services in drawing order, the same in every figure of the course.
+
+    The client first (the outside world, where requests start); then ``entry``, the
+    service the client talks to (the order service that owns the transaction), when it
+    is not central; then the central services (``roles`` saying ``"orchestrator"`` or
+    ``"broker"``); then the others in the order given (first appearance), which keeps the
+    figure stable. Without ``roles`` and ``entry``: the client, then the order given.
+    """
     names = list(dict.fromkeys(names))
-    return (["client"] if "client" in names else []) + [n for n in names if n != "client"]
+    first = ["client"] if "client" in names else []
+    roles = roles or {}
+    central = [n for n in names if roles.get(n) in ("orchestrator", "broker")]
+    if entry is not None and entry in names and entry not in first and entry not in central:
+        first.append(entry)
+    first += central
+    taken = set(first)
+    return first + [n for n in names if n not in taken]
 
 
 def roles(source, overrides: dict | None = None) -> dict:
@@ -241,14 +254,42 @@ def compensation_ids(trace: Trace) -> set:
     return ids
 
 
+#: Endings of a message type that say the message reports a failure.
+FAILURE_SUFFIXES = ("Failed", "Declined", "Rejected")
+#: Payload statuses that say a reply reports a failure (Conductor's task statuses).
+FAILURE_STATUSES = frozenset({"FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT"})
+
+
+def reports_failure(msg, by_type: dict | None = None) -> bool:
+    """Does this reply or event report a failure?
+
+    The rule: its type ends in "Failed", "Declined" or "Rejected" (``TaskFailed``,
+    ``PaymentFailed``, ``ChargeDeclined``), or its payload is a dict whose ``"status"`` is
+    a failed Conductor status (``FAILED``, ``FAILED_WITH_TERMINAL_ERROR``, ``TIMED_OUT``).
+    It is the message that *says* something failed; the handling that failed is the
+    ``failed`` category. ``by_type`` caches the answer for each type name.
+    """
+    by_name = None if by_type is None else by_type.get(msg.type)
+    if by_name is None:
+        by_name = str(msg.type).endswith(FAILURE_SUFFIXES)
+        if by_type is not None:
+            by_type[msg.type] = by_name
+    if by_name:
+        return True
+    payload = msg.payload
+    return isinstance(payload, dict) and payload.get("status") in FAILURE_STATUSES
+
+
 def flights(source, correlation=None, compensation_types=()) -> Flights:
     """Every copy of every message (of one transaction if ``correlation`` is given).
 
     Categories, first match wins: ``dropped``; ``failed`` (its handling raised or a crash
     lost it); ``duplicate`` (the second and later deliveries of a message the network
     duplicated); ``compensation`` (its type is in ``compensation_types``, or the trace
-    flags it, see :func:`compensation_ids`); otherwise its kind (``command``, ``reply``,
-    ``event``; ``other`` for a kind that is none of these).
+    flags it, see :func:`compensation_ids`); ``failure_report`` (a reply or event that
+    reports a failure, see :func:`reports_failure`: the orchestration worker's
+    ``TaskFailed``, a choreography's ``PaymentFailed``); otherwise its kind (``command``,
+    ``reply``, ``event``; ``other`` for a kind that is none of these).
     """
     trace = as_trace(source)
     check_correlation(trace, correlation)
@@ -260,6 +301,7 @@ def flights(source, correlation=None, compensation_types=()) -> Flights:
     out = Flights()
     copies_seen: dict = {}
     duplicated = set()
+    reports: dict = {}   # message type -> does its name report a failure (asked once per type)
     for time, kind, service, msg, detail in trace.records:
         if msg is None or kind not in (DELIVER, DROP, DUPLICATE):
             continue
@@ -298,6 +340,8 @@ def flights(source, correlation=None, compensation_types=()) -> Flights:
             cat = "duplicate"
         elif msg.type in comp_types or msg.id in comp_ids:
             cat = "compensation"
+        elif msg.kind != "command" and reports_failure(msg, reports):
+            cat = "failure_report"
         elif msg.kind in ("command", "reply", "event"):
             cat = msg.kind
         else:

@@ -25,7 +25,7 @@ import plotly.graph_objects as go
 
 from ..network import NetworkFault, Partition
 from . import style
-from .data import as_trace, down_spans, flights, lane_order, live_services, services_in
+from .data import as_trace, down_spans, flights, lane_order, live_services, roles, services_in
 
 #: Above this many message copies the diagram draws with WebGL (``scattergl``).
 WEBGL_THRESHOLD = 2000
@@ -41,8 +41,9 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
     """Draw every message of a run (or of one transaction) between service lanes.
 
     ``source``: a System or its Trace. ``correlation``: draw only that transaction.
-    ``lanes``: the services to draw, top to bottom (default: the client first, then in
-    order of appearance; with a System, every service it has). ``fault_windows``: a
+    ``lanes``: the services to draw, top to bottom (default: the client first, then the
+    service it talks to, then the orchestrator or broker, then the others in order of
+    appearance, see :func:`~microlab.viz.data.lane_order`; with a System, every service it has). ``fault_windows``: a
     list of ``(start, end, label)`` or ``(start, end, label, services)`` tuples, or
     network faults (``system.network.faults``), drawn as shaded spans.
     ``compensation_types``: message types to colour as compensations (the trace's
@@ -148,10 +149,13 @@ def _lanes(source, trace, f, lanes, correlation) -> list[str]:
                              f"messages in this {'transaction' if correlation is not None else 'run'}; "
                              f"add {'it' if len(missing) == 1 else 'them'} to lanes or leave lanes out")
         return lanes
+    # Client, the service it talks to, the orchestrator or broker, then the rest: the
+    # same order in every figure (see lane_order).
+    entry = next((t for m, t in zip(f.messages, f.target) if m.source == "client"), None)
     if correlation is not None:
-        return lane_order(involved)
+        return lane_order(involved, roles(source), entry)
     live = list(live_services(source))
-    return lane_order(live + services_in(trace))
+    return lane_order(live + services_in(trace), roles(source), entry)
 
 
 def _during(span, f) -> bool:
@@ -222,8 +226,10 @@ def _arrows(cat, colour, idx, x0, x1, y0, y1, hover, gl) -> dict:
         "legendgroup": cat,
         "x": x, "y": y,
         # With thousands of arrows, thin translucent lines let the density show through.
-        "line": {"color": _alpha(colour, 0.35) if gl else colour, "width": 1.0 if gl else 1.6,
-                 "dash": "dot" if dropped else "solid"},
+        # A report of a failure is dashed: the same red as a failed handling, told apart.
+        "line": {"color": _alpha(colour, 0.35) if gl else colour,
+                 "width": 1.0 if gl else (2.2 if cat == "failure_report" else 1.6),
+                 "dash": "dot" if dropped else ("dash" if cat == "failure_report" else "solid")},
         "marker": marker,
         "hovertext": text, "hoverinfo": "text",
     }

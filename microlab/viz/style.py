@@ -8,7 +8,9 @@ without a legend hunt:
   orchestrator is the one that sends commands);
 - green is an **event** (and the broker, and the choreography pattern);
 - sky blue is a **reply**; reddish purple a **compensation**;
-- vermillion (the palette's red) is a **failure**; black with an "x" a **drop**;
+- vermillion (the palette's red) is a **failure**: a handling that failed (solid line),
+  or a reply or event that reports one, such as ``TaskFailed`` or ``PaymentFailed``
+  (dashed line); black with an "x" a **drop**;
   orange a **duplicate** copy or a timeout.
 
 The palette is Okabe and Ito's, chosen to stay distinguishable under the common forms
@@ -40,6 +42,7 @@ CATEGORY_COLOURS = {
     "event": GREEN,
     "compensation": PURPLE,
     "duplicate": ORANGE,
+    "failure_report": VERMILLION,
     "failed": VERMILLION,
     "dropped": BLACK,
     "other": GREY,
@@ -52,6 +55,7 @@ CATEGORY_LABELS = {
     "event": "event",
     "compensation": "compensation",
     "duplicate": "duplicate copy",
+    "failure_report": "reports a failure (…Failed)",
     "failed": "handling failed or lost",
     "dropped": "dropped (×)",
     "other": "other kind",

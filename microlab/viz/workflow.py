@@ -101,7 +101,10 @@ COLUMN_PX = 160
 #: Columns of room left of the leftmost and right of the rightmost column (for its labels).
 PAD_LEFT, PAD_RIGHT = 0.45, 0.95
 #: Width of a legend on the right, and the width below which the figure is left to autosize.
-LEGEND_PX, DEFAULT_WIDTH = 360, 1000
+LEGEND_PX, DEFAULT_WIDTH = 360, 850
+#: Widest the figure ever gets: JupyterLab's output area is about 850 to 900 px wide on a laptop, and
+#: a wider figure is clipped on the right (its legend with it). A wider layout is scaled down.
+MAX_WIDTH = 850
 #: Extra width a DO_WHILE box takes for its arrow back up (in columns).
 LOOP_MARGIN = 0.4
 #: Longest reference name shown on a node (hover has the full name).
@@ -427,13 +430,15 @@ def workflow_diagram(definition, execution: Execution | None = None, *, failure_
                           "showarrow": False, "font": {"size": style.FONT_SIZE + 1}})
     data += _type_legend(lays)
     entries = sum(1 for t in data if t.get("showlegend", True))
-    side_legend = len(panels) == 1
-    top = 60 if side_legend else 85
+    # One drawing keeps its legend on the right while that fits in the output area; two
+    # drawings side by side, or one wide drawing, put it underneath, to leave them the width.
+    side_legend = len(panels) == 1 and sum(spans) * COLUMN_PX + LEGEND_PX <= DEFAULT_WIDTH
+    top = 60 if len(panels) == 1 else 85
     if side_legend:
         legend = {"title": {"text": "status / task type"}, "itemsizing": "constant", "tracegroupgap": 12}
         fig_height = max(ROW_PX * rows, 28 * entries + 40) + top + 20
         needed = sum(spans) * COLUMN_PX + LEGEND_PX
-    else:   # two drawings side by side: the legend goes underneath, to leave them the width
+    else:
         legend = {"title": {"text": "status / task type"}, "itemsizing": "constant", "orientation": "h",
                   "x": 0.0, "xanchor": "left", "y": -0.01, "yanchor": "top", "tracegroupgap": 6}
         fig_height = ROW_PX * rows + top + 40 + 26 * ((entries + 2) // 3)
@@ -448,8 +453,8 @@ def workflow_diagram(definition, execution: Execution | None = None, *, failure_
         "height": height or fig_height,
         "margin": {"l": 20, "r": 20, "t": top, "b": 20},
     }
-    if needed > DEFAULT_WIDTH:   # keep every column wide enough for its labels
-        fig_layout["width"] = int(needed)
+    if needed > DEFAULT_WIDTH:   # keep every column as wide as the output area allows
+        fig_layout["width"] = int(min(needed, MAX_WIDTH))
     return go.Figure(data=data, layout=fig_layout)
 
 
@@ -512,9 +517,9 @@ def _title(panels) -> str:
     defn, ex = panels[0]
     if ex is None:
         return f"Workflow {defn.name} v{defn.version}: the definition"
-    outcome = ex.outcome
-    return (f"Workflow {defn.name} v{defn.version}: the path of {ex.workflow_id} "
-            f"(transaction {ex.correlation}): {outcome}")
+    # Short enough to fit an 850 px output area (the workflow id is in the hover and the
+    # execution's format()); the outcome is last, and must not be the part that is cut.
+    return f"Workflow {defn.name} v{defn.version}, transaction {ex.correlation}: {ex.outcome}"
 
 
 def _time_unit(executions) -> tuple[str, float]:
