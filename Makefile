@@ -33,3 +33,14 @@ bench: setup  ## Print the benchmark table (takes a few minutes)
 
 clean:  ## Remove the virtual environment and generated files
 	rm -rf $(VENV) build *.egg-info
+
+.PHONY: site present screenshots
+
+site: setup  ## Build the static course site in site/ (every notebook run; figures work offline)
+	$(BIN)/python -m tools.build_site site
+
+present: setup  ## Show a lab as an app with Voila on 127.0.0.1:8866 (NB=notebooks/x.ipynb, VOILA_PORT=...)
+	$(BIN)/python -m tools.present $(NB) $(if $(VOILA_PORT),--port $(VOILA_PORT))
+
+screenshots: setup  ## Run every notebook in JupyterLab (headless Chromium); PNGs in artifacts/screenshots/
+	$(BIN)/python -m tools.screenshots
