@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course test test-fast bench gallery clean
+.PHONY: help setup course test test-fast bench gallery students clean
 
 help:  ## List the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -26,10 +26,16 @@ test: setup  ## Set up, then run every test: unit tests, every notebook (nbval),
 	$(BIN)/python -m pytest
 
 test-fast: setup  ## Unit tests only (no notebooks, no browser)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_site.py
 
-bench: setup  ## Print the benchmark table (takes a few minutes)
+bench: setup  ## Print the benchmark table (about a minute; see benchmarks/README.md)
 	$(BIN)/python -m benchmarks
+
+gallery: setup  ## Write every figure as HTML and PNG to build/gallery (PNG needs chromium)
+	$(BIN)/python scripts/gallery.py build/gallery
+
+students: setup  ## Regenerate the student notebooks in notebooks/ from solutions/
+	$(BIN)/python scripts/student_versions.py
 
 clean:  ## Remove the virtual environment and generated files
 	rm -rf $(VENV) build *.egg-info
