@@ -1,4 +1,7 @@
-"""Browser tests (tools/browser.py, tools/present.py): the course in JupyterLab and in Voila.
+"""Browser tests: the course in JupyterLab and in Voila, in headless Chromium.
+
+Covers tools/browser.py (Chromium, servers), tools/notebook_run.py (running notebooks),
+tools/lab_checks.py (acting on labs) and tools/present.py (Voila).
 
 One JupyterLab serves a temporary copy of ``notebooks/`` plus a demo lab
 (:mod:`tools.demo`); headless Debian Chromium opens each notebook, runs all its cells and
@@ -22,6 +25,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -107,7 +111,7 @@ def chromium(chromium_path):
 @pytest.fixture(scope="module")
 def context(chromium):
     """A browser context with every request off this machine blocked (and recorded)."""
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 1400})
+    ctx = chromium.new_context(viewport=browser.VIEWPORT)
     ctx.blocked = browser.block_network(ctx)
     yield ctx
     ctx.close()
@@ -288,12 +292,15 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_jupyterlab_stops_by_pid_with_its_kernels(chromium_path, tmp_path):
+def _start_kernel(server: browser.JupyterLab) -> None:
+    req = urllib.request.Request(server.url("api/kernels"), data=b"{}", method="POST")
+    urllib.request.urlopen(req, timeout=60).close()
+
+
+def test_jupyterlab_stops_by_pid_with_its_kernels(tmp_path):
     server = browser.JupyterLab(tmp_path, workdir=tmp_path / "work").start()
     pid, port = server.pid, server.port
-    import urllib.request
-    req = urllib.request.Request(server.url("api/kernels"), data=b"{}", method="POST")
-    urllib.request.urlopen(req, timeout=30).close()
+    _start_kernel(server)
     assert len(server.kernels()) == 1
     assert _kernel_processes(tmp_path / "work" / "runtime"), "the kernel runs with a private runtime dir"
     server.stop()
@@ -305,11 +312,9 @@ def test_jupyterlab_stops_by_pid_with_its_kernels(chromium_path, tmp_path):
     server.stop()  # a second stop is harmless
 
 
-def test_a_hung_jupyterlab_is_killed_with_its_kernels(chromium_path, tmp_path):
+def test_a_hung_jupyterlab_is_killed_with_its_kernels(tmp_path):
     server = browser.JupyterLab(tmp_path, workdir=tmp_path / "work").start()
-    import urllib.request
-    req = urllib.request.Request(server.url("api/kernels"), data=b"{}", method="POST")
-    urllib.request.urlopen(req, timeout=30).close()
+    _start_kernel(server)
     kernels = _kernel_processes(tmp_path / "work" / "runtime")
     assert kernels
     # A frozen server can neither end its kernels politely nor obey SIGTERM.
@@ -319,7 +324,7 @@ def test_a_hung_jupyterlab_is_killed_with_its_kernels(chromium_path, tmp_path):
     assert [pid for pid in kernels if _alive(pid)] == []
 
 
-def test_a_server_that_cannot_start_says_why(chromium_path, tmp_path):
+def test_a_server_that_cannot_start_says_why(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -369,7 +374,7 @@ def test_voila_presents_a_lab_with_live_widgets(chromium, tmp_path):
     shots = browser.SCREENSHOTS / "voila"
     with browser.Voila(notebook, workdir=tmp_path / "work") as server:
         assert server.command() == present.voila_command(notebook.resolve(), server.port)
-        ctx = chromium.new_context(viewport={"width": 1280, "height": 1400})
+        ctx = chromium.new_context(viewport=browser.VIEWPORT)
         blocked = browser.block_network(ctx)
         page = ctx.new_page()
         page.goto(server.url(), timeout=120_000)

@@ -47,6 +47,10 @@ CHROMIUM_ARGS = [
 #: Root of the repository (``tools/`` lives in it).
 REPO = Path(__file__).resolve().parent.parent
 
+#: Browser window size for notebooks: tall enough that a whole lab fits in JupyterLab's
+#: notebook panel (which scrolls inside the page), so a screenshot of it is complete.
+VIEWPORT = {"width": 1280, "height": 2200}
+
 #: Where screenshots go (``artifacts/`` is gitignored).
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 

@@ -3,10 +3,11 @@
 A lab is found by its root widget's CSS class ``microlab-lab-<name>`` (the lab's code
 calls ``lab.add_class("microlab-lab-<name>")``), by any CSS selector, or by a marker in
 its cell's source. A :class:`LabCheck` (one row of a test's table) moves a slider, clicks
-a button or flips a toggle, then reads the plotly figure before and after with a
-JavaScript probe: :func:`figure_title`, :func:`trace_count`, :func:`point_count`,
-:func:`arrow_count`, or any function of the lab's root element. Works in JupyterLab and
-in Voila (the ``cell:`` marker needs JupyterLab).
+a button, flips a toggle or picks a dropdown's next option, then reads the plotly figures
+before and after with a JavaScript probe: :func:`figure_title`, :func:`trace_count`,
+:func:`point_count`, :func:`arrow_count`, :func:`figure_signature`, or any function of the
+lab's root element. Works in JupyterLab and in Voila (the ``cell:`` marker needs
+JupyterLab).
 """
 
 from __future__ import annotations

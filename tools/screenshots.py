@@ -44,7 +44,7 @@ def screenshot_course(notebooks: str | Path = REPO / "notebooks", out: str | Pat
         copy = Path(tmp) / "notebooks"
         shutil.copytree(source, copy, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         with browser.JupyterLab(copy, workdir=Path(tmp) / "server") as lab, browser.chromium() as chromium:
-            context = chromium.new_context(viewport={"width": 1280, "height": 1400})
+            context = chromium.new_context(viewport=browser.VIEWPORT)
             blocked = browser.block_network(context)
             for name in names:
                 page = context.new_page()
