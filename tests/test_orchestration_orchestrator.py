@@ -206,7 +206,7 @@ def test_do_while_repeats_its_body_and_names_iterations_as_conductor_does():
 
 
 def test_an_endless_loop_of_system_tasks_fails_instead_of_hanging(monkeypatch):
-    monkeypatch.setattr(orchestrator_module, "MAX_SYNC_STEPS", 40)
+    monkeypatch.setattr(orchestrator_module, "MAX_SYNC_STEPS", 40)  # the old module-level knob still works
     wf = workflow("w").do_while("loop", condition="true", body=[set_variable("v", x=1)]).build()
     *_, ex = run(wf)
     assert ex.status == m.FAILED and "loopCondition never becomes false" in ex.reason

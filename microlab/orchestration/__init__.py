@@ -51,7 +51,9 @@ HTTP read and workflow timeouts, all in simulated time; ``optional`` tasks; fail
 workflows receiving the failed execution; a :class:`DurableLog` and a standby
 (``Orchestrator(standby=True, failover_delay=5)``) that replays it and resumes running
 instances after a crash. Queries: ``orchestrator.status(key)``, ``.progress(key)``,
-``.instances``, ``.workflows(correlation)``, ``.active``.
+``.instances``, ``.workflows(correlation)``, ``.active``. Bounds: :class:`Limits`
+(``Orchestrator(limits=Limits(max_loop_iterations=...))``) caps nesting depth, instances
+per started workflow, DO_WHILE iterations and retry delays, naming the limit it hits.
 
 The command line (``python -m microlab validate|run FILE.json``) uses the same pieces.
 """
@@ -61,6 +63,7 @@ from .builder import (Saga, WorkflowBuilder, decision, do_while, fork, http, inl
 from .conductor import dumps, load_task_defs, load_workflow, load_workflows
 from .execution import Execution, TaskExecution, execution, executions
 from .expressions import ExpressionError
+from .limits import Limits
 from .log import DurableLog
 from .model import TaskDef, WorkflowDef, WorkflowTask
 from .orchestrator import Orchestrator
@@ -68,7 +71,7 @@ from .progress import Progress
 from .workers import TaskFailed, ToyWorker, Worker
 
 __all__ = [
-    "Orchestrator", "DurableLog", "Worker", "ToyWorker", "TaskFailed",
+    "Orchestrator", "Limits", "DurableLog", "Worker", "ToyWorker", "TaskFailed",
     "WorkflowDef", "WorkflowTask", "TaskDef",
     "workflow", "WorkflowBuilder", "saga", "Saga", "task_def",
     "simple", "http", "switch", "decision", "fork", "do_while", "sub_workflow", "terminate",

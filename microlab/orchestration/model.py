@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .limits import MAX_RETRY_DELAY, capped_delay
+
 # -- workflow statuses (Conductor's Workflow.WorkflowStatus) ---------------------------------
 RUNNING = "RUNNING"
 COMPLETED = "COMPLETED"
@@ -123,22 +125,24 @@ class TaskDef:
     #: Fields from a Conductor file that do not change the simulation (ownerEmail, ...).
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def retry_delay(self, retry_count: int) -> float:
+    def retry_delay(self, retry_count: int, cap: float = MAX_RETRY_DELAY) -> float:
         """Seconds to wait before retrying an attempt whose ``retryCount`` was ``retry_count``.
 
         Conductor's formulas (``retry_count`` is 0 for the first attempt):
         FIXED ``d``; LINEAR_BACKOFF ``d * backoffScaleFactor * (retry_count + 1)``;
         EXPONENTIAL_BACKOFF ``d * 2 ** retry_count``; then capped by
         ``maxRetryDelaySeconds`` when that is positive. Jitter is added by the caller.
+        microlab also caps every delay at ``cap`` seconds (a day by default, see
+        :mod:`~microlab.orchestration.limits`): ``2 ** 2000`` does not fit a float.
         """
-        d = self.retry_delay_seconds
+        d = float(self.retry_delay_seconds)
         if self.retry_logic == LINEAR_BACKOFF:
             d = d * self.backoff_scale_factor * (retry_count + 1)
         elif self.retry_logic == EXPONENTIAL_BACKOFF:
-            d = d * 2 ** retry_count
+            d = d * 2.0 ** min(retry_count, 1023) if d > 0 else 0.0
         if self.max_retry_delay_seconds > 0:
             d = min(d, self.max_retry_delay_seconds)
-        return d
+        return capped_delay(d, cap)
 
 
 @dataclass

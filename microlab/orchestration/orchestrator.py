@@ -58,6 +58,8 @@ from .log import DurableLog
 from .model import (COMPLETED, COMPLETED_WITH_ERRORS, FAILED, FAILED_WITH_TERMINAL_ERROR, IN_PROGRESS,
                     RUNNING, SCHEDULED, TASK_RETRIABLE, TASK_TERMINAL, TERMINATED, TIMED_OUT)
 from .plan import BRANCH, CASE, HTTP_READ_TIMEOUT, LOOP, TOP, Plan, Step
+from . import limits as limits_module
+from .limits import Limits
 from .progress import Progress, progress_of
 from .recovery import Recovery
 from .registry import Registry, as_definitions
@@ -74,20 +76,22 @@ COMPLETE_TASK = "CompleteTask"
 WORKFLOW_ENDED = "WorkflowEnded"
 #: Reply to every StartWorkflow (Conductor's start API answers with the workflow id).
 WORKFLOW_STARTED = "WorkflowStarted"
-#: Tasks one decision may run without waiting on a service before it is called endless.
-MAX_SYNC_STEPS = 10_000
+#: Tasks one decision may run without waiting on a service (kept here for old imports).
+MAX_SYNC_STEPS = limits_module.MAX_SYNC_STEPS
 
 
 class _Settings:
     """Configuration that an orchestrator and its standby share."""
 
-    def __init__(self, task_routes, http_routes, failover_delay, notify_starter, js_timeout, conclusions):
+    def __init__(self, task_routes, http_routes, failover_delay, notify_starter, js_timeout, conclusions,
+                 limits=None):
         self.task_routes = dict(task_routes or {})
         self.http_routes = http_routes
         self.failover_delay = failover_delay
         self.notify_starter = notify_starter
         self.js_timeout = js_timeout
         self.conclusions = conclusions
+        self.limits = limits if limits is not None else Limits()
 
 
 class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
@@ -105,6 +109,10 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
     business transaction, record those effects when one concludes: ``complete`` when a
     main workflow completes, ``reject`` when it ended otherwise and its failure workflow
     (if it has one) has ended too. Consistency checks read them.
+
+    ``limits`` (a :class:`~microlab.orchestration.limits.Limits`) bounds nesting, loop
+    iterations, retry delays and tasks per decision, so a runaway definition fails with
+    a clear reason instead of filling the notebook's memory.
     """
 
     service_name = "orchestrator"
@@ -112,7 +120,8 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
     def __init__(self, name: str | None = None, *, workers: int | None = None, work_time=None,
                  task_routes: dict | None = None, http_routes=None, task_defs=None,
                  standby: bool = False, failover_delay: float = 5.0, log: DurableLog | None = None,
-                 notify_starter: bool = False, js_timeout: float = 1.0, conclusions=None, _peer=None):
+                 notify_starter: bool = False, js_timeout: float = 1.0, conclusions=None,
+                 limits: Limits | None = None, _peer=None):
         self._standby_node = None
         super().__init__(name, workers=workers, work_time=work_time)
         if _peer is not None:
@@ -128,8 +137,11 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
             if conclusions is not None and (len(conclusions) != 2 or not all(isinstance(c, str) for c in conclusions)):
                 raise ValueError(f"orchestrator {self.name!r}: conclusions is a pair of effect names such as "
                                  f"('complete', 'reject'), got {conclusions!r}")
+            if limits is not None and not isinstance(limits, Limits):
+                raise ValueError(f"orchestrator {self.name!r}: limits is a microlab.orchestration.Limits, "
+                                 f"got {limits!r}")
             self.settings = _Settings(task_routes, http_routes, failover_delay, notify_starter, js_timeout,
-                                      conclusions)
+                                      conclusions, limits)
             if self.log.active is None:
                 self.log.active = self.name
         self._peer: Orchestrator | None = _peer
@@ -380,11 +392,12 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
             if inst.status != RUNNING:
                 continue
             steps += 1
-            if steps > MAX_SYNC_STEPS:
+            limit = min(MAX_SYNC_STEPS, self.settings.limits.max_sync_steps)
+            if steps > limit:
                 todo.clear()
-                self._end(inst, FAILED, f"{MAX_SYNC_STEPS:,} tasks ran in one decision without waiting for "
+                self._end(inst, FAILED, f"{limit:,} tasks ran in one decision without waiting for "
                                         f"any service (last: {step.ref!r}): a DO_WHILE whose loopCondition "
-                                        "never becomes false?")
+                                        "never becomes false? (the bound is Limits.max_sync_steps)")
                 todo.clear()
                 return
             self._schedule(inst, step, iteration, attempt, delay)
@@ -555,11 +568,20 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
             latest = inst.latest.get(ref)
             if latest is not None:
                 bindings[ref] = latest.output
-        bindings[loop.ref] = output
+        # The condition sees the iteration counter and this iteration's outputs, not every
+        # earlier one: serialising the whole history into V8 made each evaluation cost
+        # O(iterations) (a README simplification; the task's output keeps the history).
+        bindings[loop.ref] = {"iteration": n, str(n): done}
         try:
             again = truthy(self.js.evaluate(loop.task.loop_condition, bindings, what="loopCondition"))
         except ExpressionError as exc:
             self._fail_run(run, FAILED, str(exc))
+            return
+        cap = self.settings.limits.max_loop_iterations
+        if again and n >= cap:
+            self._fail_run(run, FAILED, f"DO_WHILE {loop.ref!r} ran {cap:,} iterations and its loopCondition "
+                                        f"{loop.task.loop_condition!r} is still true: an endless loop? "
+                                        "(the bound is Limits.max_loop_iterations; Conductor has none)")
             return
         if again:
             output["iteration"] = n + 1
@@ -601,7 +623,7 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
         step = run.step
         if run.status in TASK_RETRIABLE and step.retriable and run.attempt - 1 < step.max_retries:
             td = step.task_def
-            delay = td.retry_delay(run.attempt - 1)
+            delay = td.retry_delay(run.attempt - 1, self.settings.limits.max_retry_delay)
             if td.backoff_jitter_ms:
                 delay += self.random.uniform(0, td.backoff_jitter_ms / 1000.0)
             now = self._sys.sim.now
@@ -645,7 +667,11 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
             failure_plan = self.registry.find(name) if name else None
             if failure_plan is None and name:
                 reason = f"{reason}; and its failure workflow {name!r} is not registered"
-            else:
+            fault = self._nesting_fault(inst, name) if failure_plan is not None else None
+            if fault is not None:
+                failure_plan = None
+                reason = f"{reason}; and its failure workflow was not started: {fault}"
+            if failure_plan is not None:
                 failure_id = self.state.next_id(failure_plan.name)
                 output = dict(output)
                 output["conductor.failure_workflow"] = failure_id
@@ -697,10 +723,29 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
     def _failure_name(self, inst: Instance) -> str | None:
         name = inst.plan.failure_workflow
         if name.startswith("$"):
-            # Conductor's "$workflow.input.<param>" form: the name comes from the input.
-            value = inst.input.get(name.split(".")[-1]) if "." in name else None
+            # Conductor's "$workflow.input.<param>" (or "${workflow.input.<param>}") form:
+            # the name comes from the input; nothing there means no failure workflow.
+            path = name[2:-1] if name.startswith("${") and name.endswith("}") else name[1:]
+            value = inst.input.get(path.split(".")[-1]) if "." in path else None
             return value if isinstance(value, str) and value else None
         return name
+
+    def _nesting_fault(self, parent: Instance, name) -> str | None:
+        """Why a child of ``parent`` (a sub- or failure workflow) may not start, or None."""
+        limits = self.settings.limits
+        if parent.depth + 1 > limits.max_depth:
+            chain = []
+            node = parent
+            while node is not None and len(chain) < 6:
+                chain.append(node.name)
+                node = self.state.instances.get(node.parent_id or node.failure_of or "")
+            return (f"starting {name!r} would nest workflows {parent.depth + 1} deep (limit "
+                    f"Limits.max_depth={limits.max_depth}); the chain ends {' <- '.join(chain)}: "
+                    "does a workflow start itself, or two start each other?")
+        if self.state.tree_sizes.get(parent.root, 0) + 1 > limits.max_tree:
+            return (f"workflow {parent.root} has already brought {limits.max_tree:,} instances into being "
+                    f"(limit Limits.max_tree); {name!r} is not started: a sub-workflow fan-out without end?")
+        return None
 
     def _start_failure_workflow(self, inst: Instance, plan: Plan, status: str, reason, failed_run,
                                 wf_id: str) -> None:

@@ -19,7 +19,7 @@ from .conductor import load_workflows, parse_workflow
 from .params import has_expression
 from .plan import Plan
 from .routing import Router, static_uri_prefix
-from .validate import check_workflow
+from .validate import check_cycles, check_workflow
 
 
 def as_definitions(items) -> list[m.WorkflowDef]:
@@ -75,6 +75,9 @@ class Registry:
             plan = Plan(wf, self.task_defs)
             faults.extend(self._route(plan, wf, prefix, router))
             plans.append(plan)
+        known = [(f"(registered {name})", self.definitions[name][max(self.definitions[name])])
+                 for name in self.definitions if name not in batch]
+        faults.extend(f for f in check_cycles(labelled + known) if f[0].startswith("$"))
         if faults:
             names = ", ".join(repr(wf.name) for wf in definitions)
             raise DefinitionError(faults, what=f"workflow definition{'s' if len(definitions) > 1 else ''} {names}")

@@ -70,6 +70,10 @@ class SystemTasks:
             self._fail_run(run, FAILED, f"sub-workflow {named}{version} is not registered; registered: "
                                         f"{', '.join(self.registry.names())}")
             return
+        fault = self._nesting_fault(run.inst, plan.name)
+        if fault is not None:
+            self._fail_run(run, FAILED, f"sub-workflow not started: {fault}")
+            return
         self._commit(("dispatch", self._sys.sim.now, run.task_id, None, None))
         self._record_task(run, IN_PROGRESS, None)
         inp = run.input if isinstance(run.input, dict) else {}

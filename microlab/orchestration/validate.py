@@ -6,7 +6,8 @@ unknown or unsupported task types, missing or duplicate taskReferenceNames, refe
 its fork, a FORK_JOIN without its JOIN, malformed SWITCH/DECISION/DO_WHILE/INLINE/
 JSON_JQ_TRANSFORM/HTTP/TERMINATE/WAIT tasks, and timeouts that contradict each other.
 :func:`check_references` checks the sub-workflows and failure workflows that a set of
-definitions names. Routing (which service runs each task) is checked when a definition
+definitions names, and :func:`check_cycles` rejects definitions that start each other in a
+circle (as sub-workflows or failure workflows), which would nest without end. Routing (which service runs each task) is checked when a definition
 is registered on an orchestrator in a system (:mod:`~microlab.orchestration.routing`).
 
 The builder and the Conductor loader both run these checks, so a fault is reported
@@ -81,6 +82,61 @@ def check_references(workflows: list) -> list:
             if task.type == m.SUB_WORKFLOW and param is not None and not has_expression(param.name) \
                     and param.name not in names:
                 faults.append((f"{tpath}.subWorkflowParam.name", _missing("sub-workflow", param.name, names)))
+    faults.extend(check_cycles(workflows))
+    return faults
+
+
+def workflow_links(wf: m.WorkflowDef, path: str = "$") -> list:
+    """``(json_path, name, how)`` for every workflow that ``wf`` starts by a fixed name:
+    its sub-workflows (``how`` "sub-workflow") and its failure workflow."""
+    links = []
+    failure = wf.failure_workflow
+    if isinstance(failure, str) and failure and not failure.startswith("$"):
+        links.append((f"{path}.failureWorkflow", failure, "failure workflow"))
+    for tpath, task in wf.walk(path):
+        param = task.sub_workflow_param
+        if task.type == m.SUB_WORKFLOW and param is not None and isinstance(param.name, str) \
+                and not has_expression(param.name):
+            links.append((f"{tpath}.subWorkflowParam.name", param.name, "sub-workflow"))
+    return links
+
+
+def check_cycles(workflows: list) -> list:
+    """Faults for every circle of ``(path, definition)`` pairs that start each other by
+    fixed names (a SUB_WORKFLOW of itself, a -> b -> a, failure workflows that name each
+    other). Run, such a circle nests instances until a limit stops it; a name given by a
+    ``${...}`` expression is not followed (the run-time depth limit catches those)."""
+    by_name = {}
+    for path, wf in workflows:
+        by_name.setdefault(wf.name, (path, wf))
+    edges = {name: workflow_links(wf, path) for name, (path, wf) in by_name.items()}
+    faults, reported = [], set()
+    for start in by_name:
+        # Depth-first search for a way back to ``start``; each circle is reported once,
+        # from its alphabetically first member.
+        stack = [(start, [])]
+        seen = set()
+        while stack:
+            name, trail = stack.pop()
+            for link in edges.get(name, []):
+                jpath, target, how = link
+                step = trail + [(name, target, how, jpath)]
+                if target == start:
+                    if len(step) == 1 and how == "failure workflow":
+                        continue  # check_workflow says it in its own words
+                    members = frozenset(n for n, *_ in step)
+                    if members in reported or min(members) != start:
+                        continue
+                    reported.add(members)
+                    chain = " -> ".join([start] + [f"{t} (as {h})" for _, t, h, _ in step])
+                    where = next((p for *_, p in step if p.startswith("$")), step[0][3])
+                    faults.append((where, f"workflows start each other in a circle: {chain}. Run, "
+                                               "this nests instances without end; break the circle, or "
+                                               "give the name as ${workflow.input.x} if a condition "
+                                               "stops it (a run-time depth limit then applies)"))
+                elif target in by_name and target not in seen:
+                    seen.add(target)
+                    stack.append((target, step))
     return faults
 
 
