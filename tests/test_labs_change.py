@@ -87,7 +87,7 @@ def test_unknown_change_is_named():
 @pytest.mark.parametrize("change", list(scenarios.CHANGES))
 def test_view_agrees_with_scenarios_change_impact(change):
     view = view_change(change)
-    expected = scenarios.change_impact(change)
+    expected = scenarios.change_impact(change, patterns=scenarios.PATTERNS)
     assert {p: i.as_dict() for p, i in view.impact.items()} == {p: i.as_dict() for p, i in expected.items()}
 
 

@@ -65,6 +65,12 @@ subscribes to and accepts; per event its publishers and consumers; warnings for 
 nobody consumes and subscriptions nobody feeds. ``str()`` is readable, ``to_dict()``
 plain and deterministic.
 
+**Point-to-point choreography** (:class:`Peer`): the same reactions, but each service
+calls the next one directly (``ctx.call("payment", "StockReserved", payload)``), with
+no broker. Its ``outbox`` switch is the caller's retry (re-send until the callee's
+``Ack:<Type>``), its ``idempotent`` switch the callee's guard against repeats; see
+:mod:`~microlab.choreography.peer`.
+
 **The order saga** as a choreography: :func:`~microlab.choreography.examples.order_flow`.
 """
 
@@ -74,11 +80,13 @@ from .description import DescriptionWarning, ServiceDescription, SystemDescripti
 from .kinds import event_id, is_protocol
 from .outbox import Outbox, OutboxEntry
 from .participant import Participant, UndeclaredEventError
+from .peer import Peer, UndeclaredCallError
 from .reactions import Reaction, reaction
 
 __all__ = [
     "Broker", "Subscription", "DeadLetter",
     "Participant", "UndeclaredEventError", "Reaction", "reaction",
+    "Peer", "UndeclaredCallError",
     "Outbox", "OutboxEntry",
     "causation_graph", "CausationGraph", "Node",
     "describe", "SystemDescription", "ServiceDescription", "DescriptionWarning",

@@ -9,6 +9,10 @@ Two canonical changes ship with the order saga:
 - ``"analytics"``: add a pure listener that hears every order's outcome. Under
   choreography nothing existing changes; under orchestration the workflow must call it.
   This favours choreography.
+
+Under ``"choreography-p2p"`` neither change is free: a fraud check is a new callee of
+payment and a new caller of shipping, and its failure must reach everyone who undoes;
+an analytics listener must be called by the owner, who alone knows the outcome.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 from ..flows import FRAUD_CHECK, ORDER, BusinessFlow, FlowStep
 from ..impact import Impact, compare, describe_system
 from ..system import System
-from .knobs import PATTERNS, Knobs
+from .knobs import ALL_PATTERNS, Knobs
 
 CHANGES = {
     "fraud_check": "insert a fraud check between payment and shipping",
@@ -38,6 +42,7 @@ def describe(flow: BusinessFlow, pattern: str) -> dict:
     """The system description of ``flow`` under ``pattern`` (services and workflows)."""
     from .choreographed import build_choreography
     from .orchestrated import build_orchestration
+    from .pointtopoint import build_point_to_point
 
     knobs = Knobs()
     system = System()
@@ -51,13 +56,17 @@ def describe(flow: BusinessFlow, pattern: str) -> dict:
         system.add(*build_choreography(flow, knobs))
         # Topics are created on first use: the broker's configuration is not edited by hand.
         return describe_system(system, ignore=("client", "broker"))
-    raise ValueError(f"pattern must be one of {PATTERNS}, got {pattern!r}")
+    if pattern == "choreography-p2p":
+        system.add(*build_point_to_point(flow, knobs))
+        # Nothing sits in the middle: every definition is a service's own.
+        return describe_system(system, ignore=("client",))
+    raise ValueError(f"pattern must be one of {ALL_PATTERNS}, got {pattern!r}")
 
 
-def change_impact(change: str, flow: BusinessFlow = ORDER) -> dict[str, Impact]:
-    """For each pattern, what the change adds, removes and edits."""
+def change_impact(change: str, flow: BusinessFlow = ORDER, patterns=ALL_PATTERNS) -> dict[str, Impact]:
+    """For each of ``patterns`` (default: all three), what the change adds, removes and edits."""
     after = apply_change(flow, change)
-    return {pattern: compare(describe(flow, pattern), describe(after, pattern)) for pattern in PATTERNS}
+    return {pattern: compare(describe(flow, pattern), describe(after, pattern)) for pattern in patterns}
 
 
 def generic_flow(n: int) -> BusinessFlow:

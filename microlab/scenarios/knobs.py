@@ -1,4 +1,8 @@
-"""The knobs a notebook turns on a scenario, checked before anything runs."""
+"""The knobs a notebook turns on a scenario, checked before anything runs.
+
+The modelling choices behind the headline comparison are listed, with their defaults
+and the reasons for them, in :data:`FAIRNESS` and in :mod:`microlab.scenarios`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,58 @@ from ..distributions import Distribution, Exponential, LogNormal, as_distributio
 from ..errors import MicrolabError
 from ..faults import FaultPlan
 
+#: The two patterns the course's labs and notebooks put side by side: a central
+#: orchestrator, or services that react to each other's events through a broker.
 PATTERNS = ("orchestration", "choreography")
+#: Every pattern a scenario can be built under: the two above, and services that call
+#: each other directly, with no broker (point-to-point choreography).
+ALL_PATTERNS = PATTERNS + ("choreography-p2p",)
+#: How an orchestrated workflow tells the flow's listeners (knob ``notification``).
+NOTIFICATIONS = ("blocking", "fire-and-forget")
+#: Which messages the metrics count (knob ``count_messages``).
+COUNTS = ("all", "no-confirms", "business")
+
+
+#: The modelling choices that drive the headline comparison of the patterns, one row each:
+#: ``(knob, default, what it decides, why the default, the setting of a fair fight)``.
+#: The README's table "What decides the comparison" shows the same rows.
+FAIRNESS = (
+    ("orchestrator_work_time", "Exponential(4 ms)",
+     "time the orchestrator spends on each message it handles (a start, a task result)",
+     "a Conductor server stores the workflow and moves task queues on every task update: "
+     "a store round trip per step",
+     "the broker's: compare the patterns, not two products"),
+    ("broker_work_time", "Exponential(0.5 ms)",
+     "time the broker spends on each publish or ack",
+     "a broker appends to a log and fans out; NATS JetStream did one acknowledged round trip "
+     "in 0.4-0.7 ms on the course's machine",
+     "the orchestrator's"),
+    ("notification", "\"blocking\"",
+     "whether an orchestrated workflow waits for its listeners (a last task) or hands the "
+     "outcome off and completes (\"fire-and-forget\")",
+     "the first edition drew the notification as the workflow's last task; choreography's "
+     "listeners always hear after the fact",
+     "\"fire-and-forget\", as choreography's listeners"),
+    ("count_messages", "\"all\"",
+     "which messages metrics count: all, all but the broker's publish confirms "
+     "(\"no-confirms\"), or only those with business content (\"business\")",
+     "every message crosses the network and costs a handling",
+     "\"business\" to compare what each pattern has to say"),
+    ("work_time, latency", "Exponential(10 ms), LogNormal(5 ms)",
+     "each service's work per message; every link's latency",
+     "the same in every pattern", "leave them equal"),
+    ("workers", "1 each",
+     "how many messages a service (the orchestrator, the broker) handles at once",
+     "one worker shows queueing and saturation at classroom loads",
+     "the same for the orchestrator and the broker"),
+)
+
+
+def fairness_table() -> str:
+    """:data:`FAIRNESS` as a Markdown table (the README holds the same one)."""
+    head = ("| knob | default | what it decides | why this default | in a fair fight |\n"
+            "|---|---|---|---|---|\n")
+    return head + "".join(f"| `{k}` | {d} | {what} | {why} | {fair} |\n" for k, d, what, why, fair in FAIRNESS)
 
 
 class KnobError(MicrolabError, ValueError):
@@ -34,7 +89,33 @@ class Knobs:
     - ``response_timeout``: how long the orchestrator waits for a reply before retrying;
     - ``compensation``: undo completed steps when a later one fails;
     - ``outbox``, ``idempotent``: the choreography's two protections (idempotent also
-      makes orchestration workers answer duplicate commands without redoing them);
+      makes orchestration workers answer duplicate commands without redoing them).
+      Under ``"choreography-p2p"`` they are the caller's and the callee's: with the
+      outbox a caller re-sends each call every ``response_timeout`` until the callee
+      acknowledges it; an idempotent callee ignores a call it has processed;
+    - ``notification``: how an orchestrated workflow tells the flow's listeners (the
+      notification service). ``"blocking"`` (default): a last SIMPLE task, which the
+      workflow waits for before it completes. ``"fire-and-forget"``: no task; when the
+      workflow ends the orchestrator tells the owner (``WorkflowEnded``) and the owner
+      tells each listener, with nobody waiting. Real Conductor offers three ways not to
+      wait: a START_WORKFLOW task starts another workflow and completes as soon as it
+      runs (https://docs.conductor-oss.org/documentation/configuration/workflowdef/operators/start-workflow-task.html),
+      an EVENT task publishes to a queue or broker and completes once published
+      (https://docs.conductor-oss.org/documentation/configuration/workflowdef/systemtasks/event-task.html),
+      and a workflow status listener publishes every workflow's end
+      (https://docs.conductor-oss.org/devguide/advanced/extend.html). microlab's
+      orchestrator has none of the three yet, so the owner relays the end: one more
+      handling at the owner per transaction. Choreography's listeners always hear
+      after the fact; the knob changes nothing there;
+    - ``count_messages``: which messages ``metrics["messages"]`` and
+      ``messages_per_transaction`` count: ``"all"`` (default, every message sent),
+      ``"no-confirms"`` (all but the broker's ``Confirm:<Type>`` to an outbox relay) or
+      ``"business"`` (also without the receipts that carry no business data: the
+      ``Ack:<Type>`` of a delivery or a call, the orchestrator's ``WorkflowStarted``,
+      and a polling worker's ``Poll`` and empty ``NoTask`` answers).
+      Counting never changes the run, only the figure;
+    - ``orchestrator_work_time`` and ``broker_work_time`` drive the latency and the
+      saturation headline; their defaults and a fair setting are in :data:`FAIRNESS`;
     - ``standby``, ``failover_delay``: a standby orchestrator that takes over after a crash;
     - ``faults``: a :class:`~microlab.faults.FaultPlan`;
     - ``seed``: the one seed of the run.
@@ -56,6 +137,8 @@ class Knobs:
     idempotent: bool = True
     standby: bool = False
     failover_delay: float = 1.0
+    notification: str = "blocking"
+    count_messages: str = "all"
     faults: FaultPlan | None = None
     seed: int = 1
 
@@ -98,6 +181,11 @@ class Knobs:
         for name in ("compensation", "outbox", "idempotent", "standby"):
             if not isinstance(getattr(self, name), bool):
                 raise KnobError(f"{name} is a switch: True or False, got {getattr(self, name)!r}")
+        for name, choices in (("notification", NOTIFICATIONS), ("count_messages", COUNTS)):
+            if getattr(self, name) not in choices:
+                hint = difflib.get_close_matches(str(getattr(self, name)), choices, n=1)
+                raise KnobError(f"{name} must be one of {', '.join(map(repr, choices))}, got "
+                                f"{getattr(self, name)!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
         if self.faults is not None and not isinstance(self.faults, FaultPlan):
             raise KnobError(f"faults must be a FaultPlan, got {self.faults!r}")
 

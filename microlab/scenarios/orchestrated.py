@@ -8,6 +8,11 @@ From a :class:`~microlab.flows.BusinessFlow`:
   order as SIMPLE tasks named after their effects (``reserve``, ``charge``...), then
   one task per listener; its failure workflow undoes the completed steps, most recent
   first (with compensation off, it undoes nothing);
+- the **listeners** (the notification service) hear the outcome in one of two ways,
+  the knob ``notification``: ``"blocking"``, a last SIMPLE task the workflow waits
+  for; or ``"fire-and-forget"``, no task at all: the orchestrator tells the owner that
+  the workflow ended (``WorkflowEnded``, as a Conductor workflow status listener
+  publishes it) and the owner tells each listener, while nobody waits;
 - each **step service** is a :class:`~microlab.orchestration.Worker` that applies its
   effect (and its compensation) and fails an attempt with the knob's probability;
 - the **orchestrator** owns the transaction: it retries, times out, compensates, and
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 from ..flows import BusinessFlow
 from ..orchestration import Orchestrator, Worker, saga
+from ..orchestration.orchestrator import WORKFLOW_ENDED
 from ..services import Service
 from .knobs import Knobs
 
@@ -33,7 +39,7 @@ class FlowOwner(Service):
     """
 
     def __init__(self, name: str, request: str, workflow: str, orchestrator: Orchestrator,
-                 retry_after: float = 1.0, attempts: int = 10, **kw):
+                 retry_after: float = 1.0, attempts: int = 10, listeners: dict | None = None, **kw):
         super().__init__(name, **kw)
         self.workflow = workflow
         self.orchestrator = orchestrator
@@ -41,7 +47,11 @@ class FlowOwner(Service):
         self.attempts = attempts
         #: Transactions whose start the orchestrator has not acknowledged yet.
         self.unacknowledged: dict = {}
+        #: Fire-and-forget notification: ``{"services": [...], "completed": type, "rejected": type}``.
+        self.listeners = listeners
         self.on(request, self.start_workflow)
+        if listeners:
+            self.on(WORKFLOW_ENDED, self.tell_listeners)
 
     def start_workflow(self, msg):
         """Ask whichever orchestrator is active now to run the workflow for this transaction."""
@@ -68,9 +78,30 @@ class FlowOwner(Service):
         """The orchestrator has the transaction: stop asking."""
         self.unacknowledged.pop(msg.correlation, None)
 
+    def tell_listeners(self, msg):
+        """The workflow ended: tell every listener its outcome, and wait for nobody."""
+        kind = "completed" if msg.payload.get("status") == "COMPLETED" else "rejected"
+        for name in self.listeners["services"]:
+            self.send(name, self.listeners[kind], {"workflowId": msg.payload.get("workflowId")})
+
     def describe(self) -> dict:
         """What the owner handles and whom it asks (for change impact)."""
-        return {"handles": sorted(self.handlers), "starts": [self.workflow]}
+        desc = {"handles": sorted(self.handlers), "starts": [self.workflow]}
+        if self.listeners:
+            desc["tells"] = sorted(self.listeners["services"])
+        return desc
+
+
+class Listener(Service):
+    """A service that only hears a transaction's outcome (fire-and-forget notification)."""
+
+    def __init__(self, name: str, completed: str, rejected: str, **kw):
+        super().__init__(name, **kw)
+        self.on(completed, self._hear)
+        self.on(rejected, self._hear)
+
+    def _hear(self, msg):
+        self.effect(f"{self.name}_heard", outcome=msg.type)
 
 
 def workflow_for(flow: BusinessFlow, knobs: Knobs, listeners=None):
@@ -82,20 +113,27 @@ def workflow_for(flow: BusinessFlow, knobs: Knobs, listeners=None):
         undo = step.compensation if knobs.compensation else None
         builder.step(step.effect, service=step.service, compensate=undo,
                      compensate_policy=dict(policy) if undo else None, **policy)
-    for name in (flow.listeners if listeners is None else listeners):
+    if listeners is None:
+        listeners = flow.listeners if knobs.notification == "blocking" else ()
+    for name in listeners:
         builder.step(f"tell_{name}", service=name, **policy)
     return builder.build()
 
 
 def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchestrator, object]:
     """The orchestrator, the owner and the workers of ``flow``; and the saga to register."""
+    blocking = knobs.notification == "blocking"
     orchestrator = Orchestrator(workers=knobs.workers.get("orchestrator"),
                                 work_time=knobs.orchestrator_work_time,
                                 standby=knobs.standby, failover_delay=knobs.failover_delay,
-                                conclusions=("complete", "reject"))
+                                conclusions=("complete", "reject"),
+                                notify_starter=blocking is False and bool(flow.listeners))
     the_saga = workflow_for(flow, knobs)
+    tell = None if blocking or not flow.listeners else {
+        "services": list(flow.listeners), "completed": flow.completed, "rejected": flow.rejected}
     owner = FlowOwner(flow.owner, flow.request, the_saga.name, orchestrator,
-                      retry_after=knobs.response_timeout, workers=knobs.workers.get(flow.owner), work_time=knobs.work_time)
+                      retry_after=knobs.response_timeout, listeners=tell,
+                      workers=knobs.workers.get(flow.owner), work_time=knobs.work_time)
     services = [orchestrator, owner]
     for step in flow.steps:
         worker = _worker(step.service, knobs)
@@ -108,6 +146,10 @@ def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchest
             worker.fail_rate(step.effect, p, reason=f"{step.effect} failed")
         services.append(worker)
     for name in flow.listeners:
+        if not blocking:
+            services.append(Listener(name, flow.completed, flow.rejected,
+                                     workers=knobs.workers.get(name), work_time=knobs.work_time))
+            continue
         worker = _worker(name, knobs)
         worker.task(f"tell_{name}", _effect_task(worker, f"{name}_heard"))
         services.append(worker)

@@ -8,8 +8,35 @@ from functools import cached_property
 
 from .. import metrics
 from ..checks import CheckReport, check_saga
+from ..choreography.kinds import ACK_PREFIX, CONFIRM_PREFIX
 from ..flows import BusinessFlow
+from ..trace import SEND
 from .knobs import Knobs
+
+#: Replies that only tell a sender "I have it" and carry no business data: the broker's
+#: publish confirm (``Confirm:<Type>``), a consumer's or callee's ``Ack:<Type>``, and the
+#: orchestrator's ``WorkflowStarted`` answer to a start request.
+RECEIPT_PREFIXES = (CONFIRM_PREFIX, ACK_PREFIX)
+RECEIPT_TYPES = frozenset({"WorkflowStarted"})
+#: A polling worker's requests for work and the server's empty answers: traffic without
+#: business content (a poll that is answered with a task counts as that task's message).
+POLL_TYPES = frozenset({"Poll", "NoTask"})
+
+
+def counted(msg, count: str = "all") -> bool:
+    """Whether ``msg`` counts as a message under the knob ``count_messages``.
+
+    ``"all"``: every message sent; ``"no-confirms"``: all but the broker's publish
+    confirms; ``"business"``: all but the receipts (:data:`RECEIPT_PREFIXES`,
+    :data:`RECEIPT_TYPES`) and polls (:data:`POLL_TYPES`).
+    """
+    if count == "all":
+        return True
+    if msg.type.startswith(CONFIRM_PREFIX):
+        return False
+    if count == "no-confirms":
+        return True
+    return not (msg.type.startswith(RECEIPT_PREFIXES) or msg.type in RECEIPT_TYPES or msg.type in POLL_TYPES)
 
 
 @dataclass
@@ -60,7 +87,11 @@ class RunResult:
         """Headline figures: outcome counts and rates, latency percentiles, messages, hops, throughput."""
         counts = self.checks.counts()
         n = len(self.correlations)
-        msgs = metrics.messages_per_transaction(self.trace)
+        sent = self.counted_messages()
+        msgs: dict = {}
+        for msg in sent:
+            if msg.correlation is not None:
+                msgs[msg.correlation] = msgs.get(msg.correlation, 0) + 1
         hops = metrics.hops_per_transaction(self.trace)
         lat = metrics.percentiles(self.latencies)
         ends = [s.end for s in self.spans.values() if s.end is not None]
@@ -72,13 +103,18 @@ class RunResult:
             "success_rate": counts["completed"] / n if n else math.nan,
             "latency_mean": lat["mean"], "latency_p50": lat["p50"], "latency_p95": lat["p95"],
             "latency_p99": lat["p99"],
-            "messages": len(self.trace.messages()),
+            "messages": len({m.id for m in sent}),
             "messages_per_transaction": sum(msgs.get(c, 0) for c in self.correlations) / n if n else math.nan,
             "hops_per_transaction": max((hops.get(c, 0) for c in self.correlations), default=0),
             "throughput": len(ends) / duration if ends and duration > 0 else math.nan,
             "violations": len(self.checks.violations),
             "sim_time": self.system.now,
         }
+
+    def counted_messages(self) -> list:
+        """The messages sent (one entry per send) that the knob ``count_messages`` counts."""
+        count = self.knobs.count_messages
+        return [rec[3] for rec in self.trace.records if rec[1] == SEND and counted(rec[3], count)]
 
     def summary(self) -> dict:
         """A small, stable summary (outcome counts, message count, mean latency) for golden tests."""

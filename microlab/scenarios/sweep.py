@@ -16,6 +16,9 @@ from .knobs import PATTERNS
 def sweep(flow, rates, patterns=PATTERNS, *, progress=None, orders: int = 200, **knobs) -> list[dict]:
     """Run ``flow`` at each rate in ``rates`` under each pattern; one row per run.
 
+    ``patterns`` defaults to the two the course compares; pass
+    ``scenarios.ALL_PATTERNS`` to add point-to-point choreography.
+
     Rows: ``{"pattern", "rate", "throughput", "p50", "p95", "completed", "orders",
     "busiest", "utilization"}`` where ``busiest`` names the most utilised service.
     ``progress(done, total)`` is called after each run (a lab's progress bar). A
