@@ -45,6 +45,8 @@ SECTIONS = (
             "microlab against SimPy and a bare heapq loop on the order saga: messages per second"),
     Section("scale", "benchmarks.bench_scale",
             "one million messages through the order saga: time, peak memory, bytes per trace record"),
+    Section("expressions", "benchmarks.bench_expressions",
+            "what one JavaScript or jq evaluation costs in the sandbox (child process), per call"),
     Section("labs", "benchmarks.bench_labs",
             "what learners wait for: each lab's default re-simulate-and-redraw time (target < 100 ms)"),
     Section("viz", "benchmarks.bench_viz",

@@ -49,9 +49,7 @@ def run_saga(workflows=None, *, orders: int = 1, fail: dict | None = None, until
     extra = sorted({t.name for wf in defs for _, t in wf.walk()
                     if t.type == "SIMPLE" and t.name not in TOY_TASKS})
     system = System(seed=seed, latency=Exponential(0.01))
-    # js_timeout=None: mini-racer refuses a wall-clock limit inside a running asyncio loop
-    # (a Jupyter kernel), which would fail every javascript SWITCH of the compensation.
-    orchestrator = system.add(Orchestrator(task_routes={name: name for name in extra}, js_timeout=None))
+    orchestrator = system.add(Orchestrator(task_routes={name: name for name in extra}))
     system.add(*toys.saga_services())
     for name in extra:
         system.add(ToyWorker(name))

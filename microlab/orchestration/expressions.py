@@ -1,117 +1,127 @@
-"""Expressions inside definitions: JavaScript in an embedded V8, and jq.
+"""Expressions inside definitions: JavaScript in an embedded V8, and jq, in a sandbox.
 
 Conductor evaluates SWITCH/DECISION ``javascript`` expressions, INLINE scripts, LAMBDA
 bodies and DO_WHILE loop conditions as JavaScript with ``$`` bound to the task's input;
-JSON_JQ_TRANSFORM runs a jq query over the task's input. microlab does the same with an
-embedded V8 engine (the ``mini-racer`` package) and the ``jq`` package. A learner's
-expression is never handed to Python's ``eval``.
+JSON_JQ_TRANSFORM runs a jq query over the task's input. microlab does the same with V8
+(the ``mini-racer`` package) and the ``jq`` package, both in a child process
+(:mod:`~microlab.orchestration.sandbox`). A learner's expression is never handed to
+Python's ``eval``.
 
-An expression that does not parse or throws makes the task FAIL; the reason quotes the
-expression. ``Math.random`` and ``Date`` are switched off inside the engine: they would
-make a run unrepeatable (randomness belongs to workers, drawn from ``self.random``).
+What an expression can reach: its input (``$`` or ``.``) and the language's own
+built-ins, nothing else. No environment (jq's ``$ENV`` and ``env`` are empty), no host
+clock (``Date``, ``Temporal``, ``Intl``, jq's ``now`` and ``localtime`` fail with a
+reason), no timers, no files or modules, no randomness (``Math.random`` fails: workers
+draw from ``self.random``). Each evaluation starts clean: the built-ins are frozen, and
+any global an evaluation makes is gone before the next one, so an INLINE cannot change
+what a later SWITCH computes. Each evaluation has a time limit (``timeout`` seconds, 1 by
+default), and a memory bound (a 256 MB V8 heap; 1 GB of address space for jq).
 
-Each call into V8 costs about 0.15 ms of real time (not simulated time), so value-param
-SWITCHes are the cheap choice in big runs; jq costs about 10 microseconds.
+An expression that does not parse, throws, runs too long, runs out of memory, or
+produces something that is not JSON (a function, a symbol) makes its task FAIL; the
+reason quotes the expression and says which of these happened.
+
+Each call costs a round trip to the child process, about 0.2-0.5 ms of real time (not
+simulated time) for a small input, so value-param SWITCHes are the cheap choice in big
+runs.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import re
 
 from ..errors import MicrolabError
+from .sandbox import SandboxError, shared
 
 
 class ExpressionError(MicrolabError):
     """A JavaScript expression or jq query failed; the message quotes it."""
 
 
-_PRELUDE = r"""
-Math.random = function () {
-  throw new Error("Math.random() would make the run unrepeatable; draw random numbers in a worker (self.random)");
-};
-Date = function () {
-  throw new Error("Date would read the wall clock; the simulation's time is workflow or task input");
-};
-function __microlab_eval(__input, __source) {
-  var $ = JSON.parse(__input);
-  var __result = eval(__source);
-  return __result === undefined ? "null" : JSON.stringify(__result);
-}
-"""
-
 _ERROR_LINE = re.compile(r"^\s*(\w*Error): (.*)$", re.M)
+_JS_HEAP_MB = 256
+_JQ_MEMORY_MB = 1024
 
 
 class JavaScript:
-    """An embedded V8 context for Conductor's ``javascript`` expressions, created on first use.
+    """Conductor's ``javascript`` expressions, evaluated in the sandbox's V8.
 
-    ``timeout`` bounds one evaluation in real seconds: it only catches endless loops
-    (such an evaluation fails the task), and never affects a run that finishes in time.
+    ``timeout`` bounds one evaluation in real seconds (None: no limit, but Interrupt
+    still stops it): it only catches endless loops (such an evaluation fails the task),
+    and never affects a run that finishes in time.
     """
 
-    def __init__(self, timeout: float = 1.0):
+    def __init__(self, timeout: float | None = 1.0):
         self.timeout = timeout
-        self._context = None
 
-    def _ctx(self):
-        if self._context is None:
-            from py_mini_racer import MiniRacer  # imported on first use: it starts V8
+    def evaluate(self, source: str, bindings: dict, what: str = "expression", allow_undefined: bool = True):
+        """Evaluate ``source`` with ``$`` bound to ``bindings``; the value of its last statement.
 
-            # mini-racer adopts the asyncio loop running where the context is created; in
-            # a Jupyter kernel that is the kernel's own loop, and evaluations with a
-            # timeout then fail or deadlock. Created in a thread without a loop, the
-            # context runs on a loop of its own, wherever it is called from.
-            box: dict = {}
-            thread = threading.Thread(target=lambda: box.setdefault("ctx", MiniRacer()),
-                                      name="microlab-javascript")
-            thread.start()
-            thread.join()
-            self._context = box["ctx"]
-            self._context.eval(_PRELUDE)
-        return self._context
-
-    def evaluate(self, source: str, bindings: dict, what: str = "expression"):
-        """Evaluate ``source`` with ``$`` bound to ``bindings``; the value of its last statement."""
+        ``allow_undefined=False`` makes an ``undefined`` value a failure (an INLINE must
+        produce a result); otherwise it reads as None.
+        """
         if not isinstance(source, str) or not source.strip():
             raise ExpressionError(f"the javascript {what} is empty: give it an expression such as "
                                   "\"$.amount > 100 ? 'big' : 'small'\"")
-        ctx = self._ctx()
-        call = f"__microlab_eval({json.dumps(json.dumps(bindings, default=repr))}, {json.dumps(source)})"
         try:
-            text = self._eval(ctx, call)
-        except Exception as exc:  # mini-racer's JSEvalException, JSTimeoutException, ...
-            raise ExpressionError(f"the javascript {what} {source!r} failed: {_js_error(exc)}") from None
-        return json.loads(text)
-
-    def _eval(self, ctx, code: str):
-        if self.timeout is None:
-            return ctx.eval(code)
-        return ctx.eval(code, timeout_sec=self.timeout)
+            data = json.dumps(bindings, default=repr, allow_nan=False)
+        except (ValueError, RecursionError) as exc:
+            raise ExpressionError(f"the javascript {what} {source!r} cannot receive its input: "
+                                  f"{_input_fault(exc)}") from None
+        try:
+            reply = shared("js").ask({"in": data, "src": source}, self.timeout)
+        except SandboxError as exc:
+            raise ExpressionError(f"the javascript {what} {source!r} failed: "
+                                  f"{_sandbox_fault(exc, self.timeout, f'{_JS_HEAP_MB} MB V8 heap')}") from None
+        if "v" in reply:
+            return json.loads(reply["v"])
+        if reply.get("undef"):
+            if allow_undefined:
+                return None
+            raise ExpressionError(f"the javascript {what} {source!r} has the value undefined: its last "
+                                  "statement gives no value (a declaration, a loop, a function without "
+                                  "return?); end it with the value to return, e.g. ({total: $.a + $.b})")
+        if "bad" in reply:
+            raise ExpressionError(f"the javascript {what} {source!r} gives a {reply['bad']}, which is not "
+                                  f"JSON data; did you mean to call it, e.g. (function () {{ ... }})()?")
+        if "oom" in reply:
+            raise ExpressionError(f"the javascript {what} {source!r} failed: it used more memory than the "
+                                  f"{_JS_HEAP_MB} MB the engine allows; does it build something without end?")
+        raise ExpressionError(f"the javascript {what} {source!r} failed: {_js_error(reply.get('err', ''))}")
 
     def function_body(self, body: str, bindings: dict, what: str = "scriptExpression"):
         """Run ``body`` as the body of a function (Conductor's LAMBDA) and return what it returns."""
+        if not isinstance(body, str) or not body.strip():
+            raise ExpressionError(f"the javascript {what} is empty: give it a function body such as "
+                                  "\"return {total: $.a + $.b};\"")
         return self.evaluate(f"function scriptFun() {{ {body} \n}} scriptFun();", bindings, what)
 
     def close(self) -> None:
-        """Free the V8 context (a new one is made if used again)."""
-        if self._context is not None:
-            close = getattr(self._context, "close", None)
-            if close is not None:
-                close()
-            self._context = None
+        """Nothing to free here: the sandbox's process is shared and stops at exit."""
 
 
-def _js_error(exc: Exception) -> str:
+def _input_fault(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return "it holds a number that JSON cannot carry (NaN or Infinity)"
+
+
+def _sandbox_fault(exc: SandboxError, timeout, memory: str) -> str:
     text = str(exc)
-    if "timeout" in type(exc).__name__.lower() or "timed out" in text.lower():
-        return "it ran longer than the time limit; does it loop forever?"
+    if text == "timeout":
+        return f"it ran longer than the time limit ({timeout:g} s); does it loop forever?"
+    if text.startswith("crashed"):
+        return (f"it stopped the engine ({text[8:-1] or 'crashed'}); most likely it asked for more memory "
+                f"than the {memory} allows, e.g. a string or array of hundreds of millions of items")
+    return text
+
+
+def _js_error(text: str) -> str:
     found = _ERROR_LINE.findall(text)
     if found:
         kind, message = found[-1]
         return f"{kind}: {message.strip()}"
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return text.strip().splitlines()[0] if text.strip() else "it failed without a message"
 
 
 def truthy(value) -> bool:
@@ -126,30 +136,35 @@ def truthy(value) -> bool:
 
 
 class Jq:
-    """jq queries (the ``jq`` package), compiled once per query text."""
+    """jq queries (the ``jq`` package) in the sandbox, with the same time limit as JavaScript."""
 
-    def __init__(self):
-        self._programs: dict = {}
+    def __init__(self, timeout: float | None = 1.0):
+        self.timeout = timeout
 
     def run(self, query: str, data) -> list:
         """All the values ``query`` produces from ``data``."""
-        program = self._programs.get(query)
-        if program is None:
-            if not isinstance(query, str) or not query.strip():
-                raise ExpressionError("JSON_JQ_TRANSFORM needs inputParameters.queryExpression, "
-                                      "a jq query such as '.items | length'")
-            import jq  # imported on first use
-            try:
-                program = jq.compile(query)
-            except ValueError as exc:
-                raise ExpressionError(f"the jq query {query!r} does not compile: {_jq_error(exc)}") from None
-            self._programs[query] = program
+        if not isinstance(query, str) or not query.strip():
+            raise ExpressionError("JSON_JQ_TRANSFORM needs inputParameters.queryExpression, "
+                                  "a jq query such as '.items | length'")
         try:
-            return program.input_value(data).all()
-        except ValueError as exc:
-            raise ExpressionError(f"the jq query {query!r} failed: {_jq_error(exc)}") from None
+            payload = json.dumps(data, default=repr, allow_nan=False)
+        except (ValueError, RecursionError) as exc:
+            raise ExpressionError(f"the jq query {query!r} cannot receive its input: {_input_fault(exc)}") from None
+        try:
+            reply = shared("jq").ask({"q": query, "text": payload}, self.timeout)
+        except SandboxError as exc:
+            raise ExpressionError(f"the jq query {query!r} failed: "
+                                  f"{_sandbox_fault(exc, self.timeout, f'{_JQ_MEMORY_MB} MB jq may use')}") from None
+        if "v" in reply:
+            return reply["v"]
+        if "compile" in reply:
+            raise ExpressionError(f"the jq query {query!r} does not compile: {_jq_error(reply['compile'])}")
+        if "oom" in reply:
+            raise ExpressionError(f"the jq query {query!r} failed: it used more than the {_JQ_MEMORY_MB} MB "
+                                  "jq may use; does it build something without end (repeat, recurse)?")
+        raise ExpressionError(f"the jq query {query!r} failed: {_jq_error(reply.get('err', ''))}")
 
 
-def _jq_error(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+def _jq_error(text: str) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else "it failed without a message"

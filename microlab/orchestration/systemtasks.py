@@ -143,14 +143,14 @@ class SystemTasks:
 
     @property
     def js(self) -> JavaScript:
-        """This orchestrator's JavaScript engine (a V8 context, made on first use)."""
+        """This orchestrator's JavaScript engine (the sandbox's V8, started on first use)."""
         if self._js is None:
             self._js = JavaScript(self.settings.js_timeout)
         return self._js
 
     @property
     def jq(self) -> Jq:
-        """This orchestrator's jq queries (compiled once each)."""
+        """This orchestrator's jq queries (the sandbox's jq, with the JavaScript time limit)."""
         if self._jq is None:
-            self._jq = Jq()
+            self._jq = Jq(self.settings.js_timeout)
         return self._jq

@@ -77,7 +77,7 @@ def inline(inp: dict, js) -> dict:
     expression = inp.get("expression")
     if evaluator == "value-param":
         return {"result": inp.get(expression)}
-    return {"result": js.evaluate(expression, inp, what="INLINE expression")}
+    return {"result": js.evaluate(expression, inp, what="INLINE expression", allow_undefined=False)}
 
 
 def lambda_(inp: dict, js) -> dict:
