@@ -1,7 +1,7 @@
 """The command line: check and run Netflix Conductor workflow definitions on toy services.
 
     python -m microlab validate FILE.json [FILE.json ...] [--task-defs DEFS.json]
-    python -m microlab run FILE.json [--input JSON] [--worker-output REF=JSON] [--fail REF[:TIMES]]
+    python -m microlab run FILE.json [--input JSON|@FILE|-] [--worker-output REF=JSON] [--fail REF[:TIMES]]
                                      [--seed N] [--task-defs DEFS.json] [--json]
 
 ``validate`` prints every fault with its JSON path; the exit status is 0 only when
@@ -12,7 +12,8 @@ after the first segment of its URI's path. It prints the tasks in the order they
 scheduled, with status, attempt and times, then the workflow's status and output (or,
 with ``--json``, the execution as one JSON document). Exit status of ``run``: 0 when the
 workflow COMPLETED, 1 when it ended otherwise (or never ended), 2 when the definition or
-the options are invalid.
+the options are invalid or a file cannot be read. ``--input @in.json`` reads the input
+from a file (``-`` from standard input), for inputs beyond the command line's length limit.
 """
 
 from __future__ import annotations
@@ -86,13 +87,14 @@ def _parser() -> argparse.ArgumentParser:
                                    "failure workflows) on toy services and print the execution.",
                        epilog=RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("file", metavar="FILE.json", help="a workflow definition or a list of them (main first)")
-    r.add_argument("--input", default="{}", metavar="JSON", help="the workflow input, a JSON object")
+    r.add_argument("--input", default="{}", metavar="JSON",
+                   help="the workflow input, a JSON object; @FILE reads it from FILE, - from standard input")
     r.add_argument("--worker-output", action="append", default=[], metavar="TASKREF=JSON",
                    help="what the worker for task TASKREF returns (repeatable)")
     r.add_argument("--fail", action="append", default=[], metavar="TASKREF[:TIMES]",
                    help="the worker fails task TASKREF always, or its first TIMES attempts (repeatable)")
     r.add_argument("--seed", type=int, default=1, metavar="N", help="the simulation's random seed (default 1)")
-    r.add_argument("--latency", type=float, default=0.01, metavar="SECONDS",
+    r.add_argument("--latency", type=_seconds("--latency"), default=0.01, metavar="SECONDS",
                    help="mean network latency, exponentially distributed (default 0.01; 0 for none)")
     r.add_argument("--task-defs", metavar="DEFS.json", help="a JSON list of Conductor TaskDefs")
     r.add_argument("--json", action="store_true", help="print the execution as one JSON document")
@@ -145,8 +147,12 @@ def _run(args) -> int:
     from .orchestration.toyrun import ToyRunError, load, run_toy, toy_services
 
     workflows = load(args.file)          # raises DefinitionError with JSON paths
-    task_defs = load_task_defs(args.task_defs) if args.task_defs else {}
-    inp = _json_option("--input", args.input)
+    try:
+        task_defs = load_task_defs(args.task_defs) if args.task_defs else {}
+    except DefinitionError as exc:
+        _print_faults(args.task_defs, exc)
+        return 2
+    inp = _json_option("--input", _input_text(args.input))
     if not isinstance(inp, dict):
         raise _UsageError(f"--input must be a JSON object, got {args.input!r}")
     by_ref = toy_services(workflows).by_ref
@@ -186,10 +192,57 @@ def _run(args) -> int:
 
 
 def _json_option(option: str, text: str):
+    from .orchestration.conductor import read_json
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    if not text.strip():
+        raise _UsageError(f"{option}: empty; give a JSON value such as '{{}}'")
     try:
-        return json.loads(text)
+        return read_json(text, what="option") if text.lstrip()[:1] in "{[" else json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise _UsageError(f"{option}: not valid JSON ({exc.msg} at column {exc.colno}): {text!r}") from None
+        raise _UsageError(f"{option}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): "
+                          f"{shown!r}") from None
+    except DefinitionError as exc:
+        raise _UsageError(f"{option}: {exc.faults[0][1]}") from None
+    except (ValueError, RecursionError) as exc:
+        raise _UsageError(f"{option}: not valid JSON ({exc}): {shown!r}") from None
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _input_text(value: str) -> str:
+    """``--input``: JSON text, ``@FILE`` (the file's text) or ``-`` (standard input)."""
+    from .orchestration.conductor import read_text
+    if value == "-":
+        try:
+            return sys.stdin.buffer.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _UsageError(f"--input -: standard input is not UTF-8 text (byte at offset {exc.start})") from None
+    if value.startswith("@"):
+        if not value[1:]:
+            raise _UsageError("--input @: name the file, as in --input @input.json")
+        try:
+            return read_text(value[1:], what="input file")
+        except DefinitionError as exc:
+            raise _UsageError(f"--input {value}: {exc.faults[0][1]}") from None
+    return value
+
+
+def _seconds(option: str):
+    """An argparse type: a finite number of seconds >= 0, or an error naming ``option``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds")
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: a latency cannot be negative")
+        return value
+    parse.__name__ = option
+    return parse
 
 
 def _known_ref(option: str, ref: str, by_ref: dict) -> None:

@@ -75,8 +75,8 @@ class Exponential(Distribution):
     mean_value: float
 
     def __post_init__(self):
-        if not self.mean_value > 0:
-            raise ValueError(f"Exponential needs a positive mean, got {self.mean_value!r}")
+        if not _finite(self.mean_value) or not self.mean_value > 0:
+            raise ValueError(f"Exponential needs a positive, finite mean, got {self.mean_value!r}")
         # The rate, computed once: the network draws a latency per message and inlines
         # the draw (see Network.transmit). Not a field, so eq, hash and repr ignore it.
         object.__setattr__(self, "rate", 1.0 / self.mean_value)
@@ -106,8 +106,8 @@ class LogNormal(Distribution):
     sigma: float = 0.5
 
     def __post_init__(self):
-        if not self.median > 0:
-            raise ValueError(f"LogNormal needs a positive median, got {self.median!r}")
+        if not _finite(self.median) or not self.median > 0:
+            raise ValueError(f"LogNormal needs a positive, finite median, got {self.median!r}")
         _check_non_negative("sigma", self.sigma)
 
     def sample(self, rng: random.Random) -> float:
@@ -133,5 +133,14 @@ def as_distribution(value, field: str = "duration") -> Distribution | None:
 
 
 def _check_non_negative(name: str, value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if not _finite(value) or not value >= 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def _finite(value) -> bool:
+    # NaN and infinity pass comparisons such as ``> 0`` (or fail them silently), then
+    # turn into t=nan or a division by zero deep in a run: refuse them here.
+    try:
+        return math.isfinite(value)
+    except TypeError:
+        return False

@@ -174,7 +174,10 @@ def terminate(ref: str, status: str = m.COMPLETED, *, reason: str | None = None,
 def wait(ref: str, duration=None, *, name: str | None = None) -> WorkflowTask:
     """A WAIT task: ``duration`` seconds (or text such as ``"10s"``); without it, until a
     ``CompleteTask`` message completes it."""
-    params = {} if duration is None else {"duration": duration if isinstance(duration, str) else f"{duration}s"}
+    if duration is None or isinstance(duration, str) or duration != duration or abs(duration) == float("inf"):
+        params = {} if duration is None else {"duration": duration}  # validation names a bad number
+    else:
+        params = {"duration": f"{duration}s"}
     return WorkflowTask(name or ref, ref, m.WAIT, params)
 
 

@@ -26,6 +26,9 @@ MAX_WORKFLOW_DEPTH = 32
 MAX_WORKFLOW_TREE = 10_000
 #: How many iterations one DO_WHILE may run (Conductor has no cap).
 MAX_LOOP_ITERATIONS = 10_000
+#: How deeply lists and objects may nest in a JSON file microlab reads (a FORK_JOIN
+#: inside a FORK_JOIN costs three levels, so about 60 nested forks fit).
+MAX_JSON_DEPTH = 200
 #: The longest retry back-off delay in seconds (one day), whatever the policy computes.
 MAX_RETRY_DELAY = 86_400.0
 

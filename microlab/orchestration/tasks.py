@@ -26,9 +26,7 @@ _UNITS = {
 def parse_duration(value) -> float:
     """Seconds in a WAIT duration: a number, or text such as ``"10s"``, ``"1m 30s"``, ``"2 days"``."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value < 0:
-            raise ValueError(f"a duration cannot be negative, got {value}")
-        return float(value)
+        return _checked_seconds(float(value), value)
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"a duration is a number of seconds or text such as '10s' or '1m 30s', got {value!r}")
     total = 0.0
@@ -44,7 +42,22 @@ def parse_duration(value) -> float:
             raise ValueError(f"unknown unit {unit!r} in the duration {value!r}: use s, m, h or d")
         total += float(number) * factor
         pos = match.end()
-    return total
+    return _checked_seconds(total, value)
+
+
+#: The longest WAIT: about 31 years of simulated time (longer ones are typing mistakes).
+MAX_DURATION = 1e9
+
+
+def _checked_seconds(seconds: float, given) -> float:
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise ValueError(f"a duration must be a finite number of seconds, got {given!r}")
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative, got {given!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"a duration of {seconds:g} s is more than {MAX_DURATION:g} s (about 31 years) of "
+                         f"simulated time, got {given!r}")
+    return seconds
 
 
 def case_text(value) -> str:

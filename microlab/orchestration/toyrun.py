@@ -20,6 +20,7 @@ The command line (``python -m microlab run``) is a thin shell over :func:`run_to
 from __future__ import annotations
 
 import difflib
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -151,8 +152,9 @@ def run_toy(source, input: dict | None = None, *, fail=None, outputs: dict | Non
         _known_ref("outputs", ref, routes.by_ref)
         if not isinstance(value, dict):
             raise ToyRunError(f"outputs {ref!r}: a task's output must be a dict (a JSON object), got {value!r}")
-    if isinstance(latency, bool) or not isinstance(latency, (int, float)) or latency < 0:
-        raise ToyRunError(f"latency must be a number of seconds >= 0, got {latency!r}")
+    if isinstance(latency, bool) or not isinstance(latency, (int, float)) or not math.isfinite(latency) \
+            or latency < 0:
+        raise ToyRunError(f"latency must be a finite number of seconds >= 0, got {latency!r}")
 
     extra = {} if max_events is None else {"max_events": max_events}
     system = System(seed=seed, latency=Exponential(latency) if latency > 0 else 0.0,
