@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ...trace import CRASH, DELIVER, DROP, DUPLICATE, END, FAIL, LOST, SEND, START, Trace
+from ...trace import CRASH, DELIVER, DROP, END, FAIL, LOST, SEND, START, Trace
 from .wire import to_message
 
 #: Detail keys that hold a message id, renumbered with the messages.
@@ -57,9 +57,9 @@ def _aftermath(rows, ended: dict, rank: int) -> list:
     """The ``lost`` and ``drop`` records that a killed incarnation could not write."""
     out = []
     open_handling: dict = {}
-    expected: Counter = Counter()
-    settled: Counter = Counter()
-    last_sender: dict = {}
+    # A process records the fate of what it sends itself (the publisher writes the
+    # broker's acknowledgement), so each killed incarnation owes one outcome per send.
+    owed: Counter = Counter()
     envs: dict = {}
     for time, _rank, _seq, kind, service, env, _detail, who in sorted(rows, key=lambda r: (r[0], r[1], r[2])):
         if env is None:
@@ -70,20 +70,17 @@ def _aftermath(rows, ended: dict, rank: int) -> list:
             open_handling[(who, mid)] = env
         elif kind in (END, FAIL):
             open_handling.pop((who, mid), None)
-        elif kind in (SEND, DUPLICATE):
-            expected[mid] += 1
-            if kind == SEND:
-                last_sender[mid] = who
-        elif kind in (DELIVER, DROP):
-            settled[mid] += 1
+        elif kind == SEND:
+            owed[(who, mid)] += 1
+        elif kind in (DELIVER, DROP) and owed[(who, mid)] > 0:
+            owed[(who, mid)] -= 1
     seq = 0
     for (who, mid), env in open_handling.items():
         if who in ended:
             seq += 1
             out.append((ended[who], rank, seq, LOST, who[0], env, {"reason": "in progress at kill -9"}, who))
-    for mid, n in expected.items():
-        who = last_sender.get(mid)
-        if settled[mid] < n and who in ended:
+    for (who, mid), n in owed.items():
+        for _ in range(n if who in ended else 0):
             seq += 1
             out.append((ended[who], rank, seq, DROP, "broker", envs[mid],
                         {"reason": f"{who[0]} was killed -9 before the broker acknowledged it"}, who))

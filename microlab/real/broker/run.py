@@ -268,6 +268,7 @@ def _supervise(procs, server, plan, names, workdir, run, t0, go, timeout, quiet,
     """Carry out the plan and wait until the run settles; returns the end time (run clock)."""
     due = [(go + k.at, "kill", k) for k in plan.kills()]
     self_killed: set = set()
+    down: set = set()
     quiet_since = None
     deadline = go + timeout
     while True:
@@ -276,7 +277,12 @@ def _supervise(procs, server, plan, names, workdir, run, t0, go, timeout, quiet,
             due.remove(item)
             _, what, fault = item
             service = fault.service if what != "restart-self" else fault
+            if what == "kill" and (service in down or (service != "broker" and not procs.is_ready(service))):
+                # Already down (or still starting): kill it once it is back, so every kill happens.
+                due.append((now + 0.05, what, fault))
+                continue
             if what == "kill":
+                down.add(service)
                 if service == "broker":
                     server.kill()
                     supervisor.append((time.monotonic() - t0, CRASH, "broker", {"reason": "kill -9 (fault plan)"}))
@@ -288,6 +294,7 @@ def _supervise(procs, server, plan, names, workdir, run, t0, go, timeout, quiet,
                 if fault.restart_after is not None:
                     due.append((now + fault.restart_after, "restart", fault))
             else:
+                down.discard(service)
                 if service == "broker":
                     server.launch()
                     broker_pids.append(server.pid)
@@ -298,6 +305,7 @@ def _supervise(procs, server, plan, names, workdir, run, t0, go, timeout, quiet,
             after = plan.restart_after_self_kill(name)
             if status == -9 and after is not None and name not in self_killed:
                 self_killed.add(name)
+                down.add(name)
                 procs.forget(name)
                 due.append((now + after, "restart-self", name))
                 continue

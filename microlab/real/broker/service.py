@@ -240,8 +240,9 @@ class ServiceProcess(Process):
         attempt = m.metadata.num_delivered
         if command:
             msg = env
-            if attempt > 1:
-                # A command JetStream delivers again is one more copy of the same message.
+            if attempt > 1 and self.store.was_delivered(env["id"]):
+                # A command JetStream delivers again is one more copy of the same message
+                # (unless no earlier copy was recorded: killed between fetch and record).
                 self.record(DUPLICATE, env["source"], msg, reason=f"JetStream redelivery {attempt}: "
                                                                   "no ack within ack_wait")
         else:

@@ -60,6 +60,11 @@ class Store:
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         (self.incarnation, time, kind, service, _dumps(message), _dumps(detail or None)))
 
+    def was_delivered(self, message_id: str) -> bool:
+        """True when a delivery of ``message_id`` to this service is already in the trace."""
+        return self.db.execute("SELECT 1 FROM trace WHERE kind='deliver' AND json_extract(message, '$.id')=? "
+                               "LIMIT 1", (message_id,)).fetchone() is not None
+
     # -- one reaction's transaction ------------------------------------------------------
 
     def begin(self) -> None:
