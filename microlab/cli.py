@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         description="microlab: check and run Netflix Conductor workflow definitions on simulated "
                     "toy services (the course itself is in the notebooks: make course).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="{validate,run}")
+    sub = parser.add_subparsers(dest="command", metavar="{validate,run,real-broker}")
 
     v = sub.add_parser("validate", help="check Conductor workflow definitions; print each fault with its JSON path",
                        description="Check Conductor workflow definitions (a WorkflowDef, or a JSON list of them). "
@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--task-defs", metavar="DEFS.json", help="a JSON list of Conductor TaskDefs")
     r.add_argument("--json", action="store_true", help="print the execution as one JSON document")
     r.set_defaults(func=_run)
+
+    from .real.broker.cli import add_subcommand  # its options live beside the real broker
+    add_subcommand(sub)
     return parser
 
 

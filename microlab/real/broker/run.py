@@ -313,7 +313,7 @@ def _supervise(procs, server, plan, names, workdir, run, t0, go, timeout, quiet,
                               f"{procs.stderr(name) or '(nothing on stderr)'}")
         waiting = [] if not due else [f"{len(due)} fault(s) of the plan still to carry out"]
         if not waiting:
-            waiting = _busy(procs, server, names, workdir, run)
+            waiting = _busy(procs, server, names, workdir, run, down)
         if waiting:
             quiet_since = None
         elif quiet_since is None:
@@ -326,9 +326,10 @@ def _supervise(procs, server, plan, names, workdir, run, t0, go, timeout, quiet,
         time.sleep(0.05)
 
 
-def _busy(procs, server, names, workdir, run) -> list[str]:
+def _busy(procs, server, names, workdir, run, down=()) -> list[str]:
     """What the run still waits for (empty when it has settled)."""
-    waiting = [f"{n} to be up and ready" for n in ["client"] + names if not procs.is_ready(n)]
+    waiting = [f"{n} to be up again (killed and not restarted)" for n in sorted(down)]
+    waiting += [f"{n} to be up and ready" for n in ["client"] + names if n not in down and not procs.is_ready(n)]
     client_db = os.path.join(workdir, "client.sqlite")
     if not _client_done(client_db):
         waiting.append("the client to place every order")

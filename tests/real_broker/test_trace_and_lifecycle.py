@@ -1,0 +1,95 @@
+"""A real run's trace works with the simulator's figures and metrics; its processes always stop."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from microlab import metrics, viz
+from microlab.choreography import causation_graph
+from microlab.choreography.kinds import ACK, PUBLISH
+from microlab.real.broker import RealPlan, run_choreography
+from microlab.trace import DELIVER, EFFECT, SEND
+from tests.real_broker.orphans import alive, leftover_processes
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def killed_run(nats_server):
+    plan = RealPlan().kill("payment", at=0.2, restart_after=0.4).withhold_acks("shipping", 1)
+    return run_choreography("order", orders=4, faults=plan, broker=nats_server)
+
+
+def test_the_merged_trace_is_in_time_order_and_sends_come_before_deliveries(killed_run):
+    times = [r.time for r in killed_run.trace]
+    assert times == sorted(times)
+    sent = {}
+    for r in killed_run.trace:
+        if r.kind == SEND:
+            sent.setdefault(r.message.id, r.time)
+        elif r.kind == DELIVER:
+            assert r.message.id in sent and sent[r.message.id] <= r.time
+    assert sorted(killed_run.trace.messages()) == list(range(1, len(killed_run.trace.messages()) + 1))
+
+
+def test_the_records_are_the_ones_the_checker_and_metrics_read(killed_run):
+    effects = [r.detail["effect"] for r in killed_run.trace.of_kind(EFFECT) if r.correlation == "order-1"]
+    assert set(effects) >= {"reserve", "charge", "ship", "complete"}
+    assert killed_run.trace.of_kind(PUBLISH) and killed_run.trace.of_kind(ACK)
+    assert killed_run.metrics["hops_per_transaction"] == 12
+    assert len(killed_run.latencies) == killed_run.checks.counts()["completed"] == 4
+    assert all(0 < latency < 10 for latency in killed_run.latencies)
+
+
+def test_the_simulators_figures_draw_a_real_run(killed_run):
+    assert viz.sequence_diagram(killed_run.trace, correlation="order-1").data
+    assert viz.causation_figure(killed_run.trace, "order-1").data
+    assert viz.topology(killed_run.trace).data
+    graph = causation_graph(killed_run.trace, "order-1")
+    assert [graph.nodes[b].type for a, b in graph.edges][:2] == ["OrderPlaced", "OrderPlaced"]
+    assert metrics.downtime(killed_run.trace, "payment", until=10)
+
+
+@pytest.mark.parametrize("flow", ["travel", "content", "order_flow"])
+def test_every_shipped_flow_runs_for_real(nats_server, flow):
+    run = run_choreography(flow, orders=2, broker=nats_server)
+    assert run.checks.ok, run.checks.verdict()
+    assert run.checks.counts()["completed"] == 2
+
+
+def test_the_command_line_runs_a_plan_and_says_the_verdict(nats_installed, no_orphans):
+    out = subprocess.run([sys.executable, "-m", "microlab", "real-broker", "--orders", "2",
+                          "--kill", "payment@0.1:0.3"], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0, out.stderr
+    assert "Consistent" in out.stdout and "kill -9 payment" in out.stdout
+
+
+def test_ctrl_c_stops_every_process(nats_server, no_orphans):
+    code = ("from microlab.real.broker import run_choreography\n"
+            "run_choreography('order', orders=200, arrival_rate=2.0, timeout=120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(leftover_processes(keep=nats_server.pid)) < 3:
+        time.sleep(0.1)
+    assert len(leftover_processes(keep=nats_server.pid)) >= 3  # the launcher, its children and the server run
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert "KeyboardInterrupt" in err
+    time.sleep(0.2)
+    assert leftover_processes(keep=nats_server.pid) == []
+
+
+def test_the_simulator_never_imports_the_real_package():
+    code = ("import sys, microlab, microlab.scenarios, microlab.choreography, microlab.orchestration, "
+            "microlab.viz, microlab.checks, microlab.metrics\n"
+            "print(sorted(m for m in sys.modules if m.startswith('microlab.real')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.stdout.strip() == "[]", out.stderr
