@@ -50,6 +50,26 @@ def test_fire_and_forget_notification_shortens_the_workflow_and_still_tells_ever
     assert p50("choreography", notification="fire-and-forget") == p50("choreography")
 
 
+def test_the_owner_concluding_adds_a_hop_and_a_handling_to_orchestration_only():
+    assert p50("orchestration", conclusion="owner") > p50("orchestration")
+    assert p50("choreography", conclusion="owner") == p50("choreography")
+    run = scenarios.order_saga("orchestration", orders=30, failure={"payment": 0.5}, retries=0,
+                               conclusion="owner", seed=4)
+    assert run.checks.ok and run.checks.counts()["compensated"] > 0
+    concluded_by = {r.service for r in run.trace.rows() if r.kind == "effect"
+                    and r.detail["effect"] in ("complete", "reject")}
+    assert concluded_by == {"order"}
+
+
+def test_a_receipt_taken_beside_the_workers_frees_the_orchestrated_owner():
+    busy = scenarios.order_saga("orchestration", orchestrator_work_time=EQUAL, **LOAD)
+    free = scenarios.order_saga("orchestration", orchestrator_work_time=EQUAL, receipt_work=False, **LOAD)
+    assert free.metrics["latency_p50"] < busy.metrics["latency_p50"]
+    assert free.utilization()["order"] < busy.utilization()["order"]
+    assert free.checks.ok and free.metrics["messages"] == busy.metrics["messages"]
+    assert p50("choreography", receipt_work=False) == p50("choreography")
+
+
 def test_fire_and_forget_notification_reports_rejections_too():
     run = scenarios.order_saga("orchestration", orders=30, failure={"payment": 0.5}, retries=0,
                                notification="fire-and-forget", seed=4)
@@ -98,6 +118,7 @@ def test_a_fair_fight_turns_the_latency_headline_round():
     assert default.winner("latency") == "choreography"
     assert fair.winner("latency") == "orchestration"
     assert "waits for its listeners" not in fair.reasons["latency"]
+    assert "records the conclusion itself" in fair.reasons["latency"]
     assert len(fair.rows["orchestration"]["p50_per_seed"]) == 3
 
 

@@ -39,6 +39,13 @@ knob                       default              what it decides (and why this de
                                                 (a last task), or hands the outcome off
                                                 (``"fire-and-forget"``); choreography's
                                                 listeners always hear after the fact
+``conclusion``             ``"orchestrator"``   who records that an orchestrated transaction is
+                                                over (where its latency ends): the orchestrator,
+                                                or the owner once told (``"owner"``), as under
+                                                choreography
+``receipt_work``           True                 the orchestrated owner spends a worker on each
+                                                WorkflowStarted receipt; choreography's outbox
+                                                relay takes confirms beside its workers
 ``count_messages``         ``"all"``            count every message, all but the broker's
                                                 confirms (``"no-confirms"``), or only those with
                                                 business content (``"business"``)
@@ -46,12 +53,12 @@ knob                       default              what it decides (and why this de
 ``workers``                1 each               the orchestrator and the broker alike
 ========================== ==================== =============================================
 
-Measured on the order saga, 200 orders at 20/s, seed 1 (p50): the defaults give
-orchestration 154 ms against choreography 127 ms; the broker's work time at the
-orchestrator gives 123 against 127; fire-and-forget notification as well gives 113
-against 127 (106 against 118 with no listener at all in either pattern). One seed's p50
-moves by 5-8 ms from seed to seed: pooled over seeds 1-5, equal work times give 119
-against 119, a tie. ``compare(seeds=5)`` pools them.
+Measured on the order saga, 200 orders at 20/s, p50, seed 1 (seeds 1-5 pooled):
+orchestration against choreography is 154 (152) against 127 (119) ms with the defaults;
+123 (119) with the broker's work time at the orchestrator; 113 (103) with fire-and-forget
+notification as well; 95 (96) with the receipt taken beside the owner's workers; 123
+(118) when the owner concludes too, every setting as choreography has it. One seed's
+p50 moves by 5-10 ms: ``compare(seeds=5)`` pools them. The README has the full table.
 
 :func:`compare` runs that fight under any settings and says who wins and why.
 """

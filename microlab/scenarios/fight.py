@@ -205,9 +205,16 @@ def _why_latency(rows: dict, winner, knobs: Knobs, tolerance: float) -> str:
         parts.append(text)
     text = _tie(rows, "p50", min, tolerance) if winner is None else ""
     text += "; ".join(parts) + "."
-    if "orchestration" in rows and knobs.notification == "blocking":
-        text += (" The workflow also waits for its listeners (notification='blocking'), "
-                 "while choreography's listeners hear after the fact.")
+    if "orchestration" in rows:
+        if knobs.notification == "blocking":
+            text += (" The workflow also waits for its listeners (notification='blocking'), "
+                     "while choreography's listeners hear after the fact.")
+        if knobs.conclusion == "orchestrator":
+            text += (" The orchestrator records the conclusion itself (conclusion='orchestrator'); "
+                     "choreography's owner must first hear the last step's event.")
+        if knobs.receipt_work:
+            text += (" The orchestrated owner spends a handling on each WorkflowStarted receipt "
+                     "(receipt_work=True), which choreography's relay takes for free.")
     return text
 
 

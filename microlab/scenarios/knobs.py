@@ -22,6 +22,8 @@ PATTERNS = ("orchestration", "choreography")
 ALL_PATTERNS = PATTERNS + ("choreography-p2p",)
 #: How an orchestrated workflow tells the flow's listeners (knob ``notification``).
 NOTIFICATIONS = ("blocking", "fire-and-forget")
+#: Who records that an orchestrated transaction is over (knob ``conclusion``).
+CONCLUDERS = ("orchestrator", "owner")
 #: Which messages the metrics count (knob ``count_messages``).
 COUNTS = ("all", "no-confirms", "business")
 
@@ -46,6 +48,19 @@ FAIRNESS = (
      "the first edition drew the notification as the workflow's last task; choreography's "
      "listeners always hear after the fact",
      "\"fire-and-forget\", as choreography's listeners"),
+    ("conclusion", "\"orchestrator\"",
+     "who records that an orchestrated transaction is over, where its latency ends: the "
+     "orchestrator when the workflow ends, or the owner once told (\"owner\"); under "
+     "choreography the owner, always",
+     "in Conductor the workflow's status is the transaction's: anyone who asks the server "
+     "learns the outcome at once",
+     "\"owner\", as in choreography"),
+    ("receipt_work", "True",
+     "whether the owner spends a worker and a work time on the orchestrator's WorkflowStarted "
+     "receipt; choreography's outbox relay takes the broker's confirms beside the workers",
+     "the first edition's model (a reply like any other); the cost shows as queueing at a "
+     "busy owner",
+     "False, as the relay and a real HTTP client"),
     ("count_messages", "\"all\"",
      "which messages metrics count: all, all but the broker's publish confirms "
      "(\"no-confirms\"), or only those with business content (\"business\")",
@@ -107,6 +122,16 @@ class Knobs:
       orchestrator has none of the three yet, so the owner relays the end: one more
       handling at the owner per transaction. Choreography's listeners always hear
       after the fact; the knob changes nothing there;
+    - ``conclusion``: who records that an orchestrated transaction is over, the instant
+      its latency ends: ``"orchestrator"`` (default) when the workflow ends, or
+      ``"owner"``, when the orchestrator has told the owner (``WorkflowEnded``, one
+      hop and one handling later), as the owner concludes under both choreographies.
+      The orchestrator tells the owner once: a lost ``WorkflowEnded`` leaves the
+      transaction unconcluded (a real owner would ask Conductor for the status);
+    - ``receipt_work``: whether the owner spends one of its workers and a work time on
+      the orchestrator's ``WorkflowStarted`` receipt (default True), or takes it beside
+      its workers (False), as a choreographed participant's outbox relay takes the
+      broker's confirms and a real client reads the start API's HTTP answer;
     - ``count_messages``: which messages ``metrics["messages"]`` and
       ``messages_per_transaction`` count: ``"all"`` (default, every message sent),
       ``"no-confirms"`` (all but the broker's ``Confirm:<Type>`` to an outbox relay) or
@@ -138,6 +163,8 @@ class Knobs:
     standby: bool = False
     failover_delay: float = 1.0
     notification: str = "blocking"
+    conclusion: str = "orchestrator"
+    receipt_work: bool = True
     count_messages: str = "all"
     faults: FaultPlan | None = None
     seed: int = 1
@@ -178,10 +205,11 @@ class Knobs:
                 raise KnobError(f"failure[{service!r}] must be a probability between 0 and 1, got {p!r}")
         for service, n in self.workers.items():
             _whole(n, f"workers[{service!r}]", minimum=1)
-        for name in ("compensation", "outbox", "idempotent", "standby"):
+        for name in ("compensation", "outbox", "idempotent", "standby", "receipt_work"):
             if not isinstance(getattr(self, name), bool):
                 raise KnobError(f"{name} is a switch: True or False, got {getattr(self, name)!r}")
-        for name, choices in (("notification", NOTIFICATIONS), ("count_messages", COUNTS)):
+        for name, choices in (("notification", NOTIFICATIONS), ("conclusion", CONCLUDERS),
+                              ("count_messages", COUNTS)):
             if getattr(self, name) not in choices:
                 hint = difflib.get_close_matches(str(getattr(self, name)), choices, n=1)
                 raise KnobError(f"{name} must be one of {', '.join(map(repr, choices))}, got "

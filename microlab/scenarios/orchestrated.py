@@ -16,7 +16,9 @@ From a :class:`~microlab.flows.BusinessFlow`:
 - each **step service** is a :class:`~microlab.orchestration.Worker` that applies its
   effect (and its compensation) and fails an attempt with the knob's probability;
 - the **orchestrator** owns the transaction: it retries, times out, compensates, and
-  records the conclusion (``complete`` or ``reject``).
+  records the conclusion (``complete`` or ``reject``); with the knob
+  ``conclusion="owner"`` the owner records it instead, when the orchestrator tells it
+  that the workflow ended (as the owner concludes under choreography).
 
 The services know nothing of each other: all the flow's knowledge is in the workflow.
 """
@@ -25,7 +27,8 @@ from __future__ import annotations
 
 from ..flows import BusinessFlow
 from ..orchestration import Orchestrator, Worker, saga
-from ..orchestration.orchestrator import WORKFLOW_ENDED
+from ..orchestration.orchestrator import WORKFLOW_ENDED, WORKFLOW_STARTED
+from ..trace import END, START
 from ..services import Service
 from .knobs import Knobs
 
@@ -39,7 +42,8 @@ class FlowOwner(Service):
     """
 
     def __init__(self, name: str, request: str, workflow: str, orchestrator: Orchestrator,
-                 retry_after: float = 1.0, attempts: int = 10, listeners: dict | None = None, **kw):
+                 retry_after: float = 1.0, attempts: int = 10, listeners: dict | None = None,
+                 concludes: bool = False, **kw):
         super().__init__(name, **kw)
         self.workflow = workflow
         self.orchestrator = orchestrator
@@ -49,9 +53,13 @@ class FlowOwner(Service):
         self.unacknowledged: dict = {}
         #: Fire-and-forget notification: ``{"services": [...], "completed": type, "rejected": type}``.
         self.listeners = listeners
+        #: Whether the owner, not the orchestrator, records the transaction's conclusion.
+        self.concludes = concludes
+        #: Transactions the owner has concluded (a repeated WorkflowEnded changes nothing).
+        self.concluded: set = set()
         self.on(request, self.start_workflow)
-        if listeners:
-            self.on(WORKFLOW_ENDED, self.tell_listeners)
+        if listeners or concludes:
+            self.on(WORKFLOW_ENDED, self.workflow_ended)
 
     def start_workflow(self, msg):
         """Ask whichever orchestrator is active now to run the workflow for this transaction."""
@@ -78,10 +86,14 @@ class FlowOwner(Service):
         """The orchestrator has the transaction: stop asking."""
         self.unacknowledged.pop(msg.correlation, None)
 
-    def tell_listeners(self, msg):
-        """The workflow ended: tell every listener its outcome, and wait for nobody."""
-        kind = "completed" if msg.payload.get("status") == "COMPLETED" else "rejected"
-        for name in self.listeners["services"]:
+    def workflow_ended(self, msg):
+        """The workflow ended: conclude the transaction (if the owner does), tell the listeners."""
+        done = msg.payload.get("status") == "COMPLETED"
+        if self.concludes and msg.correlation not in self.concluded:
+            self.concluded.add(msg.correlation)
+            self.effect("complete" if done else "reject", status=msg.payload.get("status"))
+        kind = "completed" if done else "rejected"
+        for name in (self.listeners or {}).get("services", ()):
             self.send(name, self.listeners[kind], {"workflowId": msg.payload.get("workflowId")})
 
     def describe(self) -> dict:
@@ -90,6 +102,25 @@ class FlowOwner(Service):
         if self.listeners:
             desc["tells"] = sorted(self.listeners["services"])
         return desc
+
+
+class ReceiptFreeOwner(FlowOwner):
+    """A flow owner that takes the orchestrator's ``WorkflowStarted`` beside its workers.
+
+    A real client reads the answer of Conductor's start API on the connection that sent
+    the request, as choreography's outbox relay takes the broker's confirms: no worker
+    and no work time (knob ``receipt_work=False``).
+    """
+
+    def _receive(self, msg):
+        if msg.type == WORKFLOW_STARTED:
+            trace, now = self.system.trace, self.system.sim.now
+            # A start and an end all the same, so that every delivered message is seen handled.
+            trace.record(now, START, self.name, msg)
+            self.on_WorkflowStarted(msg)
+            trace.record(now, END, self.name, msg)
+            return
+        super()._receive(msg)
 
 
 class Listener(Service):
@@ -123,16 +154,18 @@ def workflow_for(flow: BusinessFlow, knobs: Knobs, listeners=None):
 def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchestrator, object]:
     """The orchestrator, the owner and the workers of ``flow``; and the saga to register."""
     blocking = knobs.notification == "blocking"
+    owner_concludes = knobs.conclusion == "owner"
     orchestrator = Orchestrator(workers=knobs.workers.get("orchestrator"),
                                 work_time=knobs.orchestrator_work_time,
                                 standby=knobs.standby, failover_delay=knobs.failover_delay,
-                                conclusions=("complete", "reject"),
-                                notify_starter=blocking is False and bool(flow.listeners))
+                                conclusions=None if owner_concludes else ("complete", "reject"),
+                                notify_starter=owner_concludes or (not blocking and bool(flow.listeners)))
     the_saga = workflow_for(flow, knobs)
     tell = None if blocking or not flow.listeners else {
         "services": list(flow.listeners), "completed": flow.completed, "rejected": flow.rejected}
-    owner = FlowOwner(flow.owner, flow.request, the_saga.name, orchestrator,
-                      retry_after=knobs.response_timeout, listeners=tell,
+    owner_class = FlowOwner if knobs.receipt_work else ReceiptFreeOwner
+    owner = owner_class(flow.owner, flow.request, the_saga.name, orchestrator,
+                      retry_after=knobs.response_timeout, listeners=tell, concludes=owner_concludes,
                       workers=knobs.workers.get(flow.owner), work_time=knobs.work_time)
     services = [orchestrator, owner]
     for step in flow.steps:
