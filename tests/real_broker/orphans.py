@@ -1,10 +1,34 @@
-"""Find processes that a real run left behind, by their command lines in /proc."""
+"""Find processes that a real run left behind, by their command lines in /proc.
+
+Only processes started under this test process count (its descendants), and true
+orphans (adopted by init): other people's test runs on the same machine are not ours.
+"""
 
 import os
 
 
+def _stat(pid):
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return fields[0], int(fields[1])  # state, parent pid
+
+
+def _ours(pid: int) -> bool:
+    me = os.getpid()
+    seen = 0
+    while pid > 1 and seen < 64:
+        if pid == me:
+            return True
+        try:
+            _, pid = _stat(pid)
+        except OSError:
+            return False
+        seen += 1
+    return pid == 1 and seen == 1  # adopted by init: an orphan
+
+
 def leftover_processes(keep=None) -> list[str]:
-    """Live (non-zombie) launcher, service and nats-server processes of microlab runs, but ``keep``."""
+    """Live launcher, service and nats-server processes of our microlab runs, but ``keep``."""
     found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == keep:
@@ -12,13 +36,12 @@ def leftover_processes(keep=None) -> list[str]:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
                 cmd = fh.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{pid}/stat") as fh:
-                state = fh.read().rsplit(")", 1)[1].split()[0]
+            state, _ = _stat(pid)
         except OSError:
             continue
-        if state == "Z":
+        if state == "Z" or not ("microlab.real.broker" in cmd or ("nats-server" in cmd and "microlab-nats-" in cmd)):
             continue
-        if "microlab.real.broker" in cmd or ("nats-server" in cmd and "microlab-nats-" in cmd):
+        if _ours(int(pid)):
             found.append(f"{pid}: {cmd.strip()}")
     return found
 
@@ -26,7 +49,6 @@ def leftover_processes(keep=None) -> list[str]:
 def alive(pid: int) -> bool:
     """True when ``pid`` runs and is not a zombie."""
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+        return _stat(pid)[0] != "Z"
     except OSError:
         return False

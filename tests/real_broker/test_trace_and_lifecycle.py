@@ -84,3 +84,28 @@ def test_ctrl_c_stops_every_process(nats_server, no_orphans):
     assert "KeyboardInterrupt" in err
     time.sleep(0.2)
     assert leftover_processes(keep=nats_server.pid) == []
+
+
+def test_the_notebooks_side_by_side_kill_runs_both_and_draws_the_touched_order(nats_server, no_orphans, capsys):
+    from microlab.real.broker import kill_side_by_side
+
+    demo = kill_side_by_side("payment", at=0.3, restart_after=0.4, orders=4)
+    demo.verdicts()
+    out = capsys.readouterr().out
+    assert out.count("Consistent") == 2 and "real messages:" in out
+    assert demo.affected("real") in demo.real.correlations
+    figure = demo.sequence_diagram("real")
+    assert figure.data and "payment killed at t=0.3" in figure.layout.title.text
+    assert demo.sequence_diagram("simulated").data
+
+
+def test_without_nats_the_side_by_side_says_so_in_one_line(monkeypatch, capsys):
+    import microlab.real.broker as real
+
+    monkeypatch.setattr(real, "nats_available", lambda: False)
+    demo = real.kill_side_by_side("payment", orders=2)
+    assert demo.real is None
+    assert demo.sequence_diagram("real") is None
+    demo.verdicts()
+    lines = [line for line in capsys.readouterr().out.splitlines() if "NATS is not available" in line]
+    assert len(lines) == 3 and demo.simulated.checks.ok

@@ -18,6 +18,7 @@ participants a process builds). The simulator never imports any of it.
 from ..nats_server import BrokerUnreachable, NatsNotInstalled, NatsServer, find_nats_server
 from .faults import RealPlan
 from .naming import SubjectNameError
+from .side_by_side import SideBySide, kill_side_by_side
 from .run import (ProcessDied, ProcessDiedOnStart, RealRunError, RealSystem, RunDidNotSettle, arrivals,
                   run_choreography)
 
@@ -36,5 +37,5 @@ def nats_available() -> bool:
 __all__ = [
     "run_choreography", "RealPlan", "NatsServer", "nats_available", "arrivals", "RealSystem",
     "RealRunError", "ProcessDied", "ProcessDiedOnStart", "RunDidNotSettle", "BrokerUnreachable",
-    "NatsNotInstalled", "SubjectNameError",
+    "NatsNotInstalled", "SubjectNameError", "kill_side_by_side", "SideBySide",
 ]
