@@ -82,12 +82,13 @@ class FaultPlan:
     @classmethod
     def chaos(cls, seed: int, services, *, horizon: float, rate: float = 1.0,
               crash_duration: tuple[float, float] = (0.2, 2.0),
-              message_fault_rate: float = 0.05) -> "FaultPlan":
+              message_fault_rate: float = 0.05, partitions: bool = False) -> "FaultPlan":
         """A random plan drawn from ``seed``: on average ``rate`` faults per second.
 
         Each fault is a crash of one of ``services`` (restarted after a duration drawn
         from ``crash_duration``), or a window of drops, duplicates or delays on messages
-        to one of them at ``message_fault_rate``.
+        to one of them at ``message_fault_rate``; with ``partitions=True`` also a window
+        in which one of them is cut off from all the others.
         """
         if rate < 0 or horizon <= 0:
             raise ValueError("chaos needs rate >= 0 and horizon > 0")
@@ -95,14 +96,19 @@ class FaultPlan:
         if not services:
             raise ValueError("chaos needs at least one service to pick on")
         rng = random.Random(seed)
+        kinds = ("crash", "drop", "duplicate", "delay") + (("partition",) if partitions else ())
         plan = cls()
         t = rng.expovariate(rate) if rate > 0 else math.inf
         while t < horizon:
             target = rng.choice(services)
-            what = rng.choice(("crash", "drop", "duplicate", "delay"))
+            what = rng.choice(kinds)
             length = rng.uniform(*crash_duration)
             if what == "crash":
                 plan.crash(target, at=round(t, 6), duration=round(length, 6))
+            elif what == "partition":
+                others = [s for s in services if s != target]
+                if others:
+                    plan.partition([target], others, start=round(t, 6), end=round(t + length, 6))
             else:
                 window = dict(destination=target, start=round(t, 6), end=round(t + length, 6))
                 if what == "drop":

@@ -194,7 +194,11 @@ class Network:
             if not fault.hits(msg, now, rng):
                 continue
             if isinstance(fault, (Drop, Partition)):
-                trace.record(now, DROP, msg.source, msg, reason=fault.describe())
+                # Every copy made so far (by a Duplicate earlier in the list) is dropped
+                # too: one record per copy, so conservation counts each of them.
+                reason = fault.describe()
+                for _ in range(copies):
+                    trace.record(now, DROP, msg.source, msg, reason=reason)
                 return
             if isinstance(fault, Duplicate):
                 trace.record(now, DUPLICATE, msg.source, msg, reason=fault.describe())

@@ -187,3 +187,27 @@ def test_growth_one_workflow_grows_split_workflows_stay_small():
 if __name__ == "__main__" and "--update-golden" in sys.argv:
     GOLDEN.write_text(json.dumps(golden_summaries(), indent=2, sort_keys=True) + "\n")
     print(f"wrote {GOLDEN}")
+
+
+@pytest.mark.parametrize("pattern", scenarios.ALL_PATTERNS)
+def test_under_harsh_chaos_every_violation_is_the_missing_client_retry(pattern):
+    # Two faults per second, partitions, and crashes of the owner ("order") as well. The
+    # one protection the scenarios lack is a client that retries its PlaceOrder: so an
+    # order may be lost at the front door (and must then have applied nothing), and no
+    # other violation (a double effect, a half-done saga) may appear.
+    targets = _central(pattern) + ["order", "inventory", "payment", "shipping"]
+    front_door_losses = partitions = owner_crashes = 0
+    for seed in range(12):
+        plan = FaultPlan.chaos(seed=seed, services=targets, horizon=6, rate=2.0, partitions=True)
+        partitions += sum(type(f).__name__ == "Partition" for f in plan)
+        owner_crashes += plan.services().count("order")
+        result = scenarios.order_saga(pattern, orders=20, seed=seed, faults=plan, standby=True,
+                                      failure={"payment": 0.1})
+        for v in result.checks.violations:
+            assert v.check == "stuck", f"seed {seed}:\n{plan}\n{result.checks.verdict()}"
+            assert "applied so far: nothing" in v.explanation, f"seed {seed}: {v.explanation}"
+            assert "PlaceOrder from client to order" in v.explanation, f"seed {seed}: {v.explanation}"
+            front_door_losses += 1
+        assert result.system.conservation().ok, f"seed {seed}: {result.system.conservation()}"
+    assert partitions > 10 and owner_crashes > 0  # the plans hold what they promise
+    assert front_door_losses > 0  # and are harsh enough to show the missing protection
