@@ -49,6 +49,43 @@ from .trace import CRASH, EFFECT, END, LOST, RESTART, START
 _new = object.__new__
 
 
+#: Service methods a subclass must not replace: the simulation relies on them.
+SERVICE_API = ("after", "crash", "current", "effect", "emit", "now", "random", "reply", "restart")
+#: Lifecycle hooks named like handlers (``on_start`` is not a message type "start").
+HOOKS = ("on_start", "on_crash", "on_restart")
+
+
+class ServiceDefinitionError(MicrolabError, TypeError):
+    """A service class or instance hides part of the Service API; the message names it."""
+
+
+def api_shadowing(cls, names) -> list[str]:
+    """The names in ``names`` that would hide the Service API on ``cls`` (see :data:`SERVICE_API`)."""
+    found = []
+    for name in names:
+        if name.startswith("_") or not hasattr(Service, name) or name in HOOKS:
+            continue
+        if name in SERVICE_API:
+            found.append(name)
+        elif not callable(getattr(cls, name, None)) and callable(getattr(Service, name, None)):
+            found.append(name)  # e.g. ``send = None`` or ``handle = {}``: a method replaced by data
+    return found
+
+
+def _shadowing_message(owner: str, names: list[str]) -> str:
+    listed = ", ".join(f"{n!r}" for n in names)
+    return (f"{owner} defines {listed}, which {'is' if len(names) == 1 else 'are'} part of the Service API "
+            f"(self.{names[0]} is what the simulation uses to {_API_PURPOSE.get(names[0], 'run the service')}); "
+            f"rename it, e.g. {names[0]}_ or my_{names[0]}")
+
+
+_API_PURPOSE = {"effect": "record a business effect", "random": "draw from the simulation's random generator",
+                "now": "read the simulated time", "send": "send a message", "reply": "answer a message",
+                "emit": "publish an event", "after": "set a timer", "crash": "crash the service",
+                "restart": "restart the service", "current": "know the message being handled",
+                "handle": "dispatch a message to its handler", "on": "register a handler"}
+
+
 class NoHandlerError(MicrolabError):
     """A service received a message type it has no handler for."""
 
@@ -81,6 +118,12 @@ class Service:
     _plain_handle = True
     _plain_send = True
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        shadowed = api_shadowing(cls, list(vars(cls)))
+        if shadowed:
+            raise ServiceDefinitionError(_shadowing_message(f"class {cls.__name__}", shadowed))
+
     def __init__(self, name: str | None = None, *, workers: int | None = None, work_time=None):
         self.name = name or getattr(type(self), "service_name", None) or type(self).__name__.lower()
         if not isinstance(self.name, str) or not self.name:
@@ -93,7 +136,9 @@ class Service:
         #: Handlers by message type: methods named ``on_<Type>`` plus those given to ``on``.
         self.handlers: dict[str, Callable[[Message], None]] = {}
         for attr in dir(type(self)):
-            if attr.startswith("on_") and attr[3:4].isupper():
+            # Any identifier after on_ is a message type (on_reserve_flight handles the
+            # command reserve_flight), except the lifecycle hooks.
+            if attr.startswith("on_") and len(attr) > 3 and attr not in HOOKS:
                 self.handlers[attr[3:]] = getattr(self, attr)
         self.mailbox: deque = deque()
         self.busy = 0
@@ -149,6 +194,11 @@ class Service:
             system = self._system()  # raises, saying how to add the service
         return system.sim.now
 
+    @now.setter
+    def now(self, value):
+        raise ServiceDefinitionError(f"service {self.name!r}: self.now is the simulated time and cannot be set; "
+                                     "the clock moves as the simulation runs (use self.after(delay, fn))")
+
     @property
     def random(self):
         """The simulation's random generator (the only one to use, for reproducibility)."""
@@ -156,6 +206,13 @@ class Service:
         if system is None:
             system = self._system()
         return system.sim.random
+
+    @random.setter
+    def random(self, value):
+        raise ServiceDefinitionError(
+            f"service {self.name!r}: self.random is the simulation's random generator and cannot be "
+            f"replaced (a generator of your own would make runs unrepeatable); draw from self.random, "
+            f"or keep your own under another name such as self.rng")
 
     @property
     def current(self) -> Message | None:

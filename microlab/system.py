@@ -20,7 +20,7 @@ from .errors import EventStorm, MicrolabError, UnknownServiceError
 from .kernel import DEFAULT_MAX_EVENTS, EventLimitExceeded, Simulation
 from .messages import COMMAND, Message
 from .network import Network
-from .services import Client, Service
+from .services import SERVICE_API, Client, Service, ServiceDefinitionError, _shadowing_message
 from .trace import FAIL, Trace
 
 
@@ -81,6 +81,11 @@ class System:
                 raise MicrolabError(f"a service called {service.name!r} is already in this system")
             if service.system is not None:
                 raise MicrolabError(f"service {service.name!r} already belongs to another system")
+            shadowed = [n for n, v in vars(service).items()
+                        if n in SERVICE_API or (n in ("send", "handle", "on") and not callable(v))]
+            if shadowed:
+                raise ServiceDefinitionError(_shadowing_message(f"service {service.name!r} (an instance attribute "
+                                                                f"set in __init__?)", shadowed))
             service.system = self
             _honour_overrides(service)
             self.services[service.name] = service

@@ -474,6 +474,9 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
 
     def _reply(self, msg, ok: bool) -> None:
         payload = msg.payload if isinstance(msg.payload, dict) else {}
+        if "taskId" not in payload:
+            self._reply_without_task_id(msg, payload)
+            return
         run = self.state.tasks.get(payload.get("taskId"))
         if run is None:
             self._stale(msg, f"unknown task {payload.get('taskId')!r}")
@@ -811,6 +814,22 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
             trace.records.append((self._sys.sim.now, rec.TIMEOUT, self.name, None, {
                 "correlation": run.inst.correlation, "workflow_id": run.inst.id, "which": which,
                 "task_id": run.task_id, "ref": run.full_ref, "seconds": seconds, "policy": policy}))
+
+    def _reply_without_task_id(self, msg, payload) -> None:
+        """A reply the orchestrator cannot match: say what is wrong, on the task it seems to answer."""
+        shape = ("its payload is not a dict" if not isinstance(msg.payload, dict)
+                 else f"its payload has {', '.join(map(repr, payload)) or 'no keys'} but no 'taskId'")
+        reason = (f"the {msg.type} reply from {msg.source} could not be matched to a task: {shape}. "
+                  f"A reply must carry the taskId of the command it answers (a Worker adds it; "
+                  f"with self.reply(msg, ...) by hand, copy msg.payload['taskId'])")
+        self._stale(msg, reason)
+        for wf_id in self.state.by_correlation.get(msg.correlation, []):
+            inst = self.state.instances.get(wf_id)
+            if inst is None or inst.status != RUNNING:
+                continue
+            for run in inst.tasks:
+                if run.status == IN_PROGRESS and run.service == msg.source:
+                    run.bad_reply = reason
 
     def _stale(self, msg, reason: str) -> None:
         detail = {"correlation": msg.correlation, "reason": reason}

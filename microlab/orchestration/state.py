@@ -30,7 +30,7 @@ class Run:
 
     __slots__ = ("task_id", "inst", "step", "ref", "full_ref", "attempt", "iteration", "seq",
                  "status", "input", "output", "reason", "scheduled", "start", "sent", "end",
-                 "due", "service", "dispatches", "sub_id", "timer", "deadline_kind")
+                 "due", "service", "dispatches", "sub_id", "timer", "deadline_kind", "bad_reply")
 
     def __init__(self, task_id, inst, step, attempt, iteration, seq, inp, scheduled, due):
         self.task_id = task_id
@@ -45,6 +45,8 @@ class Run:
         self.input = inp
         self.output = {}
         self.reason = None
+        #: Why the last reply that seems to answer this attempt could not be used (or None).
+        self.bad_reply = None
         self.scheduled = scheduled
         self.start = None
         self.sent = None

@@ -57,7 +57,9 @@ class Timeouts:
         if kind == "response":
             self._record_timeout(run, "response", td.response_timeout_seconds, None)
             self._fail_run(run, TIMED_OUT, f"responseTimeout: {td.response_timeout_seconds:g}s exceeded for "
-                                           f"task {run.task_id} ({run.full_ref}): no answer from {run.service}")
+                                           f"task {run.task_id} ({run.full_ref}): "
+                                           + (f"no usable answer from {run.service}; {run.bad_reply}"
+                                              if run.bad_reply else f"no answer from {run.service}"))
         elif kind == "http":
             self._record_timeout(run, "http", read_timeout, None)
             self._fail_run(run, FAILED, f"Read timed out: no response from {run.service} within "

@@ -38,7 +38,13 @@ import inspect
 
 from ..errors import MicrolabError
 from ..messages import Message
-from ..services import Service
+from ..services import HOOKS, Service, ServiceDefinitionError
+
+_WORKER_PURPOSE = {"crash": "worker.crash() crashes the service", "restart": "it restarts the service",
+                   "fail": "worker.fail(task) injects failures", "fail_rate": "it injects random failures",
+                   "task": "worker.task(name, fn) registers a task", "task_call": "it describes the task being done",
+                   "effect": "it records a business effect", "reply": "it answers the orchestrator",
+                   "send": "it sends messages", "after": "it sets timers"}
 
 #: Reply types a worker sends back to the orchestrator.
 TASK_COMPLETED = "TaskCompleted"
@@ -63,7 +69,7 @@ class TaskFailed(Exception):
 
 
 class TaskCall:
-    """What a worker knows about the task it is doing (``self.task`` inside a task method)."""
+    """What a worker knows about the task it is doing (``self.task_call`` inside a task method)."""
 
     __slots__ = ("message", "task_id", "workflow_id", "ref", "name", "type", "attempt", "input",
                  "request", "compensation")
@@ -105,8 +111,28 @@ class Worker(Service):
 
     Lifecycle: like any :class:`~microlab.services.Service`. ``fail``/``fail_rate`` plans
     and, with ``idempotent=True``, the answers it remembers, survive a crash (they stand
-    for configuration and its database).
+    for configuration and its database). A task whose name is taken by the Worker API
+    (``crash``, ``fail``, ``task``, ...) is served by a method of another name registered
+    in ``__init__``: ``self.task("crash", self.crash_task)``.
     """
+
+    #: Worker methods a subclass may replace (the rest are the Worker API).
+    OVERRIDABLE = ("default_task", "serves", "handle")
+
+    def __init_subclass__(cls, **kwargs):
+        # Checked before Service's own check, so a task method named like the API gets
+        # the advice that fits a worker (register the task under another method name).
+        taken = [attr for attr, value in vars(cls).items()
+                 if inspect.isfunction(value) and not attr.startswith("_") and attr not in cls.OVERRIDABLE
+                 and attr not in HOOKS and hasattr(Worker, attr) and getattr(Worker, attr) is not value]
+        if taken:
+            name = taken[0]
+            raise ServiceDefinitionError(
+                f"class {cls.__name__} defines {name}(), but {name} is part of the Worker API "
+                f"({_WORKER_PURPOSE.get(name, 'the worker uses it')}), so it cannot also be a task. "
+                f"To serve a task named {name!r}, give the method another name and register it in "
+                f"__init__: self.task({name!r}, self.{name}_task)")
+        super().__init_subclass__(**kwargs)
 
     def __init__(self, name: str | None = None, *, workers: int | None = None, work_time=None,
                  idempotent: bool = False):

@@ -1,0 +1,112 @@
+"""What newcomers trip over: each mistake gets a message that names it."""
+
+import pytest
+
+from microlab import Service, System
+from microlab.orchestration import Orchestrator, Worker, execution, workflow
+from microlab.orchestration import model as m
+from microlab.orchestration.workers import TaskCall
+from microlab.services import ServiceDefinitionError
+from microlab.trace import END
+
+
+# -- handlers for lowercase message types ---------------------------------------------------------
+
+def test_a_handler_for_a_lowercase_command_is_picked_up():
+    class Flights(Service):
+        def on_reserve_flight(self, msg):
+            self.effect("reserved")
+
+    system = System(seed=1)
+    flights = system.add(Flights("flights"))
+    assert "reserve_flight" in flights.handlers
+    system.inject("flights", "reserve_flight")
+    system.run()
+    assert [r.detail["effect"] for r in system.trace.of_kind("effect")] == ["reserved"]
+
+
+def test_lifecycle_hooks_are_not_message_handlers():
+    class Quiet(Service):
+        def on_start(self):
+            pass
+
+    assert "start" not in Quiet("q").handlers
+
+
+# -- replies without taskId ----------------------------------------------------------------------
+
+class Careless(Service):
+    """Answers by hand and forgets the taskId."""
+
+    def handle(self, msg):
+        self.reply(msg, "TaskCompleted", {"output": {"seat": "12A"}})
+
+
+def test_a_reply_without_task_id_says_what_was_wrong_with_it():
+    wf = workflow("trip").simple("book", response_timeout=5, retries=0).build()
+    system = System(seed=1)
+    orchestrator = system.add(Orchestrator(task_routes={"book": "flights"}))
+    system.add(Careless("flights"))
+    orchestrator.register(wf)
+    orchestrator.start("trip", {}, correlation="tx")
+    system.run()
+    ex = execution(system, "tx")
+    assert ex.status == m.TIMED_OUT
+    assert "no usable answer from flights" in ex.reason
+    assert "the TaskCompleted reply from flights could not be matched to a task" in ex.reason
+    assert "has 'output' but no 'taskId'" in ex.reason
+
+
+# -- workers -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["crash", "fail", "task"])
+def test_a_task_method_named_like_the_worker_api_is_refused_with_the_way_out(name):
+    with pytest.raises(ServiceDefinitionError) as info:
+        type("Payment", (Worker,), {"charge": lambda self, input: {}, name: lambda self, input: {}})
+    message = str(info.value)
+    assert f"defines {name}(), but {name} is part of the Worker API" in message
+    assert f"self.task({name!r}, self.{name}_task)" in message
+
+
+def test_the_way_out_serves_a_task_named_crash():
+    class Chaos(Worker):
+        def __init__(self):
+            super().__init__("chaos")
+            self.task("crash", self.crash_task)
+
+        def crash_task(self, input):
+            return {"ok": True}
+
+    assert "crash" in Chaos().serves()
+
+
+def test_task_call_docstring_names_the_attribute_that_exists():
+    assert "self.task_call" in TaskCall.__doc__
+    assert hasattr(Worker, "task_call")
+
+
+def test_assigning_self_random_says_why_it_cannot():
+    class Dice(Service):
+        def __init__(self):
+            super().__init__("dice")
+            self.random = __import__("random").Random(1)
+
+    with pytest.raises(ServiceDefinitionError, match=r"self.random is the simulation's random generator"):
+        Dice()
+
+
+# -- attributes that shadow the Service API ---------------------------------------------------------
+
+def test_a_class_attribute_that_shadows_the_api_is_named_when_the_class_is_defined():
+    with pytest.raises(ServiceDefinitionError, match=r"class Ledger defines 'effect', which is part of the Service API"):
+        type("Ledger", (Service,), {"effect": None})
+
+
+def test_an_instance_attribute_that_shadows_the_api_is_named_when_added():
+    class Ledger(Service):
+        def __init__(self):
+            super().__init__("ledger")
+            self.effect = []
+
+    with pytest.raises(ServiceDefinitionError, match=r"service 'ledger' .* defines 'effect'"):
+        System().add(Ledger())
