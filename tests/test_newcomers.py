@@ -110,3 +110,20 @@ def test_an_instance_attribute_that_shadows_the_api_is_named_when_added():
 
     with pytest.raises(ServiceDefinitionError, match=r"service 'ledger' .* defines 'effect'"):
         System().add(Ledger())
+
+
+# -- knobs ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("knobs, message", [
+    ({"failure": 0.2}, "failure maps service names to values, e.g. failure={'payment': 0.2}; got 0.2"),
+    ({"workers": 2}, "workers maps service names to values"),
+    ({"latency": -1}, "latency: "),
+    ({"work_time": float("nan")}, "work_time: "),
+    ({"retry_delay": float("inf")}, "retry_delay must be a number of seconds >= 0, got inf"),
+    ({"arrival_rate": float("nan")}, "arrival_rate must be a positive number"),
+])
+def test_every_knob_error_names_the_knob(knobs, message):
+    from microlab import scenarios
+    with pytest.raises(scenarios.KnobError) as info:
+        scenarios.order_saga("orchestration", orders=2, **knobs)
+    assert message in str(info.value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 from dataclasses import dataclass, field
 
 from ..distributions import Distribution, Exponential, LogNormal, as_distribution
@@ -197,9 +198,14 @@ class Knobs:
             try:
                 setattr(self, name, as_distribution(getattr(self, name), name))
             except (TypeError, ValueError) as exc:
-                raise KnobError(str(exc)) from None
+                text = str(exc)
+                raise KnobError(text if text.startswith(name) else f"{name}: {text}") from None
         if self.latency is None:
             raise KnobError("latency cannot be None; use 0 for an instant network")
+        for name, example in (("failure", "{'payment': 0.2}"), ("workers", "{'payment': 2}")):
+            if not isinstance(getattr(self, name), dict):
+                raise KnobError(f"{name} maps service names to values, e.g. {name}={example}; "
+                                f"got {getattr(self, name)!r}")
         for service, p in self.failure.items():
             if not _number(p) or not 0 <= p <= 1:
                 raise KnobError(f"failure[{service!r}] must be a probability between 0 and 1, got {p!r}")
@@ -230,7 +236,7 @@ class Knobs:
 
 
 def _number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _whole(x, name, minimum):
