@@ -81,6 +81,11 @@ class Processes:
         """True once the current incarnation of ``name`` has bound its consumers."""
         return os.path.exists(os.path.join(self.workdir, "ready", f"{name}.{self.incarnation.get(name, 0)}"))
 
+    def has_ended(self, name: str) -> bool:
+        """True if the current incarnation of ``name`` has ended (for example by killing itself)."""
+        self.poll()
+        return self.pid_of.get(name) in self.status
+
     def kill(self, name: str) -> int:
         """kill -9 the process ``name`` and wait for it to end; returns the incarnation that ended."""
         pid = self.pid_of[name]

@@ -277,7 +277,11 @@ def _supervise(procs, server, plan, names, workdir, run, t0, go, timeout, quiet,
             due.remove(item)
             _, what, fault = item
             service = fault.service if what != "restart-self" else fault
-            if what == "kill" and (service in down or (service != "broker" and not procs.is_ready(service))):
+            if what == "kill" and (service in down or (service != "broker" and (
+                    not procs.is_ready(service) or procs.has_ended(service)))):
+                # (has_ended: the process killed itself between commit and publish a moment
+                # ago, and the loop below has not yet seen it; killing the dead incarnation
+                # again would record a second crash with one restart.)
                 # Already down (or still starting): kill it once it is back, so every kill happens.
                 due.append((now + 0.05, what, fault))
                 continue
