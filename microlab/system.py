@@ -21,7 +21,7 @@ from .kernel import DEFAULT_MAX_EVENTS, EventLimitExceeded, Simulation
 from .messages import COMMAND, Message
 from .network import Network
 from .services import SERVICE_API, Client, Service, ServiceDefinitionError, _shadowing_message
-from .trace import FAIL, Trace
+from .trace import FAIL, SEND, Trace
 
 
 class HandlerFailureWarning(UserWarning):
@@ -42,6 +42,17 @@ class HandlerFailure:
         on = (f"handling {self.message.type} #{self.message.id} (transaction {self.message.correlation})"
               if self.message is not None else "outside any message")
         return f"t={self.time:g}: {self.service} failed {on}: {self.error}"
+
+
+#: Events per slice of a guarded run (see System._run_guarded).
+STORM_SLICE = 100_000
+
+
+class _Loop(Exception):
+    """Raised inside System.run when the storm guard sees a ping-pong."""
+
+    def __init__(self, events: int):
+        self.events = events
 
 
 class System:
@@ -155,16 +166,57 @@ class System:
         """
         failures_before = len(self.failures)
         try:
-            self.sim.run(until=until, max_events=max_events)
+            self._run_guarded(until, max_events)
         except EventLimitExceeded as exc:
             services, types = self.trace.busiest()
             raise EventStorm(exc.events, exc.now, services, types) from None
+        except _Loop as exc:
+            services, types = self.trace.busiest()
+            raise EventStorm(exc.events, self.sim.now, services, types, loop=True) from None
         new = self.failures[failures_before:]
         if new and self.warn_on_failure:
             warnings.warn(
                 f"{len(new)} handler failure{'s' if len(new) > 1 else ''} in this run; the first: "
                 f"{new[0]}. See system.failures for all of them.", HandlerFailureWarning, stacklevel=2)
         return self
+
+    #: Stop a run early when one transaction ping-pongs the same few messages (see _run_guarded).
+    storm_guard = True
+
+    def _run_guarded(self, until, max_events) -> None:
+        """Run in slices of STORM_SLICE events; between slices, look for an obvious storm.
+
+        A storm that would take millions of events to hit ``max_events`` (5-11 s of wall
+        time) is usually a handful of messages of one business transaction going round
+        and round. Two slices in a row that look like that stop the run. A large
+        legitimate run (many transactions, a full event queue) never looks like that.
+        """
+        budget = self.sim.max_events if max_events is None else max_events
+        if not self.storm_guard or not self.trace.enabled or type(budget) is not int \
+                or budget <= 2 * STORM_SLICE:
+            self.sim.run(until=until, max_events=max_events)
+            return
+        left, suspicious, start = budget, 0, self.sim.events
+        while True:
+            before = self.sim.events
+            try:
+                self.sim.run(until=until, max_events=min(STORM_SLICE, left))
+                return
+            except EventLimitExceeded:
+                left -= self.sim.events - before
+                if left <= 0:
+                    raise EventLimitExceeded(self.sim.events - start, self.sim.now) from None
+                suspicious = suspicious + 1 if self._looks_like_a_loop() else 0
+                if suspicious >= 2:
+                    raise _Loop(self.sim.events - start) from None
+
+    def _looks_like_a_loop(self) -> bool:
+        sends = [r for r in self.trace.records[-2000:] if r[1] == SEND]
+        if len(sends) < 200 or self.sim.pending > 8:
+            return False
+        correlations = {r[3].correlation for r in sends}
+        shapes = {(r[3].source, r[3].destination, r[3].type) for r in sends}
+        return len(correlations) <= 2 and len(shapes) <= 4
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -127,3 +127,51 @@ def test_every_knob_error_names_the_knob(knobs, message):
     with pytest.raises(scenarios.KnobError) as info:
         scenarios.order_saga("orchestration", orders=2, **knobs)
     assert message in str(info.value)
+
+
+# -- the event-storm guard -----------------------------------------------------------------------
+
+class Ping(Service):
+    def on_Ball(self, msg):
+        self.send("b" if self.name == "a" else "a", "Ball")
+
+
+def test_a_ping_pong_storm_is_stopped_after_200000_events_not_2_million():
+    from microlab.errors import EventStorm
+    system = System(seed=1)
+    system.add(Ping("a"), Ping("b"))
+    system.inject("a", "Ball")
+    with pytest.raises(EventStorm) as info:
+        system.run()
+    assert info.value.loop and info.value.events == 200_000
+    assert "Stopped early" in str(info.value) and "system.storm_guard = False" in str(info.value)
+    assert "a (" in str(info.value) and "Ball" in str(info.value)
+
+
+def test_the_guard_can_be_switched_off_and_max_events_still_applies():
+    from microlab.errors import EventStorm
+    system = System(seed=1, max_events=300_000)
+    system.storm_guard = False
+    system.add(Ping("a"), Ping("b"))
+    system.inject("a", "Ball")
+    with pytest.raises(EventStorm) as info:
+        system.run()
+    assert not info.value.loop and info.value.events == 300_000
+
+
+class Echo(Service):
+    def on_Ask(self, msg):
+        self.reply(msg, "Answer")
+
+    def on_Answer(self, msg):
+        pass
+
+
+def test_a_large_run_of_many_transactions_is_not_taken_for_a_storm():
+    system = System(seed=1, latency=0.001)
+    system.add(Echo("client"), Echo("server"))
+    for i in range(70_000):  # 70,000 transactions, 280,000 events: past two guard slices
+        system.inject("server", "Ask", correlation=f"tx-{i}", at=i * 0.0001)
+    system.run()
+    assert system.sim.events > 2 * 100_000
+    assert system.conservation().ok
