@@ -49,6 +49,9 @@ SECTIONS = (
             "what one JavaScript or jq evaluation costs in the sandbox (child process), per call"),
     Section("labs", "benchmarks.bench_labs",
             "what learners wait for: each lab's default re-simulate-and-redraw time (target < 100 ms)"),
+    Section("browser", "benchmarks.bench_browser",
+            "what learners wait for in the browser: each lab's default change, from the input to the "
+            "figure repainted and settled, in JupyterLab in headless Chromium (target < 300 ms)"),
     Section("viz", "benchmarks.bench_viz",
             "what learners wait for: the sequence diagram's build time at 100 / 1,000 / 10,000 "
             "messages (medians, ms)", call=_viz),

@@ -186,9 +186,21 @@ def availability(trace: Trace, start: float, end: float, within: float) -> float
     return ok / len(started)
 
 
-def recovery_time(trace: Trace, crash_time: float) -> float | None:
-    """Seconds from ``crash_time`` until the next transaction concluded (None: none did)."""
-    after = [s.end for s in spans(trace).values() if s.end is not None and s.end > crash_time]
+def recovery_time(trace: Trace, crash_time: float, *, served_after: bool = False) -> float | None:
+    """Seconds from ``crash_time`` until the next transaction concluded (None: none did).
+
+    With ``served_after``, only transactions that began at or after the crash count (or,
+    if none began after it, those still in flight at the crash). An order that was one
+    message from done when the component crashed can still conclude a moment later
+    without it; counting it would report a recovery of a few milliseconds for a
+    component that never came back.
+    """
+    all_spans = [s for s in spans(trace).values() if s.end is not None and s.end > crash_time]
+    if served_after:
+        every = spans(trace).values()
+        if any(s.start >= crash_time for s in every):
+            all_spans = [s for s in all_spans if s.start >= crash_time]
+    after = [s.end for s in all_spans]
     return min(after) - crash_time if after else None
 
 

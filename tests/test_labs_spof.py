@@ -99,3 +99,17 @@ def test_titles_are_short_with_the_details_underneath():
     for fig in lab.figures.values():
         assert len(fig.layout.title.text) <= 60
     assert "crash at t=" in lab.figures["orders"].layout.title.subtitle.text
+
+
+def test_a_broker_that_never_comes_back_has_no_recovery_and_the_line_is_red():
+    lab = spof_lab(standby=True)       # the orchestrator recovers, the broker never restarts
+    assert lab.stalled["orchestration"] == [] and lab.stalled["choreography"]
+    assert lab.numbers["choreography"]["recovery_time"] is None
+    assert 'data-tone="bad"' in lab.message.value and "✘" in lab.message.value
+    assert "Choreography (the broker crashed)" in lab.message.value and "recovery never" in lab.message.value
+
+
+def test_when_nothing_is_stuck_the_line_is_green_and_says_so():
+    lab = spof_lab(never_restarts=False, duration=1.5, standby=True)
+    assert lab.stalled == {"orchestration": [], "choreography": []}
+    assert 'data-tone="good"' in lab.message.value and "Every order concluded" in lab.message.value

@@ -236,3 +236,25 @@ def test_lanes_client_then_entry_then_the_hub_then_the_rest():
     orch = scenarios.order_saga("orchestration", orders=2, seed=1)
     lanes = list(sequence_diagram(orch.system, correlation="order-1").layout.yaxis.ticktext)
     assert lanes[:3] == ["client", "order", "orchestrator"]
+
+
+def test_one_transaction_zooms_to_its_own_messages_and_labels_each_arrow():
+    from microlab import scenarios
+    from microlab.faults import FaultPlan
+
+    # The orchestrator crashes and never restarts: its down span lasts the rest of the run.
+    run = scenarios.order_saga("orchestration", orders=20, seed=1, standby=True, failover_delay=1.0,
+                               faults=FaultPlan().crash("orchestrator", at=1.0))
+    corr = next(c for c in run.correlations if 1.0 <= run.arrivals[c])
+    fig = sequence_diagram(run.system, correlation=corr)
+    lo, hi = fig.layout.xaxis.range
+    mine = [r for r in run.trace.records if r[3] is not None and getattr(r[3], "correlation", None) == corr]
+    first, last = min(r[0] for r in mine), max(r[0] for r in mine)
+    unit_scale = 1000.0 if fig.layout.xaxis.title.text.endswith("(ms)") else 1.0
+    assert lo <= first * unit_scale and last * unit_scale <= hi
+    assert (hi - lo) <= (last - first) * unit_scale * 1.2, "the axis spans this order, not the whole run"
+    labels = [a.text for a in fig.layout.annotations if a.xref == "x" and a.yref == "y"]
+    types = {r[3].type for r in mine}
+    assert labels and set(labels) <= types
+    whole = sequence_diagram(run.system)
+    assert whole.layout.xaxis.range is None and not [a for a in whole.layout.annotations if a.yref == "y"]

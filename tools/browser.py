@@ -206,8 +206,11 @@ class Server:
 
     name = "server"
 
-    def __init__(self, port: int | None = None, workdir: str | Path | None = None):
+    def __init__(self, port: int | None = None, workdir: str | Path | None = None,
+                 env: dict[str, str] | None = None):
         self.port = port or free_port()
+        #: Variables set in the server's environment (and so its kernels'), e.g. ``PYTHONPATH``.
+        self.extra_env = dict(env or {})
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"microlab-{self.name}-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -241,6 +244,7 @@ class Server:
         # The server must never open a browser window of its own.
         env.pop("BROWSER", None)
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.extra_env)
         return env
 
     def start(self, timeout: float = 60.0) -> "Server":
@@ -341,8 +345,9 @@ class JupyterLab(Server):
     name = "jupyterlab"
     ready_path = "/api/status"
 
-    def __init__(self, root_dir: str | Path, port: int | None = None, workdir: str | Path | None = None):
-        super().__init__(port=port, workdir=workdir)
+    def __init__(self, root_dir: str | Path, port: int | None = None, workdir: str | Path | None = None,
+                 env: dict[str, str] | None = None):
+        super().__init__(port=port, workdir=workdir, env=env)
         self.root_dir = Path(root_dir).resolve()
         if not self.root_dir.is_dir():
             raise BrowserError(f"JupyterLab root_dir {str(self.root_dir)!r} is not a directory")

@@ -26,6 +26,11 @@ from IPython.display import HTML, display
 
 from ..errors import MicrolabError
 
+#: A message's tone: its colour, its mark, and the mark's spoken label.
+TONES = {"info": ("#333", "ℹ", "note:"), "good": ("#1b7837", "✔", "good:"), "bad": ("#b2182b", "✘", "problem:")}
+#: Marks a message may start with by itself.
+MARKS = "✔✘ℹ⚠"
+
 #: CSS width of a lab's figures.
 FIGURE_WIDTH = "100%"
 
@@ -92,16 +97,25 @@ class Lab:
             self.error = None
 
     def say(self, text: str, tone: str = "info") -> None:
-        """Show a message line (tone: info, good, bad) above the figures."""
-        colour = {"info": "#333", "good": "#1b7837", "bad": "#b2182b"}.get(tone, "#333")
-        self.message.value = f'<div style="color:{colour};font-size:14px">{text}</div>'
+        """Show a message line (tone: info, good, bad) above the figures.
+
+        The tone is told by a word-like mark too (✔, ✘, ℹ), not by colour alone, and the
+        line is a polite live region, so a screen reader announces what changed.
+        """
+        colour, mark, label = TONES.get(tone, TONES["info"])
+        if text[:1] in MARKS:
+            mark = ""   # the text brings its own mark
+        lead = f'<span aria-label="{label}">{mark}</span> ' if mark else ""
+        self.message.value = (f'<div role="status" aria-live="polite" data-tone="{tone}" '
+                              f'style="color:{colour};font-size:14px">{lead}{text}</div>')
 
     def show_error(self, text: str, detail: str | None = None) -> None:
         """Show ``text`` as the lab's error (kept in ``self.error``)."""
         self.error = text
         extra = (f"<details><summary>details</summary><pre style='font-size:11px'>{html.escape(detail)}</pre>"
                  "</details>") if detail else ""
-        self.message.value = (f'<div style="color:#b2182b;font-size:14px;white-space:pre-wrap"><b>Could not run this:</b> '
+        self.message.value = (f'<div role="alert" data-tone="error" style="color:#b2182b;font-size:14px;'
+                              f'white-space:pre-wrap"><b>✘ Could not run this:</b> '
                               f"{html.escape(text)}{extra}</div>")
 
     def step_progress(self, done: int, total: int) -> None:
@@ -134,7 +148,46 @@ class Lab:
 
 
 def replace_figure(target: go.FigureWidget, fig: go.Figure) -> None:
-    """Replace a FigureWidget's traces and layout in one update (no flicker, no pile-up)."""
+    """Make ``target`` show ``fig``, sending the browser only what changed.
+
+    A full resend (delete every trace, add them again, replace the layout) costs the
+    browser three redraws and the comm channel the whole figure each time; most lab
+    updates change a few arrays and a title. So: the traces both figures share (same
+    position, same type) get only their changed properties, and the layout only its changed
+    top-level keys, assigned inside ``batch_update`` (one ``plotly_update`` message). Extra traces are then added, or surplus ones deleted, in one message each. The
+    browser redraws once when the shape of the figure did not change.
+    """
+    # The figure's own validated dicts: ``to_plotly_json`` would turn numpy arrays into
+    # base64 dicts, which then compare and read back as something else.
+    new_data, new_layout = fig._data, dict(fig._layout)
+    height = target.layout.height
+    if new_layout.get("height") is None and height is not None:
+        new_layout["height"] = height
+    old_data = target._data
+    shared = 0
+    while (shared < min(len(old_data), len(new_data))
+           and old_data[shared].get("type", "scatter") == new_data[shared].get("type", "scatter")):
+        shared += 1
+    if shared < len(old_data):
+        target.data = target.data[:shared]
+    restyle = trace_changes(target._data[:shared], new_data[:shared])
+    relayout = layout_changes(target._layout, new_layout)
+    # Assignments inside batch_update are collected into one plotly_update message; only the
+    # changed properties are validated and sent.
+    with target.batch_update():
+        for key, values in restyle.items():
+            for i, value in enumerate(values):
+                if value is not _UNCHANGED:
+                    target.data[i][key] = value
+        for key, value in relayout.items():
+            target.layout[key] = value
+    if len(new_data) > shared:
+        target.add_traces([_trace(t) for t in new_data[shared:]])
+
+
+def resend_figure(target: go.FigureWidget, fig: go.Figure) -> None:
+    """Replace a FigureWidget's traces and layout wholesale (three redraws: used when the
+    figure gains a subplot, which :func:`replace_figure` cannot add in place)."""
     with target.batch_update():
         target.data = []
         target.add_traces(list(fig.data))
@@ -142,3 +195,58 @@ def replace_figure(target: go.FigureWidget, fig: go.Figure) -> None:
         target.layout = fig.layout
         if fig.layout.height is None and height is not None:
             target.layout.height = height
+
+
+def _trace(spec: dict):
+    # add_traces needs trace objects; a dict of an already-validated figure converts cheaply.
+    return go.Figure(data=[spec]).data[0]
+
+
+#: Marks a trace whose property did not change (``None`` would mean "remove it").
+_UNCHANGED = object()
+
+#: Trace keys never diffed: the type is matched first, the uid is the browser's handle.
+_IDENTITY_KEYS = ("type", "uid")
+
+
+def trace_changes(old: list[dict], new: list[dict]) -> dict:
+    """The changed properties turning traces ``old`` into ``new``:
+    ``{key: [new value, or _UNCHANGED, per trace]}``.
+
+    A key present before and gone now is set to ``None`` (plotly removes it).
+    """
+    changes: dict = {}
+    for i, (o, n) in enumerate(zip(old, new)):
+        for key in {**o, **n}:
+            if key in _IDENTITY_KEYS:
+                continue
+            value = n.get(key)
+            if not same(o.get(key), value):
+                changes.setdefault(key, [_UNCHANGED] * len(new))[i] = value
+    return changes
+
+
+def layout_changes(old: dict, new: dict) -> dict:
+    """Relayout data turning layout ``old`` into ``new``, by top-level key (``None`` removes one)."""
+    return {key: new.get(key) for key in {**old, **new} if not same(old.get(key), new.get(key))}
+
+
+def same(a, b) -> bool:
+    """Whether two plotly property values are equal (numpy arrays compared by value)."""
+    if a is b:
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if hasattr(a, "shape") or hasattr(b, "shape"):   # numpy arrays
+        import numpy as np
+
+        try:
+            return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
+        except TypeError:   # an array of objects: compare element by element
+            return list(np.asarray(a).tolist()) == list(np.asarray(b).tolist())
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:
+        return False

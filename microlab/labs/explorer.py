@@ -236,13 +236,6 @@ class WorkflowExplorerLab(Lab):
             text += f". Stopped: {html.escape(str(run.storm))}"
         self.say(text + ".", "good" if ex.status == "COMPLETED" and run.storm is None else "bad")
 
-    def show_error(self, text: str, detail: str | None = None) -> None:
-        """As :meth:`Lab.show_error`, keeping line breaks (a DefinitionError lists one fault a line)."""
-        super().show_error(text, detail)
-        self.message.value = self.message.value.replace(
-            '<div style="color:#b2182b;font-size:14px">',
-            '<div style="color:#b2182b;font-size:14px;white-space:pre-wrap">', 1)
-
 
 def diagram_function():
     """:func:`microlab.viz.workflow_diagram`, or None in a version of microlab without it."""

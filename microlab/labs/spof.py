@@ -131,10 +131,22 @@ class SpofLab(Lab):
         self.table.value = numbers_html(self.numbers)
         self.figure("orders", orders_figure(runs, at, duration))
         self.figure("sequence", _one_order(runs["orchestration"], self.stalled["orchestration"], at, duration))
-        o, ch = self.numbers["orchestration"], self.numbers["choreography"]
-        self.say(f"Orchestration: {o['stuck']} of {o['orders']} orders stuck, recovery "
-                 f"{_seconds(o['recovery_time'])}. Choreography (the broker crashed): {ch['stuck']} stuck, "
-                 f"recovery {_seconds(ch['recovery_time'])}.", "good" if not o["stuck"] else "bad")
+        self.say(*verdict(self.numbers))
+
+
+def verdict(numbers: dict) -> tuple[str, str]:
+    """The message line and its tone: "good" only if no order is stuck under either pattern.
+
+    The words lead with the verdict, so the tone (colour, and the mark before it) and the
+    sentence can never disagree.
+    """
+    o, ch = numbers["orchestration"], numbers["choreography"]
+    stuck = o["stuck"] + ch["stuck"]
+    head = ("✔ Every order concluded under both patterns." if not stuck
+            else f"✘ {stuck} order(s) stuck in all.")
+    return (f"{head} Orchestration: {o['stuck']} of {o['orders']} stuck, recovery "
+            f"{_seconds(o['recovery_time'])}. Choreography (the broker crashed): {ch['stuck']} of "
+            f"{ch['orders']} stuck, recovery {_seconds(ch['recovery_time'])}."), ("bad" if stuck else "good")
 
 
 def outage_numbers(result, at: float, duration: float | None) -> dict:
@@ -152,7 +164,7 @@ def outage_numbers(result, at: float, duration: float | None) -> dict:
         "stuck": counts["stuck"],
         "arrived_during_outage": sum(1 for t in result.arrivals.values() if at <= t < end),
         "availability": metrics.availability(result.trace, at, end, within=SLO_SECONDS),
-        "recovery_time": metrics.recovery_time(result.trace, at),
+        "recovery_time": metrics.recovery_time(result.trace, at, served_after=True),
     }
 
 
@@ -163,7 +175,8 @@ def numbers_html(numbers: dict) -> str:
             ("orders that arrived during the outage", lambda n: str(n["arrived_during_outage"])),
             (f"availability during the outage (completed within {SLO_SECONDS:g} s)",
              lambda n: "n/a" if math.isnan(n["availability"]) else f"{n['availability'] * 100:.0f}%"),
-            ("recovery time (crash to the next completed order)", lambda n: _seconds(n["recovery_time"])))
+            ("recovery time (crash to the first order placed after it concluding)",
+             lambda n: _seconds(n["recovery_time"])))
     head = "".join(f"<th style='padding:2px 12px;text-align:right'>{p} ({CENTRAL[p]} crashed)</th>"
                    for p in numbers)
     body = "".join(f"<tr><td style='padding:2px 12px'>{html.escape(label)}</td>"

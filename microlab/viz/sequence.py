@@ -125,7 +125,33 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
     if not len(f):
         notes.append({"text": "no messages to draw", "showarrow": False,
                       "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5})
+    elif correlation is not None:
+        # One transaction: its own messages set the time axis (a crash that lasts the
+        # rest of the run would otherwise squeeze them into one vertical bundle), and
+        # each arrow says which message it is.
+        layout["xaxis"]["range"] = transaction_range(f.sent, end_x, scale)
+        if len(f) <= LABELLED_ARROWS:
+            notes += arrow_labels(f, sent * scale, end_x * scale, src_row, end_y)
     return go.Figure(data=data, layout=layout)
+
+
+#: A single-transaction diagram labels its arrows with their message types up to this many.
+LABELLED_ARROWS = 40
+
+
+def transaction_range(sent, ended, scale: float) -> list[float]:
+    """The time axis of one transaction's diagram: its messages' span, padded 4% each side."""
+    lo, hi = float(np.min(sent)), float(np.max(ended))
+    pad = max((hi - lo) * 0.04, 1e-4)
+    return [(lo - pad) * scale, (hi + pad) * scale]
+
+
+def arrow_labels(f, x0, x1, y0, y1) -> list[dict]:
+    """A small label with the message type at the middle of each arrow (for few arrows)."""
+    return [{"text": m.type, "x": (a + b) / 2, "y": (c + d) / 2, "xref": "x", "yref": "y",
+             "showarrow": False, "font": {"size": style.SMALL_SIZE, "color": style.INK},
+             "bgcolor": "rgba(255,255,255,0.8)", "yshift": 7}
+            for m, a, b, c, d in zip(f.messages, x0, x1, y0, y1)]
 
 
 # -- building blocks ------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""Tests of microlab/labs/base.py: figures replaced in place, sending only what changed."""
+
+import numpy as np
+import plotly.graph_objects as go
+
+from microlab.labs.base import layout_changes, replace_figure, same, trace_changes
+
+
+def sent_messages(fw):
+    """Record every message a FigureWidget would send to the browser: [(kind, payload)]."""
+    sent = []
+    for kind in ("update", "addTraces", "deleteTraces", "restyle", "relayout"):
+        original = getattr(fw, f"_send_{kind}_msg")
+
+        def record(*args, _kind=kind, _original=original, **kwargs):
+            sent.append((_kind, args, kwargs))
+            return _original(*args, **kwargs)
+
+        setattr(fw, f"_send_{kind}_msg", record)
+    return sent
+
+
+def figure(xs, title="t", annotations=()):
+    return go.Figure([go.Scatter(x=np.asarray(xs, dtype=float), y=np.asarray(xs, dtype=float) * 2, name="a"),
+                      go.Bar(x=["p", "q"], y=[1, 2], name="b")],
+                     layout=dict(title=dict(text=title), annotations=list(annotations)))
+
+
+def test_only_the_changed_trace_property_and_layout_key_are_sent_in_one_message():
+    fw = go.FigureWidget(figure([1, 2, 3], annotations=[dict(text="old note", x=0, y=0)]))
+    sent = sent_messages(fw)
+    replace_figure(fw, figure([1, 2, 3, 4], title="new"))
+    assert [k for k, _, _ in sent] == ["update"], "one plotly_update, no delete/add of traces"
+    _, _, kw = sent[0]
+    restyle, relayout = kw["restyle_data"], kw["relayout_data"]
+    assert set(restyle) == {"x", "y"}               # the bar and the names did not change
+    assert set(relayout) == {"title", "annotations"}
+    assert list(fw.data[0].x) == [1, 2, 3, 4] and list(fw.data[1].y) == [1, 2]
+    assert fw.layout.title.text == "new"
+    assert fw.layout.annotations == (), "a stale annotation is removed, on the Python side too"
+
+
+def test_an_unchanged_figure_sends_nothing():
+    fw = go.FigureWidget(figure([1, 2]))
+    sent = sent_messages(fw)
+    replace_figure(fw, figure([1, 2]))
+    assert sent == []
+
+
+def test_more_or_fewer_traces_or_another_type_replace_only_the_tail():
+    fw = go.FigureWidget(figure([1, 2]))
+    three = figure([1, 2])
+    three.add_scatter(x=[5], y=[6], name="c")
+    replace_figure(fw, three)
+    assert [t.name for t in fw.data] == ["a", "b", "c"]
+    replace_figure(fw, go.Figure([go.Scatter(x=[9], y=[9], name="a"), go.Scatter(x=[1], y=[1], name="d")]))
+    assert [(t.type, t.name) for t in fw.data] == [("scatter", "a"), ("scatter", "d")]
+    assert list(fw.data[0].x) == [9]
+
+
+def test_a_new_subplot_axis_is_added():
+    fw = go.FigureWidget(go.Figure(go.Scatter(x=[1], y=[1])))
+    replace_figure(fw, go.Figure([go.Scatter(x=[1], y=[1]), go.Scatter(x=[2], y=[2], xaxis="x2", yaxis="y2")],
+                                 layout=dict(xaxis2=dict(domain=[0.6, 1]), yaxis2=dict(anchor="x2"))))
+    assert fw.layout.xaxis2.domain == (0.6, 1) and fw.data[1].xaxis == "x2"
+
+
+def test_the_widget_keeps_its_height_when_the_new_figure_has_none():
+    fw = go.FigureWidget(go.Figure(layout=dict(height=333)))
+    replace_figure(fw, figure([1]))
+    assert fw.layout.height == 333
+
+
+def test_diffs_name_removed_keys_and_compare_arrays_by_value():
+    assert layout_changes({"title": {"text": "a"}, "shapes": [1]}, {"title": {"text": "a"}}) == {"shapes": None}
+    changes = trace_changes([{"type": "scatter", "x": np.array([1.0, np.nan]), "name": "a"}],
+                            [{"type": "scatter", "x": np.array([1.0, np.nan]), "name": "b"}])
+    assert list(changes) == ["name"] and changes["name"] == ["b"]
+    assert same(np.array([1, 2]), [1, 2]) and not same(np.array([1, 2]), np.array([1, 2, 3]))
+    assert same({"a": [1, {"b": 2}]}, {"a": [1, {"b": 2}]}) and not same({"a": 1}, {"a": 1, "b": 2})
