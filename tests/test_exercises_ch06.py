@@ -47,7 +47,8 @@ def test_recovery_time_prediction():
     assert ch06.check_recovery_time(1.1).passed
     assert "too short" in ch06.check_recovery_time(0.1).message
     assert "too long" in ch06.check_recovery_time(3).message
-    assert "give a number" in ch06.check_recovery_time(None).message
+    assert "give a number" in ch06.check_recovery_time("soon").message
+    assert not ch06.check_recovery_time(None).attempted
 
 
 @pytest.mark.parametrize("plan", [

@@ -3,6 +3,7 @@
 import pytest
 
 from microlab.exercises import Hint, checker, instructor_mode
+from microlab.exercises.feedback import REVEAL_AFTER, YOUR_TURN
 
 
 @checker("ex-demo")
@@ -34,3 +35,27 @@ def test_instructor_mode_turns_a_wrong_answer_into_a_failure():
         assert check_positive(2).passed
     finally:
         instructor_mode(False)
+
+
+def test_an_unanswered_exercise_gets_no_verdict_and_no_hint(monkeypatch):
+    fb = check_positive(None)
+    assert not fb.passed and not fb.attempted
+    assert fb.message == YOUR_TURN
+    assert "Your turn" in fb._repr_html_() and "Not yet" not in fb._repr_html_()
+
+
+def test_a_hint_nudges_first_and_reveals_after_repeated_tries():
+    @checker("Exercise 9.9: reveal")
+    def check(answer):
+        raise Hint("think about the broker.", reveal="the answer is 'broker'.")
+
+    texts = [check("x").message for _ in range(REVEAL_AFTER)]
+    assert all("the answer is" not in t for t in texts[:-1])
+    assert "More help after" in texts[0]
+    assert "the answer is 'broker'" in texts[-1]
+
+
+def test_the_static_site_shows_exercises_without_a_verdict(monkeypatch):
+    monkeypatch.setenv("MICROLAB_STATIC", "1")
+    html_text = check_positive(-1)._repr_html_()
+    assert "Not yet" not in html_text and "Correct" not in html_text and "JupyterLab" in html_text

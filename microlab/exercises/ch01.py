@@ -80,10 +80,12 @@ def check_chattier(answer) -> str:
     per_order = {p: r.metrics["messages_per_transaction"] for p, r in runs.items()}
     truth = max(per_order, key=per_order.get)
     if pattern != truth:
-        raise Hint(f"count again: in a run of 10 orders, orchestration sent {per_order['orchestration']:.0f} "
-                   f"messages per order and choreography {per_order['choreography']:.0f}. Every event "
-                   "goes to the broker, then from the broker to each subscriber: two hops where a "
-                   "command takes one, plus an acknowledgement per delivery.")
+        raise Hint("count again: the lab's table has a row \"messages per transaction\" for each pattern. "
+                   "Follow one event in the sequence diagram: where does it go first, and then?",
+                   reveal=f"in a run of 10 orders, orchestration sent {per_order['orchestration']:.0f} "
+                          f"messages per order and choreography {per_order['choreography']:.0f}. Every event "
+                          "goes to the broker, then from the broker to each subscriber: two hops where a "
+                          "command takes one, plus an acknowledgement per delivery.")
     return (f"yes: {per_order[truth]:.0f} messages per order against {per_order[_other(truth)]:.0f}. "
             "An event travels publisher -> broker -> each subscriber, and every delivery is acknowledged.")
 
@@ -185,7 +187,9 @@ def check_busiest(orchestration=..., choreography=...) -> str:
                        f"{', '.join(services)}")
         if answers[pattern] != truth[pattern]:
             raise Hint(f"under {pattern}, {answers[pattern]} is not the busiest. Count who handles a "
-                       "message in every step of every order: look at the topology, where line width "
-                       "is the number of messages")
+                       "message in every step of every order, including any part of the system that "
+                       "carries messages for the others.",
+                       reveal="draw the run with viz.sequence_diagram(...) and count the arrows that end "
+                              "on each lane; the topology leaves out what carries the events.")
     return (f"yes: the {truth['orchestration']} and the {truth['choreography']}. Both patterns have a busy "
             "centre; the difference is what it knows: the orchestrator knows the flow, the broker only topics.")

@@ -41,9 +41,10 @@ def compensations_in_order(result, correlation) -> list[str]:
 
 @checker("Exercise 4.1: the order of compensations")
 def check_undo_order(answer) -> str:
-    """``answer``: the compensating effects, in order, e.g. ``["release", "refund"]``."""
+    """``answer``: the compensating effects, as a list of effect names in the order they ran."""
     if isinstance(answer, str) or not isinstance(answer, (list, tuple)):
-        raise Hint(f"give a list of effect names, such as ['release', 'refund']; got {answer!r}")
+        raise Hint(f"give a list of effect names (strings) in the order they happen, such as "
+                   f"['name_of_first_undo', 'name_of_second_undo']; got {answer!r}")
     names = [str(a) for a in answer]
     known = [u for _, u in STEPS]
     unknown = [n for n in names if n not in known]
@@ -59,9 +60,10 @@ def check_undo_order(answer) -> str:
         raise Hint("the ship step failed, so there is no shipment to cancel: a saga undoes only the "
                    "steps that completed (or may have: a step that timed out is undone too)")
     if sorted(names) == sorted(actual):
-        raise Hint("right compensations, wrong order. A saga undoes its steps in reverse, most recent "
-                   "first, so that each undo finds the world as its step left it (refund the charge "
-                   "before releasing the stock it paid for)")
+        raise Hint("right compensations, wrong order. In what order were the steps done?",
+                   reveal="a saga undoes its steps in reverse, most recent first, so that each undo finds "
+                          "the world as its step left it (refund the charge before releasing the stock it "
+                          "paid for)")
     missing = [n for n in actual if n not in names]
     raise Hint(f"which steps completed before shipping failed? Each needs undoing: you left out "
                f"{', '.join(missing) or 'nothing'}, and the order matters (reverse of the steps)")

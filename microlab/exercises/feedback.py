@@ -14,14 +14,38 @@ from __future__ import annotations
 
 import functools
 import html
+import os
 import traceback
 from dataclasses import dataclass
 
 _MODE = {"instructor": False}
+#: Failed tries so far, by exercise: a hint reveals more only after a few of them.
+_TRIES: dict[str, int] = {}
+#: Failed tries after which a hint adds what it holds back (its ``reveal``).
+REVEAL_AFTER = 3
+#: What an exercise that has not been answered yet says (no verdict, no answer).
+YOUR_TURN = "Your turn: replace None with your answer, then run this cell again."
 
 
 class Hint(Exception):
-    """Raised by a check to tell the learner what is wrong and how to get closer."""
+    """Raised by a check to tell the learner what is wrong and how to get closer.
+
+    ``Hint(nudge, reveal=...)``: the nudge is shown at once; the reveal, which comes
+    closer to the answer, is added only after :data:`REVEAL_AFTER` failed tries, so a
+    learner thinks before being told.
+    """
+
+    def __init__(self, nudge: str, reveal: str | None = None):
+        super().__init__(nudge)
+        self.nudge, self.reveal = nudge, reveal
+
+    def text(self, tries: int) -> str:
+        """What the learner reads after ``tries`` failed tries (this one included)."""
+        if self.reveal and tries >= REVEAL_AFTER:
+            return f"{self.nudge} More help (try {tries}): {self.reveal}"
+        if self.reveal:
+            return f"{self.nudge} (More help after {REVEAL_AFTER - tries} more tr{'y' if REVEAL_AFTER - tries == 1 else 'ies'}.)"
+        return self.nudge
 
 
 @dataclass
@@ -31,22 +55,32 @@ class Feedback:
     exercise: str
     passed: bool
     message: str
+    #: False when the learner has not answered yet (the answer is still None).
+    attempted: bool = True
 
     def __bool__(self) -> bool:
         return self.passed
 
     def __str__(self) -> str:
-        mark = "Correct" if self.passed else "Not yet"
+        mark = "Correct" if self.passed else ("Not yet" if self.attempted else "Your turn")
         return f"{mark} ({self.exercise}): {self.message}"
 
     def __repr__(self) -> str:
         return str(self)
 
     def _repr_html_(self) -> str:
-        colour, mark = ("#1b7837", "&#10004; Correct") if self.passed else ("#b35806", "&#10008; Not yet")
-        return (f'<div style="border-left:4px solid {colour};padding:4px 10px;margin:4px 0">'
+        if os.environ.get("MICROLAB_STATIC"):
+            # The static site runs nobody's answer: show the exercise, not a verdict.
+            colour, mark, text = "#555", "&#9998; Exercise", "Run this notebook in JupyterLab to check your answer."
+        elif not self.attempted:
+            colour, mark, text = "#555", "&#9998; Your turn", self.message
+        elif self.passed:
+            colour, mark, text = "#1b7837", "&#10004; Correct", self.message
+        else:
+            colour, mark, text = "#b35806", "&#10008; Not yet", self.message
+        return (f'<div role="status" style="border-left:4px solid {colour};padding:4px 10px;margin:4px 0">'
                 f'<b style="color:{colour}">{mark}</b> <span style="color:#555">({html.escape(self.exercise)})</span>'
-                f'<br>{html.escape(self.message)}</div>')
+                f'<br>{html.escape(text)}</div>')
 
 
 def instructor_mode(on: bool = True) -> None:
@@ -63,11 +97,20 @@ def checker(name: str):
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs) -> Feedback:
+            if args and all(a is None for a in args) and all(v is None for v in kwargs.values()):
+                # Not answered yet (Run All before trying): no verdict and no hint, which
+                # would give the answer away before the learner has thought about it.
+                result = Feedback(name, False, YOUR_TURN, attempted=False)
+                if _MODE["instructor"]:
+                    raise AssertionError(f"Not yet ({name}): no answer given")
+                return result
             try:
                 message = fn(*args, **kwargs) or "well done."
                 result = Feedback(name, True, message)
+                _TRIES.pop(name, None)
             except Hint as hint:
-                result = Feedback(name, False, str(hint))
+                _TRIES[name] = _TRIES.get(name, 0) + 1
+                result = Feedback(name, False, hint.text(_TRIES[name]))
             except Exception as exc:  # the learner's code raised: explain, don't dump internals
                 where = _learner_frame(exc)
                 result = Feedback(name, False, f"your code raised {type(exc).__name__}: {exc}{where}. "
