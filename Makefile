@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## Create .venv and install microlab with everything the course and tests need
 
-course: setup  ## Set up, then open the course in JupyterLab (localhost only, token on)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT)
+course: setup  ## Set up, then open the course in JupyterLab (localhost only, token on; as root adds --allow-root)
+	$(BIN)/python -m tools.course --port $(PORT)
 
 test: setup  ## Set up, then run every test: unit tests, every notebook (nbval), browser tests
 	$(BIN)/python -m pytest
@@ -45,7 +45,7 @@ clean:  ## Remove the virtual environment and generated files
 site: setup  ## Build the static course site in site/ (every notebook run; figures work offline)
 	$(BIN)/python -m tools.build_site site
 
-present: setup  ## Show a lab as an app with Voila on 127.0.0.1:8866 (NB=notebooks/x.ipynb, VOILA_PORT=...)
+present: setup  ## Show a lab as an app with Voila on 127.0.0.1:8866 (default 01's lab; NB=notebooks/x.ipynb, VOILA_PORT=...)
 	$(BIN)/python -m tools.present $(NB) $(if $(VOILA_PORT),--port $(VOILA_PORT))
 
 screenshots: setup  ## Run every notebook in JupyterLab (headless Chromium); PNGs in artifacts/screenshots/

@@ -230,3 +230,46 @@ def run_lab_check(page, check: LabCheck, timeout: float = 20.0,
         shots.append(outdir / f"{check.id}-after.png")
         root.screenshot(path=str(shots[-1]), timeout=20_000)
     return LabOutcome(check=check, before=before, after=after, screenshots=shots)
+
+
+#: JS: how each plotly figure inside a lab is laid out in the page, for the layout tests.
+#: Per figure: its width and the width of the output area it sits in; the title's and the
+#: subtitle's boxes (top and bottom, in page pixels); every text element (tick labels,
+#: legend entries, annotations, titles) that reaches outside the figure's own box, and
+#: every annotation's text; plus, for the lab, every control whose label is cut off.
+LAYOUT_REPORT = """(root) => {
+  const box = el => { const r = el.getBoundingClientRect();
+                      return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width}; };
+  const out = [];
+  for (const gd of root.querySelectorAll('.js-plotly-plot')) {
+    if (!gd._fullLayout) continue;
+    const r = box(gd);
+    if (r.width === 0) continue;             // hidden (a choice not shown)
+    const area = gd.closest('.jp-OutputArea-output, .jp-OutputArea, .output_subarea, body');
+    const title = gd.querySelector('.gtitle');
+    const sub = gd.querySelector('.gtitle-subtitle');
+    const outside = [];
+    for (const t of gd.querySelectorAll('text')) {
+      const b = box(t);
+      if (!t.textContent.trim() || b.width === 0) continue;
+      if (b.left < r.left - 1 || b.right > r.right + 1 || b.top < r.top - 1 || b.bottom > r.bottom + 1)
+        outside.push(t.textContent.slice(0, 60));
+    }
+    out.push({width: r.width, areaWidth: area ? box(area).width : null,
+              title: title && title.textContent ? {text: title.textContent, ...box(title)} : null,
+              subtitle: sub && sub.textContent ? {text: sub.textContent, ...box(sub)} : null,
+              outside, annotations: (gd._fullLayout.annotations || []).map(a => a.text),
+              xrange: gd._fullLayout.xaxis ? gd._fullLayout.xaxis.range : null});
+  }
+  const clipped = [];
+  for (const label of root.querySelectorAll('.widget-label')) {
+    if (label.offsetParent && label.scrollWidth > label.clientWidth + 1) clipped.push(label.textContent);
+  }
+  return {figures: out, clippedLabels: clipped};
+}"""
+
+
+def layout_report(page, selector: str) -> dict:
+    """:data:`LAYOUT_REPORT` of the lab whose root matches ``selector`` (``None`` if absent)."""
+    return page.evaluate(f"(sel) => {{ const r = document.querySelector(sel); return r && ({LAYOUT_REPORT})(r); }}",
+                         selector)

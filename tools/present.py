@@ -21,8 +21,9 @@ REPO = Path(__file__).resolve().parent.parent
 #: The labs notebook presented by default.
 DEFAULT_LABS = REPO / "notebooks" / "labs.ipynb"
 
-#: What is presented while the labs notebook does not exist yet.
-FALLBACK = REPO / "notebooks" / "00_start_here.ipynb"
+#: What is presented while the labs notebook does not exist yet: the first chapter with a lab
+#: (00 has none).
+FALLBACK = REPO / "notebooks" / "01_two_ways.ipynb"
 
 #: Voila's usual port, so an instructor's bookmark keeps working.
 DEFAULT_PORT = 8866
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(e))
     print(f"Presenting {notebook.relative_to(REPO) if notebook.is_relative_to(REPO) else notebook} "
           f"at http://127.0.0.1:{args.port}/  (Ctrl-C stops)", flush=True)
+    if not args.notebook:
+        others = sorted(p.stem for p in (REPO / "notebooks").glob("[0-9]*.ipynb"))
+        print(f"Another chapter: make present NB=<name>, one of {', '.join(others)}", flush=True)
     cmd = voila_command(notebook, args.port)
     os.execv(cmd[0], cmd)  # Voila takes over this process: Ctrl-C and exit codes are its own.
 
