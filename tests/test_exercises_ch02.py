@@ -103,3 +103,13 @@ def test_backoff_total_and_its_typical_mistakes():
     assert "would be FIXED" in ch02.check_backoff_total(6).message
     assert "each next one doubles" in ch02.check_backoff_total(7).message
     assert ch02.check_backoff_total(7, delay=1).passed
+
+
+def test_a_saga_that_sets_no_retries_is_told_it_relies_on_the_default():
+    from microlab.orchestration import saga
+
+    s = (saga("order", inputs=["orderId"]).step("reserve_inventory", compensate="release_inventory")
+         .step("charge_payment", compensate="refund_payment")
+         .step("book_shipment", compensate="cancel_shipment").build())
+    fb = ch02.check_order_saga(s)
+    assert not fb.passed and "retryCount 3" in fb.message and "retries=" in fb.message

@@ -100,6 +100,12 @@ def check_order_saga(answer) -> str:
         raise Hint(f"payment fails the first {CHARGE_FAILURES} attempts of charge_payment, and your saga "
                    f"gave up after {len(charges)} attempt(s). Give that step retries={CHARGE_FAILURES} "
                    "or more (e.g. .step('charge_payment', ..., retries=3, retry_delay=1))")
+    charge = next(t for _, t in main.walk() if t.name == "charge_payment")
+    if charge.task_definition is None and charge.retry_count is None:
+        raise Hint(f"the charge succeeded on attempt {len(charges)}, but only because a task with no "
+                   "task definition gets Conductor's default one (retryCount 3, 60 s apart). The saga "
+                   "depends on those retries: say so in it, with retries=... (and retry_delay=...) on "
+                   "the charge_payment step.")
     missing = [undo for step, undo in (("reserve", "release"), ("charge", "refund")) if undo not in effects]
     if missing:
         need = {"release": "release_inventory", "refund": "refund_payment"}
