@@ -61,7 +61,7 @@ QUICK = [TIMINGS[3]]
 TARGET_MS, LIGHTEST_TARGET_MS = 300.0, 150.0
 
 COLUMNS = ["lab", "change", "browser median (ms)", "browser p90 (ms)", "first redraw median (ms)",
-           "kernel median (ms)", "Python-side median (ms)", "redraws per change", "KB from kernel per change",
+           "kernel median (ms)", "Python-side median (ms)", "plotly redraw events per change", "KB from kernel per change",
            "KB to kernel per change", "changes", "under 300 ms"]
 
 
@@ -175,7 +175,8 @@ def run(options: Options, baseline: str | None = None) -> Table:
         if blocked:
             table.notes.append(f"blocked {len(blocked)} request(s) off this machine, e.g. {blocked[0]}")
     table.notes.append(
-        f"browser: from the input event (key, click, pick) to the lab's last figure redraw (plotly_afterplot), "
+        f"browser: from the input event (key, click, pick) to the lab's last figure redraw (a plotly redraw "
+        "event or a change to a figure's SVG), "
         f"once the kernel is idle and nothing redrew for {SETTLE_MS} ms; first redraw: to the first one. "
         "kernel: the lab's update inside the notebook's kernel; Python-side: the same update in a plain "
         "Python process with no browser attached. KB: websocket frames between the page and the kernel "

@@ -8,8 +8,9 @@ change records:
 
 - ``t0``: the input event itself (the first ``keydown``, ``mousedown`` or ``change`` after
   the probe was armed, in the page's own clock);
-- every ``plotly_afterplot`` event of every figure inside the lab (plotly fires it after
-  each redraw: a restyle, a relayout, an added or deleted trace);
+- every redraw of a figure inside the lab: plotly's ``plotly_afterplot``, ``_restyle``,
+  ``_relayout``, ``_update`` and ``_redraw`` events, and any change to a figure's SVG
+  (a ``MutationObserver``: a restyle that only restyles fires no ``afterplot``);
 - the bytes the kernel's websocket carried each way meanwhile (comm messages).
 
 A change has *settled* when the figures show something new (:func:`figure_signature`),
@@ -34,7 +35,7 @@ from tools.lab_checks import figure_signature
 from tools.notebook_run import LAB_CLASS_PREFIX
 
 #: A change has settled when no figure redrew for this long (ms) and the kernel is idle.
-SETTLE_MS = 600
+SETTLE_MS = 500
 
 #: The kernel-side timing wrapper a timing notebook puts round the lab's ``refresh``.
 _WRAP = """\
@@ -93,11 +94,22 @@ _INSTALL = """(sel) => {
   const root = document.querySelector(sel);
   if (!root) return false;
   const w = window.__microlabTiming = window.__microlabTiming || {armed: false, t0: null, redraws: []};
+  const note = (e) => { if (w.t0 === null) return; w.redraws.push(performance.now()); if (e === 'plotly') w.events++; };
+  // plotly's own events (a full replot fires afterplot; a restyle or relayout that only
+  // restyles fires just its own event) ...
   root.querySelectorAll('.js-plotly-plot').forEach(gd => {
     if (gd.__microlabHooked || !gd.on) return;
     gd.__microlabHooked = true;
-    gd.on('plotly_afterplot', () => { if (w.t0 !== null) w.redraws.push(performance.now()); });
+    for (const e of ['plotly_afterplot', 'plotly_restyle', 'plotly_relayout', 'plotly_update', 'plotly_redraw'])
+      gd.on(e, () => note('plotly'));
   });
+  // ... and any change to what a figure draws (its SVG), wherever it came from.
+  if (!root.__microlabObserved) {
+    root.__microlabObserved = true;
+    new MutationObserver(records => {
+      if (records.some(r => r.target.closest && r.target.closest('.js-plotly-plot'))) note('svg');
+    }).observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
+  }
   if (!w.listening) {
     w.listening = true;
     const mark = () => { if (w.armed) { w.armed = false; w.t0 = performance.now(); } };
@@ -106,7 +118,7 @@ _INSTALL = """(sel) => {
   return root.querySelectorAll('.js-plotly-plot').length;
 }"""
 
-_ARM = "() => { const w = window.__microlabTiming; w.armed = true; w.t0 = null; w.redraws = []; }"
+_ARM = "() => { const w = window.__microlabTiming; w.armed = true; w.t0 = null; w.redraws = []; w.events = 0; }"
 
 #: JS: the state of the current change: input time, redraws, kernel status, what the figures show.
 _STATE = """(a) => {
@@ -114,14 +126,15 @@ _STATE = """(a) => {
   const root = document.querySelector(a.sel);
   const panel = window.jupyterapp.shell.currentWidget;
   const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
-  return {now: performance.now(), t0: w.t0, redraws: w.redraws.slice(),
+  return {now: performance.now(), t0: w.t0, redraws: w.redraws.slice(), events: w.events,
           kernel: kernel ? kernel.status : 'none', sig: root ? (SIG)(root) : null};
 }""".replace("SIG", figure_signature())
 
 
 @dataclass
 class Change:
-    """One timed change: milliseconds from the input to the first and the last redraw, and bytes."""
+    """One timed change: milliseconds from the input to the first and the last redraw, plotly's
+    redraw events, and the websocket bytes and frames."""
 
     first_ms: float
     settled_ms: float
@@ -213,8 +226,9 @@ def time_lab(page, timing: LabTiming, changes: int = 5, timeout: float = 60.0, f
         bytes_in, frames_in = (frames.between(frames.received, start, end) if frames else (0, 0))
         bytes_out, _ = (frames.between(frames.sent, start, end) if frames else (0, 0))
         out.changes.append(Change(first_ms=s["redraws"][0] - t0, settled_ms=s["redraws"][-1] - t0,
-                                  redraws=len(s["redraws"]), bytes_in=bytes_in, bytes_out=bytes_out,
+                                  redraws=s["events"], bytes_in=bytes_in, bytes_out=bytes_out,
                                   frames_in=frames_in))
+        page.wait_for_timeout(300)   # let the page breathe: hover states, late widget messages
     out.kernel_ms = [x * 1000 for x in kernel_value(page, "_microlab_update_seconds")][-changes:]
     return out
 

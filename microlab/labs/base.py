@@ -133,9 +133,24 @@ class Lab:
             head = widgets.HTML(f"<h3 style='margin:4px 0'>{html.escape(self.title)}</h3>"
                                 + (f"<div style='color:#555'>{html.escape(self.try_first)}</div>"
                                    if self.try_first else ""))
-            self._root = widgets.VBox([head, self.layout(), self.progress, self.message])
+            from .resize import WidthWatch
+
+            #: Reports the lab's width and makes its figures fit it (see microlab.labs.resize).
+            self.width_watch = WidthWatch()
+            self.width_watch.observe(self._fit_width, names="width")
+            self._root = widgets.VBox([head, self.layout(), self.progress, self.message, self.width_watch])
             self._root.add_class(f"microlab-lab-{self.name}")
         return self._root
+
+    def _fit_width(self, change) -> None:
+        # The browser reported the lab's width: draw every figure that wide (see
+        # microlab.labs.resize); replace_figure keeps the width across updates.
+        width = int(change["new"])
+        if width < 200:
+            return
+        for fw in self.figures.values():
+            if fw.layout.width != width:
+                fw.layout.width = width
 
     def _ipython_display_(self):
         if os.environ.get("MICROLAB_STATIC"):
@@ -160,9 +175,9 @@ def replace_figure(target: go.FigureWidget, fig: go.Figure) -> None:
     # The figure's own validated dicts: ``to_plotly_json`` would turn numpy arrays into
     # base64 dicts, which then compare and read back as something else.
     new_data, new_layout = fig._data, dict(fig._layout)
-    height = target.layout.height
-    if new_layout.get("height") is None and height is not None:
-        new_layout["height"] = height
+    for size in ("height", "width"):   # the widget's own size stays unless the figure sets one
+        if new_layout.get(size) is None and target.layout[size] is not None:
+            new_layout[size] = target.layout[size]
     old_data = target._data
     shared = 0
     while (shared < min(len(old_data), len(new_data))

@@ -136,7 +136,7 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
 
 
 #: A single-transaction diagram labels its arrows with their message types up to this many.
-LABELLED_ARROWS = 40
+LABELLED_ARROWS = 30
 
 
 def transaction_range(sent, ended, scale: float) -> list[float]:
@@ -147,11 +147,12 @@ def transaction_range(sent, ended, scale: float) -> list[float]:
 
 
 def arrow_labels(f, x0, x1, y0, y1) -> list[dict]:
-    """A small label with the message type at the middle of each arrow (for few arrows)."""
+    """A small label with the message type at the middle of each delivered arrow (for few arrows;
+    a dropped copy's stub is too short to carry one, its hover says what it was)."""
     return [{"text": m.type, "x": (a + b) / 2, "y": (c + d) / 2, "xref": "x", "yref": "y",
              "showarrow": False, "font": {"size": style.SMALL_SIZE, "color": style.INK},
              "bgcolor": "rgba(255,255,255,0.8)", "yshift": 7}
-            for m, a, b, c, d in zip(f.messages, x0, x1, y0, y1)]
+            for m, a, b, c, d, outcome in zip(f.messages, x0, x1, y0, y1, f.outcome) if outcome == "delivered"]
 
 
 # -- building blocks ------------------------------------------------------------------------
