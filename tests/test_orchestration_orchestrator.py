@@ -32,6 +32,9 @@ def setup(*defs, seed=1, latency=LATENCY, worker_kw=None, **orch_kw):
     names = {t.name for wf in defs for _, t in wf.walk() if t.type == m.SIMPLE}
     orch_kw.setdefault("task_routes", {n: "w" for n in names})
     orch_kw.setdefault("http_routes", lambda uri: "w")
+    # These tests read the commands the orchestrator sends: pushed dispatch (polling has
+    # its own tests in test_orchestration_polling.py).
+    orch_kw.setdefault("dispatch", "push")
     orchestrator = system.add(Orchestrator(**orch_kw))
     worker = system.add(Echo("w", **(worker_kw or {})))
     orchestrator.register(*defs)

@@ -17,6 +17,16 @@ JSON_JQ_TRANSFORM compute an output). Timers (a retry falling due, a timeout, a 
 ending) act at their instant without queuing in the mailbox: they carry out decisions
 already taken or forced by the clock.
 
+Shell and core
+--------------
+This module is the shell: it turns each message (and each wake-up) into an event
+(:mod:`.events`), asks the pure decider (:mod:`.decider`) what to do, and carries out
+the actions (:mod:`.actions`) in order: commit to the log, then send. It keeps a
+single timer, for the earliest deadline of all instances; the decider re-checks
+deadlines against the clock when it fires, as Conductor's does. The shell is one unit
+of about 600 lines because its parts (handlers, the action loop, the one timer, crash
+and takeover, queries) all act on the node's in-memory state and must change together.
+
 Reliability
 -----------
 A failed or timed-out attempt is retried after the task definition's delay (FIXED,
@@ -35,7 +45,9 @@ With ``standby=True`` a second orchestrator, ``<name>-standby``, shares the log;
 notices the crash after ``failover_delay`` seconds (a heartbeat timeout, modelled
 without heartbeat messages), replays the log and resumes every running instance,
 sending again the command of every task still in flight: workers may see a command
-twice (visible in the trace: two commands with the same ``taskId``). Workers reply to
+twice (visible in the trace: two commands with the same ``taskId``). Every dispatch is
+committed to the log before its command is sent, so the log never misses a command
+that went out. Workers reply to
 the sender of the command, so replies to the crashed orchestrator are dropped ("... is
 down") and the re-sent commands' replies reach the standby. Without a standby, a crash
 stalls every running instance until the orchestrator restarts, replays its own log and
@@ -45,56 +57,54 @@ resumes. Whichever orchestrator is active answers queries (``status``, ``progres
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
+import itertools
 
 from ..errors import MicrolabError
 from ..messages import REPLY
 from ..services import Service
-from ..trace import EFFECT
 from . import model as m
 from . import records as rec
-from .expressions import ExpressionError, JavaScript, Jq, truthy
+from .actions import Commit, Dispatch, Enqueue, Lease, Record, Reply, Send, Wake
+from .decider import POLL as POLL_MODE
+from .decider import (DISPATCH_MODES, MAX_SYNC_STEPS, PUSH, WORKFLOW_ENDED, WORKFLOW_STARTED, Context,
+                      Decider, task_detail)
+from .events import CompleteTask, Resume, Start, TaskResult, Terminate, TimerFired
 from .log import DurableLog
-from .model import (COMPLETED, COMPLETED_WITH_ERRORS, FAILED, FAILED_WITH_TERMINAL_ERROR, IN_PROGRESS,
-                    RUNNING, SCHEDULED, TASK_RETRIABLE, TASK_TERMINAL, TERMINATED, TIMED_OUT)
-from .plan import BRANCH, CASE, HTTP_READ_TIMEOUT, LOOP, TOP, Plan, Step
-from . import limits as limits_module
-from .limits import Limits
+from .plan import Plan
+from .polling import POLL, PollServer
+from .queues import TaskQueues
 from .progress import Progress, progress_of
-from .recovery import Recovery
 from .registry import Registry, as_definitions
-from .routing import Router, http_request
-from .state import Instance, Run, State
-from .systemtasks import SystemTasks
-from .timeouts import Timeouts
+from .routing import Router
+from .state import Instance, State
 
 #: Message types the orchestrator accepts.
 START_WORKFLOW = "StartWorkflow"
 TERMINATE_WORKFLOW = "TerminateWorkflow"
 COMPLETE_TASK = "CompleteTask"
-#: Reply sent to whoever started an instance when it ends (with ``notify_starter=True``).
-WORKFLOW_ENDED = "WorkflowEnded"
-#: Reply to every StartWorkflow (Conductor's start API answers with the workflow id).
-WORKFLOW_STARTED = "WorkflowStarted"
-#: Tasks one decision may run without waiting on a service (kept here for old imports).
-MAX_SYNC_STEPS = limits_module.MAX_SYNC_STEPS
+
+__all__ = ["Orchestrator", "START_WORKFLOW", "TERMINATE_WORKFLOW", "COMPLETE_TASK", "WORKFLOW_ENDED",
+           "WORKFLOW_STARTED", "MAX_SYNC_STEPS"]
 
 
 class _Settings:
     """Configuration that an orchestrator and its standby share."""
 
     def __init__(self, task_routes, http_routes, failover_delay, notify_starter, js_timeout, conclusions,
-                 limits=None):
+                 dispatch=PUSH):
         self.task_routes = dict(task_routes or {})
         self.http_routes = http_routes
         self.failover_delay = failover_delay
         self.notify_starter = notify_starter
         self.js_timeout = js_timeout
         self.conclusions = conclusions
-        self.limits = limits if limits is not None else Limits()
+        self.dispatch = dispatch
+        #: Queue keys ``(task name, service)`` whose worker polls (the rest are pushed).
+        self.polled: set = set()
 
 
-class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
+class Orchestrator(Service):
     """A Conductor-style orchestrator service (see the module docstring).
 
     ``task_routes`` maps task names to services, ``http_routes`` maps the first URI
@@ -109,10 +119,6 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
     business transaction, record those effects when one concludes: ``complete`` when a
     main workflow completes, ``reject`` when it ended otherwise and its failure workflow
     (if it has one) has ended too. Consistency checks read them.
-
-    ``limits`` (a :class:`~microlab.orchestration.limits.Limits`) bounds nesting, loop
-    iterations, retry delays and tasks per decision, so a runaway definition fails with
-    a clear reason instead of filling the notebook's memory.
     """
 
     service_name = "orchestrator"
@@ -121,7 +127,7 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
                  task_routes: dict | None = None, http_routes=None, task_defs=None,
                  standby: bool = False, failover_delay: float = 5.0, log: DurableLog | None = None,
                  notify_starter: bool = False, js_timeout: float = 1.0, conclusions=None,
-                 limits: Limits | None = None, _peer=None):
+                 dispatch: str = POLL_MODE, _peer=None):
         self._standby_node = None
         super().__init__(name, workers=workers, work_time=work_time)
         if _peer is not None:
@@ -129,27 +135,42 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
             self.log = _peer.log
             self.registry = _peer.registry
             self.settings = _peer.settings
+            self.queues = _peer.queues
         else:
             if failover_delay < 0:
                 raise ValueError(f"orchestrator {self.name!r}: failover_delay must be >= 0, got {failover_delay!r}")
+            if dispatch not in DISPATCH_MODES:
+                raise ValueError(f"orchestrator {self.name!r}: dispatch is one of {', '.join(map(repr, DISPATCH_MODES))}"
+                                 f" (workers poll for tasks, as in Conductor, or the orchestrator pushes "
+                                 f"commands), got {dispatch!r}")
             self.log = log if log is not None else DurableLog()
+            #: The task queues polling workers take tasks from (durable, like the log).
+            self.queues = TaskQueues()
             self.registry = Registry(_task_defs(task_defs))
             if conclusions is not None and (len(conclusions) != 2 or not all(isinstance(c, str) for c in conclusions)):
                 raise ValueError(f"orchestrator {self.name!r}: conclusions is a pair of effect names such as "
                                  f"('complete', 'reject'), got {conclusions!r}")
-            if limits is not None and not isinstance(limits, Limits):
-                raise ValueError(f"orchestrator {self.name!r}: limits is a microlab.orchestration.Limits, "
-                                 f"got {limits!r}")
             self.settings = _Settings(task_routes, http_routes, failover_delay, notify_starter, js_timeout,
-                                      conclusions, limits)
+                                      conclusions, dispatch)
             if self.log.active is None:
                 self.log.active = self.name
         self._peer: Orchestrator | None = _peer
         #: Workflow instances and task attempts (in memory: a crash loses them).
         self.state = State()
-        self._todo: deque = deque()
-        self._js: JavaScript | None = None
-        self._jq: Jq | None = None
+        settings = self.settings
+        self.decider = Decider(Context(self.registry, dispatch=settings.dispatch,
+                                       notify_starter=settings.notify_starter, conclusions=settings.conclusions,
+                                       route_http=self._route_http, js_timeout=settings.js_timeout,
+                                       polled=settings.polled, max_sync_steps=MAX_SYNC_STEPS))
+        self.polls = PollServer(self)
+        self._to_serve: list = []
+        self._lease_batch = 1
+        # The one timer: wake-ups by instance, a heap of (due, seq, workflow id), the alarm.
+        self._wakes: dict = {}
+        self._wake_heap: list = []
+        self._wake_seq = itertools.count()
+        self._alarm = None
+        self._alarm_at = None
         if standby and _peer is None:
             node = Orchestrator(f"{self.name}-standby", workers=self.workers, work_time=self.work_time, _peer=self)
             self._peer = node
@@ -166,6 +187,9 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
     def system(self, value):
         # The engine reads self._sys (a plain attribute: the property costs a call per use).
         self._sys = value
+        if value is not None:
+            self.decider.context.random = value.sim.random
+            self.decider.context.tracing = value.trace.enabled
         node = self.__dict__.get("_standby_node")
         if value is not None and node is not None and node.system is None:
             value.add(node)  # adding the primary adds its standby
@@ -181,10 +205,51 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
         """The name of the orchestrator that currently decides (it may be down)."""
         return self.log.active
 
+    @property
+    def dispatch(self) -> str:
+        """How worker tasks reach workers: ``"poll"`` (workers poll task queues) or ``"push"``."""
+        return self.settings.dispatch
+
     def _active_node(self) -> "Orchestrator":
         if self.log.active == self.name or self._peer is None:
             return self
         return self._peer
+
+    @property
+    def js(self):
+        """This orchestrator's JavaScript engine (a V8 context, made on first use)."""
+        return self.decider.js
+
+    @property
+    def jq(self):
+        """This orchestrator's jq queries (compiled once each)."""
+        return self.decider.jq
+
+    def cluster_node(self, name: str) -> "Orchestrator | None":
+        """The node called ``name`` among this orchestrator and its standby."""
+        if name == self.name:
+            return self
+        peer = self._peer
+        return peer if peer is not None and peer.name == name else None
+
+    def _poll_target(self) -> str | None:
+        """Where a worker's poll or update goes now: the active node if it is up, else None.
+
+        A load balancer's choice: it knows (by its health checks) which nodes are up.
+        """
+        node = self.cluster_node(self.log.active)
+        return node.name if node is not None and node.up else None
+
+    def _wake_pollers(self) -> None:
+        """A node serves again: polling loops that stopped for want of a server start again."""
+        services = self._sys.services
+        for task_type, service in sorted(self.settings.polled):
+            worker = services.get(service)
+            if worker is not None and hasattr(worker, "resume_polling"):
+                worker.resume_polling(task_type)
+
+    def _route_http(self, uri: str):
+        return Router(self._sys, self.settings.task_routes, self.settings.http_routes).http(uri)
 
     # -- defining ------------------------------------------------------------------------------
 
@@ -207,7 +272,21 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
             raise MicrolabError("register() needs at least one workflow definition")
         task_routes = dict(self.settings.task_routes)
         task_routes.update(routes or {})
-        return self.registry.add(defs, Router(system, task_routes, self.settings.http_routes))
+        plans = self.registry.add(defs, Router(system, task_routes, self.settings.http_routes))
+        if self.settings.dispatch == POLL_MODE:
+            self._start_polling(plans)
+        return plans
+
+    def _start_polling(self, plans) -> None:
+        """Tell each Worker which task types to poll for (a plain Service is pushed to)."""
+        services = self._sys.services
+        primary = self if self._standby_node is not None or self._peer is None else self._peer
+        for plan in plans:
+            for step in plan.steps.values():
+                worker = services.get(step.service) if step.type == m.SIMPLE else None
+                if worker is not None and hasattr(worker, "poll_for"):
+                    self.settings.polled.add((step.name, step.service))
+                    worker.poll_for(step.name, primary)
 
     def definition(self, name: str, version: int | None = None) -> m.WorkflowDef:
         """A registered definition (the latest version unless ``version`` is given)."""
@@ -280,556 +359,227 @@ class Orchestrator(SystemTasks, Timeouts, Recovery, Service):
         """How far along an instance is: completed tasks out of the path taken so far."""
         return progress_of(self.instance(key))
 
-    # -- handlers (each is one decision) ---------------------------------------------------------
+    # -- handlers: each message is one event for the decider -------------------------------------
 
     def handle(self, msg) -> None:
         """Handle a message if this orchestrator is the active one; else record it as stale."""
         if self.log.active != self.name:
             self._stale(msg, f"{self.name} is not the active orchestrator ({self.log.active} is)")
             return
-        try:
-            super().handle(msg)
-            self._drain()
-        finally:
-            self._todo.clear()  # a decision never leaks into the next one, even if it raised
+        super().handle(msg)
 
     def on_StartWorkflow(self, msg) -> None:
-        """Start an instance: payload ``{"name", "input", "version"?}``; correlation = the message's."""
-        payload = msg.payload if isinstance(msg.payload, dict) else {}
-        plan = self.registry.plan(payload.get("name"), payload.get("version"))
-        inp = payload.get("input") or {}
-        if not isinstance(inp, dict):
-            raise MicrolabError(f"StartWorkflow {plan.name!r}: input must be a JSON object (dict), got {inp!r}")
-        key = payload.get("idempotencyKey")
-        existing = self.state.by_key.get((plan.name, key)) if key is not None else None
-        if existing is not None:
-            # Conductor's RETURN_EXISTING strategy: a start request repeated by a client
-            # that never heard back (a lost reply, a crashed orchestrator) starts nothing new.
-            self._stale(msg, f"workflow {existing} already started with idempotencyKey {key!r}")
-            self.reply(msg, WORKFLOW_STARTED, {"workflowId": existing, "existing": True})
-            return
-        starter = (msg.source, msg.id) if self.settings.notify_starter else None
-        inst = self._start_instance(plan, inp, msg.correlation, starter=starter, key=key)
-        self.reply(msg, WORKFLOW_STARTED, {"workflowId": inst.id})
+        """Start an instance: payload ``{"name", "input", "version"?, "idempotencyKey"?}``."""
+        self._decide(Start(msg.payload, msg.source, msg))
 
     def on_TaskCompleted(self, msg) -> None:
         """A worker did a task: payload ``{"taskId", "output"}``."""
-        self._reply(msg, True)
+        self._decide(TaskResult(msg.payload, True, msg))
 
     def on_TaskFailed(self, msg) -> None:
         """A worker failed a task: payload ``{"taskId", "reason", "output"?, "terminal"?}``."""
-        self._reply(msg, False)
+        self._decide(TaskResult(msg.payload, False, msg))
 
     def on_CompleteTask(self, msg) -> None:
         """Complete a task from outside (a WAIT without duration): ``{"taskId"}`` or ``{"workflowId"?, "ref"}``.
 
         Optional ``status`` (COMPLETED or FAILED), ``output`` and ``reason``.
         """
-        payload = msg.payload if isinstance(msg.payload, dict) else {}
-        run = self._find_run(payload, msg.correlation)
-        if run is None or run.status != IN_PROGRESS or run.inst.status != RUNNING:
-            self._stale(msg, f"no task in progress matches {payload!r}")
-            return
-        status = payload.get("status", COMPLETED)
-        if status not in (COMPLETED, FAILED):
-            raise MicrolabError(f"CompleteTask status must be COMPLETED or FAILED, got {status!r}")
-        self._finish(run, status, payload.get("output") or {}, payload.get("reason"), msg)
-        self._after_finish(run)
+        self._decide(CompleteTask(msg.payload, msg))
+
+    def on_Poll(self, msg) -> None:
+        """A worker polls: ``{"taskType", "count", "timeout", "workerId"}`` (see :mod:`.polling`)."""
+        self.polls.on_poll(msg)
 
     def on_TerminateWorkflow(self, msg) -> None:
         """Terminate an instance: ``{"workflowId"?, "reason"?}`` (default: the correlation's first)."""
-        payload = msg.payload if isinstance(msg.payload, dict) else {}
-        wf_id = payload.get("workflowId")
-        if wf_id is None:
-            ids = [i for i in self.state.by_correlation.get(msg.correlation, [])
-                   if self.state.instances[i].status == RUNNING]
-            wf_id = ids[0] if ids else None
-        inst = self.state.instances.get(wf_id)
-        if inst is None or inst.status != RUNNING:
-            self._stale(msg, f"no running workflow {wf_id!r} to terminate")
-            return
-        self._end(inst, TERMINATED, payload.get("reason") or "terminated on request")
+        self._decide(Terminate(msg.payload, msg))
 
-    # -- instances --------------------------------------------------------------------------------
+    # -- carrying out decisions ------------------------------------------------------------------
 
-    def _commit(self, record: tuple):
-        self.log.records.append(record)
-        return self.state.apply(record)
-
-    def _start_instance(self, plan: Plan, inp: dict, correlation, parent: Run | None = None,
-               failure_of: str | None = None, starter=None, wf_id: str | None = None,
-               key=None) -> Instance:
-        now = self._sys.sim.now
-        if plan.input_template:
-            inp = {**plan.input_template, **inp}
-        wf_id = wf_id or self.state.next_id(plan.name)
-        inst = self._commit(("start", now, wf_id, plan, correlation, inp,
-                             parent.inst.id if parent is not None else None,
-                             parent.task_id if parent is not None else None, failure_of, starter, key))
-        trace = self._sys.trace
-        if trace.enabled:
-            detail = {"correlation": correlation, "workflow": plan.name, "version": plan.version,
-                      "workflow_id": wf_id, "status": RUNNING, "input": inp}
-            if parent is not None:
-                detail["parent"] = parent.inst.id
-                detail["parent_task"] = parent.task_id
-            if failure_of is not None:
-                detail["failure_of"] = failure_of
-            trace.records.append((now, rec.WORKFLOW, self.name, None, detail))
-        self._arm_workflow_timeout(inst)
-        if plan.first is None:  # cannot happen for a validated definition
-            self._end(inst, COMPLETED)
-        else:
-            self._todo.append((inst, plan.first, None, 1, plan.first.start_delay))
-        return inst
-
-    def _drain(self) -> None:
-        """Schedule everything the current decision queued (iteratively: no deep recursion)."""
-        todo = self._todo
-        steps = 0
-        while todo:
-            inst, step, iteration, attempt, delay = todo.popleft()
-            if inst.status != RUNNING:
-                continue
-            steps += 1
-            limit = min(MAX_SYNC_STEPS, self.settings.limits.max_sync_steps)
-            if steps > limit:
-                todo.clear()
-                self._end(inst, FAILED, f"{limit:,} tasks ran in one decision without waiting for "
-                                        f"any service (last: {step.ref!r}): a DO_WHILE whose loopCondition "
-                                        "never becomes false? (the bound is Limits.max_sync_steps)")
-                todo.clear()
-                return
-            self._schedule(inst, step, iteration, attempt, delay)
-
-    def _schedule(self, inst: Instance, step: Step, iteration, attempt: int, delay: float) -> Run:
-        now = self._sys.sim.now
-        task_id = f"{inst.id}.{len(inst.tasks) + 1}"
-        inp = step.params.resolve(inst, task_id)
-        if step.type == m.JOIN:
-            inp["joinOn"] = list(step.join_on)  # as Conductor: what the JOIN waits for is in its input
-        run = self._commit(("schedule", now, inst.id, task_id, step.ref, attempt, iteration, inp,
-                            now + delay if delay else None))
-        self._record_task(run, SCHEDULED, None, input=inp)
-        if delay:
-            run.timer = self.after(delay, self._begin_due, run)
-        else:
-            self._begin(run)
-        return run
-
-    def _begin_due(self, run: Run) -> None:
-        run.timer = None
-        if run.status == SCHEDULED and run.inst.status == RUNNING:
-            self._begin(run)
-            self._drain()
-
-    def _begin(self, run: Run) -> None:
-        """Start a scheduled attempt: send its command, or do a system task's work."""
-        t = run.step.type
-        if t in m.WORKER_TYPES:
-            self._dispatch(run)
-            return
+    def _decide(self, event) -> None:
+        decider = self.decider
         try:
-            handler = getattr(self, "_begin_" + t)
-        except AttributeError:  # validation rejects these; a safety net for hand-made plans
-            self._fail_run(run, FAILED, f"task type {t!r} is not supported")
-            return
-        handler(run)
+            actions = decider.decide(self.state, event, self._sys.sim.now)
+        except Exception:
+            self._apply(decider.actions)  # what was decided before the fault stays durable
+            raise
+        self._apply(actions)
+        serve = self._to_serve
+        if serve:
+            # Tasks just queued answer the long polls waiting for them, after this
+            # decision's actions are all carried out (its wake-ups included).
+            self._to_serve = []
+            for key in serve:
+                self.polls.serve(key)
 
-    # -- worker tasks -------------------------------------------------------------------------
-
-    def _dispatch(self, run: Run, resent: bool = False) -> None:
-        step = run.step
-        inst = run.inst
-        service = step.service
-        payload = {"taskId": run.task_id, "workflowId": inst.id, "ref": run.full_ref, "name": step.name,
-                   "type": step.type, "attempt": run.attempt, "input": run.input}
-        read_timeout = None
-        if step.type == m.HTTP:
-            raw = run.input.get("http_request")
-            if not isinstance(raw, dict) or not isinstance(raw.get("uri"), str):
-                self._fail_run(run, FAILED, "http_request.uri did not resolve to a string")
-                return
-            request = http_request(raw)
-            if service is None:
-                router = Router(self.system, self.settings.task_routes, self.settings.http_routes)
-                service, why = router.http(request["uri"])
-                if service is None:
-                    self._fail_run(run, FAILED, why)
-                    return
-            body = request["body"]
-            payload["input"] = body if isinstance(body, dict) else {"body": body}
-            payload["request"] = request
-            read_ms = raw.get("readTimeOut")
-            read_timeout = read_ms / 1000.0 if isinstance(read_ms, (int, float)) and read_ms > 0 else HTTP_READ_TIMEOUT
-        if inst.compensation:
-            payload["compensation"] = True
-        msg = self.send(service, step.name, payload, correlation=inst.correlation)
-        self._commit(("dispatch", self._sys.sim.now, run.task_id, service, None))
-        if resent:
-            self._record_task(run, IN_PROGRESS, msg, service=service, resent=True)
-        else:
-            self._record_task(run, IN_PROGRESS, msg, service=service)
-        self._arm_deadline(run, read_timeout)
-
-    def _reply(self, msg, ok: bool) -> None:
-        payload = msg.payload if isinstance(msg.payload, dict) else {}
-        if "taskId" not in payload:
-            self._reply_without_task_id(msg, payload)
-            return
-        run = self.state.tasks.get(payload.get("taskId"))
-        if run is None:
-            self._stale(msg, f"unknown task {payload.get('taskId')!r}")
-            return
-        if run.status != IN_PROGRESS or run.inst.status != RUNNING or run.step.type not in m.WORKER_TYPES:
-            what = run.status if run.inst.status == RUNNING else f"{run.status}, workflow {run.inst.status}"
-            self._stale(msg, f"task {run.task_id} ({run.full_ref}) is already {what}")
-            return
-        output = payload.get("output")
-        if not isinstance(output, dict):
-            output = {} if output is None else {"result": output}
-        if run.step.type == m.HTTP:
-            code = payload.get("statusCode", 200 if ok else 500)
-            output = {"response": {"statusCode": code, "body": output, "headers": {},
-                                   "reasonPhrase": "OK" if ok else str(payload.get("reason", ""))}}
-        if ok:
-            self._finish(run, COMPLETED, output, None, msg)
-            self._advance(run)
-        else:
-            status = FAILED_WITH_TERMINAL_ERROR if payload.get("terminal") else FAILED
-            self._finish(run, status, output, str(payload.get("reason", "the worker reported a failure")), msg)
-            self._handle_failure(run)
-
-    # -- what happens next -----------------------------------------------------------------------
-
-    def _finish(self, run: Run, status: str, output, reason, msg=None) -> None:
-        if run.timer is not None:
-            run.timer.cancel()
-            run.timer = None
-        self._commit(("finish", self._sys.sim.now, run.task_id, status, output, reason))
-        if self._sys.trace.enabled:
-            if reason is None:
-                self._record_task(run, status, msg, output=run.output)
+    def _apply(self, actions) -> None:
+        """Carry out the decider's actions, in order (a Commit always precedes its Dispatch)."""
+        system = self._sys
+        trace = system.trace
+        log = self.log.records
+        name = self.name
+        for action in actions:
+            kind = type(action)
+            if kind is Commit:
+                log.append(action.record)
+            elif kind is Record:
+                if trace.enabled:
+                    trace.records.append((system.sim.now, action.kind, name, action.msg, action.detail))
+            elif kind is Wake:
+                self._set_wake(action.workflow_id, action.due)
+            elif kind is Dispatch:
+                run = action.run
+                msg = self.send(action.service, run.step.name, action.payload, correlation=run.inst.correlation)
+                if trace.enabled:
+                    extra = {"service": action.service}
+                    if action.resent:
+                        extra["resent"] = True
+                    trace.records.append((system.sim.now, rec.TASK, name, msg,
+                                          task_detail(run, m.IN_PROGRESS, extra)))
+            elif kind is Reply:
+                self.reply(action.msg, action.type, action.payload)
+            elif kind is Send:
+                if action.to in system.services:
+                    self.send(action.to, action.type, action.payload, kind=action.kind,
+                              correlation=action.correlation)
+            elif kind is Enqueue or kind is Lease:
+                self._apply_queue(action)
             else:
-                self._record_task(run, status, msg, output=run.output, reason=reason)
+                raise MicrolabError(f"{name}: the decider asked for an unknown action {action!r}")
 
-    def _fail_run(self, run: Run, status: str, reason: str, output=None) -> None:
-        self._finish(run, status, output, reason)
-        self._handle_failure(run)
-
-    def _after_finish(self, run: Run) -> None:
-        if run.status in m.TASK_SUCCESSFUL:
-            self._advance(run)
-        else:
-            self._handle_failure(run)
-
-    def _advance(self, run: Run) -> None:
-        """A task ended well: wake JOINs, then go on after it."""
-        inst = run.inst
-        if inst.status != RUNNING:
+    def _apply_queue(self, action) -> None:
+        run = action.run
+        if type(action) is Enqueue:
+            self.queues.push(action.queue, run.task_id, self._sys.sim.now)
+            self._to_serve.append(action.queue)
             return
-        if inst.joins:
-            self._check_joins(inst)
-        if run.step.type not in (m.SWITCH, m.DECISION, m.FORK_JOIN, m.JOIN):
-            self._after(inst, run.step, run.iteration)
-        if inst.at_end:
-            self._maybe_complete(inst)
-
-    def _after(self, inst: Instance, step: Step, iteration) -> None:
-        """``step`` is done: queue what follows it, climbing out of finished lists."""
-        while True:
-            nxt = step.next
-            if nxt is not None:
-                self._todo.append((inst, nxt, iteration if nxt.loop is not None else None, 1, nxt.start_delay))
-                return
-            container = step.container
-            if container == TOP:
-                if not inst.at_end:
-                    self._commit(("at_end", self._sys.sim.now, inst.id))
-                self._maybe_complete(inst)
-                return
-            if container == BRANCH:
-                return  # the fork's JOIN decides when to go on
-            if container == CASE:
-                step = step.owner  # the case is done, so is its SWITCH
-                if step.loop is None:
-                    iteration = None
-                continue
-            if container == LOOP:
-                self._loop_end(inst, step.owner)
-                return
-
-    def _loop_end(self, inst: Instance, loop: Step) -> None:
-        run = inst.latest[loop.ref]
-        n = run.output.get("iteration", 1)
-        done = {ref: inst.refs[f"{ref}__{n}"].output for ref in loop.body_refs if f"{ref}__{n}" in inst.refs}
-        output = dict(run.output)
-        output[str(n)] = done
-        bindings = loop.params.resolve(inst, run.task_id)
-        bindings = dict(bindings) if isinstance(bindings, dict) else {}
-        for ref in loop.body_refs:
-            latest = inst.latest.get(ref)
-            if latest is not None:
-                bindings[ref] = latest.output
-        # The condition sees the iteration counter and this iteration's outputs, not every
-        # earlier one: serialising the whole history into V8 made each evaluation cost
-        # O(iterations) (a README simplification; the task's output keeps the history).
-        bindings[loop.ref] = {"iteration": n, str(n): done}
+        payload = dict(action.payload)
+        payload["polled"] = True
+        payload["leased"] = self._lease_batch
+        # A reply to the poll (its causation), in the task's business transaction.
+        saved = self._context
+        self._context = action.poll
         try:
-            again = truthy(self.js.evaluate(loop.task.loop_condition, bindings, what="loopCondition"))
-        except ExpressionError as exc:
-            self._fail_run(run, FAILED, str(exc))
-            return
-        cap = self.settings.limits.max_loop_iterations
-        if again and n >= cap:
-            self._fail_run(run, FAILED, f"DO_WHILE {loop.ref!r} ran {cap:,} iterations and its loopCondition "
-                                        f"{loop.task.loop_condition!r} is still true: an endless loop? "
-                                        "(the bound is Limits.max_loop_iterations; Conductor has none)")
-            return
-        if again:
-            output["iteration"] = n + 1
-            self._commit(("loop", self._sys.sim.now, run.task_id, output))
-            self._todo.append((inst, loop.body, n + 1, 1, loop.body.start_delay))
-        else:
-            self._finish(run, COMPLETED, output, None)
-            if inst.status == RUNNING:
-                if inst.joins:
-                    self._check_joins(inst)
-                self._after(inst, loop, None)
+            msg = self.send(action.worker, run.step.name, payload, kind=REPLY, correlation=run.inst.correlation)
+        finally:
+            self._context = saved
+        trace = self._sys.trace
+        if trace.enabled:
+            trace.records.append((self._sys.sim.now, rec.TASK, self.name, msg,
+                                  task_detail(run, m.IN_PROGRESS, {"service": action.worker, "polled": True})))
 
-    def _check_joins(self, inst: Instance) -> None:
-        changed = True
-        while changed and inst.joins and inst.status == RUNNING:
-            changed = False
-            for join in list(inst.joins):
-                suffix = f"__{join.iteration}" if join.iteration else ""
-                outputs = {}
-                for ref in join.step.join_on:
-                    done = inst.refs.get(ref + suffix)
-                    if done is None or done.status not in TASK_TERMINAL:
-                        break
-                    outputs[ref] = done.output
-                else:
-                    self._finish(join, COMPLETED, outputs, None)
-                    self._after(inst, join.step, join.iteration)
-                    changed = True
+    # -- the one timer ---------------------------------------------------------------------------
 
-    def _maybe_complete(self, inst: Instance) -> None:
-        if inst.status == RUNNING and inst.at_end and inst.active == 0:
-            self._end(inst, COMPLETED)
+    def _set_wake(self, wf_id: str, due) -> None:
+        wakes = self._wakes
+        old = wakes.get(wf_id)
+        if due is None:
+            if old is not None:
+                del wakes[wf_id]
+                if old[0] == self._alarm_at:
+                    self._arm()  # the earliest deadline is gone: a run may end sooner
+            return
+        cause = self._context
+        if old is not None and old[0] == due:
+            wakes[wf_id] = (due, cause)
+            return
+        wakes[wf_id] = (due, cause)
+        heapq.heappush(self._wake_heap, (due, next(self._wake_seq), wf_id))
+        if self._alarm_at is None or due < self._alarm_at or (old is not None and old[0] == self._alarm_at):
+            self._arm()
 
-    def _handle_failure(self, run: Run) -> None:
-        """An attempt failed or timed out: retry it, tolerate it (optional), or fail the workflow."""
-        inst = run.inst
-        if inst.status != RUNNING:
-            return
-        step = run.step
-        if run.status in TASK_RETRIABLE and step.retriable and run.attempt - 1 < step.max_retries:
-            td = step.task_def
-            delay = td.retry_delay(run.attempt - 1, self.settings.limits.max_retry_delay)
-            if td.backoff_jitter_ms:
-                delay += self.random.uniform(0, td.backoff_jitter_ms / 1000.0)
-            now = self._sys.sim.now
-            trace = self._sys.trace
-            if trace.enabled:
-                trace.records.append((now, rec.RETRY, self.name, None, {
-                    "correlation": inst.correlation, "workflow_id": inst.id, "task_id": run.task_id,
-                    "ref": run.full_ref, "attempt": run.attempt + 1, "delay": delay,
-                    "logic": td.retry_logic, "due": now + delay}))
-            self._todo.append((inst, step, run.iteration, run.attempt + 1, delay))
-            return
-        if step.optional:
-            self._finish(run, COMPLETED_WITH_ERRORS, None, run.reason)
-            self._advance(run)
-            return
-        status = TIMED_OUT if run.status == TIMED_OUT else FAILED
-        reason = (f"task {run.full_ref} ({step.type}, task {run.task_id}) ended {run.status} after "
-                  f"{run.attempt} attempt{'s' if run.attempt > 1 else ''}: {run.reason}")
-        self._end(inst, status, reason, failed_run=run)
+    def _arm(self) -> None:
+        heap = self._wake_heap
+        wakes = self._wakes
+        while heap:
+            due, _, wf_id = heap[0]
+            entry = wakes.get(wf_id)
+            if entry is not None and entry[0] == due:
+                break
+            heapq.heappop(heap)  # superseded
+        if self._alarm is not None:
+            if heap and heap[0][0] == self._alarm_at:
+                return
+            self._alarm.cancel()
+            self._alarm = None
+            self._alarm_at = None
+        if heap:
+            due = heap[0][0]
+            self._alarm_at = due
+            self._alarm = self.after(max(due - self._sys.sim.now, 0.0), self._alarm_fired)
 
-    def _end(self, inst: Instance, status: str, reason: str | None = None, output=None,
-             failed_run: Run | None = None) -> None:
-        """End an instance: cancel what runs, set the output, start the failure workflow, tell the parent."""
-        if inst.status != RUNNING:
-            return
+    def _alarm_fired(self) -> None:
+        self._alarm = None
+        self._alarm_at = None
         now = self._sys.sim.now
-        for run in inst.tasks:
-            if run.status not in TASK_TERMINAL:
-                self._finish(run, m.CANCELED, None, f"workflow {inst.id} ended {status}")
-                if run.sub_id is not None:
-                    child = self.state.instances.get(run.sub_id)
-                    if child is not None:
-                        self._end(child, TERMINATED, f"parent workflow {inst.id} ended {status}")
-        if output is None:
-            output = self._workflow_output(inst, failed_run)
-        failure_plan = None
-        if status in (FAILED, TIMED_OUT) and inst.plan.failure_workflow:
-            # A "$workflow.input.x" name that resolves to nothing asks for no failure
-            # workflow (as in Conductor); a name that is not registered is a fault to show.
-            name = self._failure_name(inst)
-            failure_plan = self.registry.find(name) if name else None
-            if failure_plan is None and name:
-                reason = f"{reason}; and its failure workflow {name!r} is not registered"
-            fault = self._nesting_fault(inst, name) if failure_plan is not None else None
-            if fault is not None:
-                failure_plan = None
-                reason = f"{reason}; and its failure workflow was not started: {fault}"
-            if failure_plan is not None:
-                failure_id = self.state.next_id(failure_plan.name)
-                output = dict(output)
-                output["conductor.failure_workflow"] = failure_id
-        if inst.timer is not None:
-            inst.timer.cancel()
-            inst.timer = None
-        self._commit(("end", now, inst.id, status, output, reason))
-        trace = self._sys.trace
-        if trace.enabled:
-            trace.records.append((now, rec.WORKFLOW, self.name, None, {
-                "correlation": inst.correlation, "workflow": inst.name, "version": inst.version,
-                "workflow_id": inst.id, "status": status, "output": output, "reason": reason}))
-        if failure_plan is not None:
-            self._start_failure_workflow(inst, failure_plan, status, reason, failed_run, failure_id)
-        if self.settings.conclusions is not None:
-            self._conclude(inst, status, failure_plan is not None)
-        if inst.parent_task_id is not None:
-            parent_run = self.state.tasks.get(inst.parent_task_id)
-            if parent_run is not None and parent_run.status == IN_PROGRESS:
-                if status == COMPLETED:
-                    self._finish(parent_run, COMPLETED, {**output, "subWorkflowId": inst.id}, None)
-                    self._advance(parent_run)
-                else:
-                    self._fail_run(parent_run, FAILED, f"sub-workflow {inst.id} ended {status}: {reason}")
-        if inst.starter is not None:
-            source, _ = inst.starter
-            if source in self._sys.services:
-                self.send(source, WORKFLOW_ENDED, {"workflowId": inst.id, "workflow": inst.name,
-                                                   "status": status, "output": output, "reason": reason},
-                          kind=REPLY, correlation=inst.correlation)
-
-    def _conclude(self, inst: Instance, status: str, compensating: bool) -> None:
-        """Record the business transaction's conclusion effect (``conclusions=...``)."""
-        complete, reject = self.settings.conclusions
-        effect = None
-        if inst.parent_id is None and inst.failure_of is None:
-            if status == COMPLETED:
-                effect = complete
-            elif not compensating:
-                effect = reject
-        elif inst.failure_of is not None:
-            failed = self.state.instances.get(inst.failure_of)
-            if failed is not None and failed.parent_id is None and failed.failure_of is None:
-                effect = reject  # the undoing is over (whether or not it succeeded)
-        if effect is not None:
-            self._sys.trace.record(self._sys.sim.now, EFFECT, self.name, effect=effect,
-                                     correlation=inst.correlation, workflow_id=inst.id, status=status)
-
-    def _failure_name(self, inst: Instance) -> str | None:
-        name = inst.plan.failure_workflow
-        if name.startswith("$"):
-            # Conductor's "$workflow.input.<param>" (or "${workflow.input.<param>}") form:
-            # the name comes from the input; nothing there means no failure workflow.
-            path = name[2:-1] if name.startswith("${") and name.endswith("}") else name[1:]
-            value = inst.input.get(path.split(".")[-1]) if "." in path else None
-            return value if isinstance(value, str) and value else None
-        return name
-
-    def _nesting_fault(self, parent: Instance, name) -> str | None:
-        """Why a child of ``parent`` (a sub- or failure workflow) may not start, or None."""
-        limits = self.settings.limits
-        if parent.depth + 1 > limits.max_depth:
-            chain = []
-            node = parent
-            while node is not None and len(chain) < 6:
-                chain.append(node.name)
-                node = self.state.instances.get(node.parent_id or node.failure_of or "")
-            return (f"starting {name!r} would nest workflows {parent.depth + 1} deep (limit "
-                    f"Limits.max_depth={limits.max_depth}); the chain ends {' <- '.join(chain)}: "
-                    "does a workflow start itself, or two start each other?")
-        if self.state.tree_sizes.get(parent.root, 0) + 1 > limits.max_tree:
-            return (f"workflow {parent.root} has already brought {limits.max_tree:,} instances into being "
-                    f"(limit Limits.max_tree); {name!r} is not started: a sub-workflow fan-out without end?")
-        return None
-
-    def _start_failure_workflow(self, inst: Instance, plan: Plan, status: str, reason, failed_run,
-                                wf_id: str) -> None:
-        failed = inst.to_conductor()
-        inp = {"workflowId": inst.id, "reason": reason, "failureStatus": status,
-               "failureTaskId": failed_run.task_id if failed_run is not None else None,
-               "failedWorkflow": failed}
-        child = self._start_instance(plan, inp, inst.correlation, failure_of=inst.id, wf_id=wf_id)
-        trace = self._sys.trace
-        if trace.enabled:
-            completed = [r.full_ref for r in reversed(inst.tasks)
-                         if r.status == COMPLETED and r.step.type in m.WORKER_TYPES]
-            trace.records.append((self._sys.sim.now, rec.COMPENSATE, self.name, None, {
-                "correlation": inst.correlation, "workflow_id": inst.id, "failure_workflow": plan.name,
-                "failure_workflow_id": child.id, "completed": completed}))
-
-    def _workflow_output(self, inst: Instance, failed_run: Run | None = None) -> dict:
-        plan = inst.plan
-        if plan.output is not None:
-            return plan.output.resolve(inst, None)
-        # Conductor: without outputParameters, the output of the task that failed the
-        # workflow, else of the last task scheduled.
-        last = failed_run if failed_run is not None else (inst.tasks[-1] if inst.tasks else None)
-        if last is None:
-            return {}
-        return dict(last.output) if isinstance(last.output, dict) else {"result": last.output}
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    def _find_run(self, payload: dict, correlation) -> Run | None:
-        task_id = payload.get("taskId")
-        if task_id is not None:
-            return self.state.tasks.get(task_id)
-        ref = payload.get("ref")
-        wf_id = payload.get("workflowId")
-        ids = [wf_id] if wf_id else self.state.by_correlation.get(correlation, [])
-        for i in ids:
-            inst = self.state.instances.get(i)
-            if inst is not None and ref in inst.refs:
-                return inst.refs[ref]
-        return None
-
-    def _record_task(self, run: Run, status: str, msg, **extra) -> None:
-        trace = self._sys.trace
-        if not trace.enabled:
-            return
-        inst = run.inst
-        step = run.step
-        detail = {"correlation": inst.correlation, "workflow_id": inst.id, "task_id": run.task_id,
-                  "ref": run.ref, "name": step.name, "type": step.type, "status": status,
-                  "attempt": run.attempt}
-        if run.iteration:
-            detail["iteration"] = run.iteration
-        if inst.compensation:
-            detail["compensation"] = True
-        if extra:
-            detail.update(extra)
-        trace.records.append((self._sys.sim.now, rec.TASK, self.name, msg, detail))
-
-    def _record_timeout(self, run: Run, which: str, seconds, policy) -> None:
-        trace = self._sys.trace
-        if trace.enabled:
-            trace.records.append((self._sys.sim.now, rec.TIMEOUT, self.name, None, {
-                "correlation": run.inst.correlation, "workflow_id": run.inst.id, "which": which,
-                "task_id": run.task_id, "ref": run.full_ref, "seconds": seconds, "policy": policy}))
-
-    def _reply_without_task_id(self, msg, payload) -> None:
-        """A reply the orchestrator cannot match: say what is wrong, on the task it seems to answer."""
-        shape = ("its payload is not a dict" if not isinstance(msg.payload, dict)
-                 else f"its payload has {', '.join(map(repr, payload)) or 'no keys'} but no 'taskId'")
-        reason = (f"the {msg.type} reply from {msg.source} could not be matched to a task: {shape}. "
-                  f"A reply must carry the taskId of the command it answers (a Worker adds it; "
-                  f"with self.reply(msg, ...) by hand, copy msg.payload['taskId'])")
-        self._stale(msg, reason)
-        for wf_id in self.state.by_correlation.get(msg.correlation, []):
-            inst = self.state.instances.get(wf_id)
-            if inst is None or inst.status != RUNNING:
+        heap = self._wake_heap
+        wakes = self._wakes
+        while heap and heap[0][0] <= now:
+            due, _, wf_id = heapq.heappop(heap)
+            entry = wakes.get(wf_id)
+            if entry is None or entry[0] != due:
                 continue
-            for run in inst.tasks:
-                if run.status == IN_PROGRESS and run.service == msg.source:
-                    run.bad_reply = reason
+            del wakes[wf_id]
+            # The decision runs as if still handling the message that set the deadline
+            # (a retry's command is caused by the failure that asked for it).
+            self._context = entry[1]
+            try:
+                self._decide(TimerFired(wf_id))
+            finally:
+                self._context = None
+        self._arm()
+
+    def _forget_wakes(self) -> None:
+        if self._alarm is not None:
+            self._alarm.cancel()
+        self._alarm = None
+        self._alarm_at = None
+        self._wakes.clear()
+        self._wake_heap.clear()
+
+    # -- crash, takeover and restart -------------------------------------------------------------
+
+    def on_crash(self) -> None:
+        """Forget everything in memory; the durable log keeps the state. Warn the standby."""
+        self.state = State()
+        self._forget_wakes()
+        self._to_serve = []
+        self.queues.clear_node(self.name)
+        peer = self._peer
+        if peer is not None and self.log.active == self.name:
+            # The standby notices the silence after failover_delay (a heartbeat timeout).
+            peer.after(self.settings.failover_delay, peer._peer_silent, self.incarnation)
+
+    def _peer_silent(self, incarnation: int) -> None:
+        peer = self._peer
+        if (self.up and not peer.up and peer.incarnation == incarnation
+                and self.log.active == peer.name):
+            self._recover(previous=peer.name)
+
+    def on_restart(self) -> None:
+        """Replay the log and resume if still the active one; else stay the standby."""
+        if self.log.active == self.name:
+            # Through a timer at this instant, so that a failure is recorded, not raised.
+            self.after(0.0, self._recover, self.name)
+            return
+        self._sys.trace.record(self._sys.sim.now, rec.ROLE, self.name, role="standby",
+                               active=self.log.active)
+        peer = self._peer
+        if peer is not None and not peer.up:
+            self.after(self.settings.failover_delay, self._peer_silent, peer.incarnation)
+
+    def _recover(self, previous: str) -> None:
+        """Become active: rebuild the state from the log, then resume every running instance."""
+        self.log.active = self.name
+        self.state = State.replay(self.log.records)
+        self._forget_wakes()
+        running = self.state.running()
+        self._sys.trace.record(self._sys.sim.now, rec.TAKEOVER, self.name, previous=previous,
+                               records=len(self.log.records), resumed=len(running))
+        for inst in running:
+            self._decide(Resume(inst.id))
+        self._wake_pollers()
 
     def _stale(self, msg, reason: str) -> None:
         detail = {"correlation": msg.correlation, "reason": reason}

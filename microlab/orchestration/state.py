@@ -9,6 +9,7 @@ log's records in order (:meth:`State.replay`). Records, first field the operatio
 ==============================================================================  =========================
 ``("start", t, wf_id, plan, correlation, input, parent_id, parent_task, failure_of, starter, key)``  instance RUNNING
 ``("schedule", t, wf_id, task_id, ref, attempt, iteration, input, due)``       task SCHEDULED
+``("queue", t, task_id)``                                                      task in its task queue
 ``("dispatch", t, task_id, service, due)``                                     task IN_PROGRESS
 ``("finish", t, task_id, status, output, reason)``                             task ends (or changes end status)
 ``("loop", t, task_id, output)``                                               a DO_WHILE starts an iteration
@@ -17,7 +18,8 @@ log's records in order (:meth:`State.replay`). Records, first field the operatio
 ``("end", t, wf_id, status, output, reason)``                                  instance ends
 ==============================================================================  =========================
 
-Timers are not state: they are armed again from ``due`` times after a replay.
+Timers are not state: the decider recomputes every deadline from the times recorded
+here (see :mod:`~microlab.orchestration.deadlines`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Run:
 
     __slots__ = ("task_id", "inst", "step", "ref", "full_ref", "attempt", "iteration", "seq",
                  "status", "input", "output", "reason", "scheduled", "start", "sent", "end",
-                 "due", "service", "dispatches", "sub_id", "timer", "deadline_kind", "bad_reply")
+                 "due", "service", "dispatches", "sub_id", "queued", "alerted", "read_timeout", "bad_reply")
 
     def __init__(self, task_id, inst, step, attempt, iteration, seq, inp, scheduled, due):
         self.task_id = task_id
@@ -45,8 +47,6 @@ class Run:
         self.input = inp
         self.output = {}
         self.reason = None
-        #: Why the last reply that seems to answer this attempt could not be used (or None).
-        self.bad_reply = None
         self.scheduled = scheduled
         self.start = None
         self.sent = None
@@ -55,8 +55,14 @@ class Run:
         self.service = None
         self.dispatches = 0
         self.sub_id = None
-        self.timer = None
-        self.deadline_kind = None
+        #: In a task queue, waiting for a polling worker (dispatch="poll").
+        self.queued = False
+        #: Not state: a timeout with policy ALERT_ONLY was recorded (it alerts once).
+        self.alerted = False
+        #: Not state: an HTTP task's read timeout, set when its request goes out.
+        self.read_timeout = None
+        #: Why the last reply that seems to answer this attempt could not be used (or None).
+        self.bad_reply = None
 
     def to_conductor(self) -> dict:
         """This attempt as in a Conductor workflow execution's ``tasks`` list."""
@@ -90,7 +96,7 @@ class Instance:
     __slots__ = ("id", "plan", "name", "version", "correlation", "input", "output", "reason",
                  "status", "variables", "created", "ended", "parent_id", "parent_task_id",
                  "failure_of", "starter", "tasks", "refs", "latest", "active", "at_end",
-                 "joins", "timer", "compensation", "depth", "root")
+                 "joins", "open", "alerted", "compensation")
 
     def __init__(self, wf_id, plan, correlation, inp, created, parent_id, parent_task_id,
                  failure_of, starter, compensation):
@@ -111,10 +117,6 @@ class Instance:
         self.failure_of = failure_of
         self.starter = starter
         self.compensation = compensation
-        #: How many sub-/failure-workflow links lie above this instance (0: started directly).
-        self.depth = 0
-        #: The id of the directly started instance this one descends from (itself if none).
-        self.root = wf_id
         #: Every task attempt, in scheduling order.
         self.tasks: list[Run] = []
         #: Attempts by full reference name (``ref`` or ``ref__N`` in a loop): the latest.
@@ -124,7 +126,10 @@ class Instance:
         self.active = 0
         self.at_end = False
         self.joins: list = []
-        self.timer = None
+        #: Attempts not yet ended, by task id, in scheduling order (what deadlines look at).
+        self.open: dict = {}
+        #: Not state: the workflow timeout with policy ALERT_ONLY was recorded.
+        self.alerted = False
 
     def to_conductor(self) -> dict:
         """This instance as a Conductor workflow execution (what a failure workflow receives)."""
@@ -155,7 +160,7 @@ class State:
     """Every instance and task attempt of one orchestrator, and the id counters."""
 
     def __init__(self):
-        self._apply = {"start": self._start, "schedule": self._schedule, "dispatch": self._dispatch,
+        self._apply = {"start": self._start, "schedule": self._schedule, "dispatch": self._dispatch, "queue": self._queue,
                        "finish": self._finish, "loop": self._loop, "vars": self._vars,
                        "at_end": self._at_end, "end": self._end}
         self.instances: dict[str, Instance] = {}
@@ -166,8 +171,8 @@ class State:
         self.by_correlation: dict = {}
         #: Instance id per (workflow name, idempotency key) of a StartWorkflow request.
         self.by_key: dict = {}
-        #: Instances per root instance id (see ``Instance.root``): what Limits.max_tree bounds.
-        self.tree_sizes: dict = {}
+        #: How many instances are RUNNING.
+        self.live = 0
 
     @classmethod
     def replay(cls, records) -> "State":
@@ -194,12 +199,8 @@ class State:
         compensation = failure_of is not None or (parent is not None and parent.compensation)
         inst = Instance(wf_id, plan, correlation, inp, t, parent_id, parent_task, failure_of,
                         starter, compensation)
-        above = parent if parent is not None else (self.instances.get(failure_of) if failure_of else None)
-        if above is not None:
-            inst.depth = above.depth + 1
-            inst.root = above.root
-        self.tree_sizes[inst.root] = self.tree_sizes.get(inst.root, 0) + 1
         self.instances[wf_id] = inst
+        self.live += 1
         n = int(wf_id.rsplit("-", 1)[1])
         if n > self.counters.get(plan.name, 0):
             self.counters[plan.name] = n
@@ -218,7 +219,13 @@ class State:
         inst.refs[run.full_ref] = run
         inst.latest[ref] = run
         inst.active += 1
+        inst.open[task_id] = run
         self.tasks[task_id] = run
+        return run
+
+    def _queue(self, rec):
+        run = self.tasks[rec[2]]
+        run.queued = True
         return run
 
     def _dispatch(self, rec):
@@ -227,6 +234,7 @@ class State:
         if run.status == SCHEDULED and run.step.type == JOIN:
             run.inst.joins.append(run)
         run.status = IN_PROGRESS
+        run.queued = False
         if run.start is None:
             run.start = t
         run.sent = t
@@ -240,6 +248,8 @@ class State:
         run = self.tasks[task_id]
         if run.status not in TASK_TERMINAL:
             run.inst.active -= 1
+            run.inst.open.pop(task_id, None)
+            run.queued = False
             if run.step.type == JOIN and run in run.inst.joins:
                 run.inst.joins.remove(run)
             run.end = t
@@ -269,6 +279,8 @@ class State:
     def _end(self, rec):
         _, t, wf_id, status, output, reason = rec
         inst = self.instances[wf_id]
+        if inst.status == RUNNING:
+            self.live -= 1
         inst.status = status
         inst.output = output
         inst.reason = reason

@@ -1,11 +1,12 @@
 """How the orchestrator runs its own tasks: every type except SIMPLE and HTTP.
 
-A mixin of :class:`~microlab.orchestration.orchestrator.Orchestrator`. Each
+Part of the :class:`~microlab.orchestration.decider.Decider` (it uses the Decider's
+working set: ``state``, ``now``, ``todo``, ``actions``). Each
 ``_begin_<TYPE>`` method starts one attempt of a system task inside the current
 decision: SWITCH and DECISION pick a case, FORK_JOIN starts its branches and its JOIN,
 JOIN waits for the tasks it names, DO_WHILE starts its first iteration, SUB_WORKFLOW
 starts a child instance in the same business transaction, TERMINATE ends the workflow,
-WAIT sets a timer (or waits for ``CompleteTask``), SET_VARIABLE writes workflow
+WAIT waits until its ``due`` time (a deadline, see :mod:`.deadlines`) or for ``CompleteTask``, SET_VARIABLE writes workflow
 variables, and INLINE, LAMBDA and JSON_JQ_TRANSFORM compute an output with the
 orchestrator's JavaScript engine or jq (:mod:`~microlab.orchestration.tasks`).
 """
@@ -15,12 +16,12 @@ from __future__ import annotations
 from . import model as m
 from . import tasks as system_tasks
 from .expressions import ExpressionError, JavaScript, Jq
-from .model import COMPLETED, FAILED, IN_PROGRESS, RUNNING
+from .model import COMPLETED, FAILED, IN_PROGRESS
 from .state import Run
 
 
 class SystemTasks:
-    """The orchestrator's own task types (mixed into the Orchestrator)."""
+    """The orchestrator's own task types (a part of the Decider)."""
 
     def _begin_SWITCH(self, run: Run) -> None:
         step = run.step
@@ -33,7 +34,7 @@ class SystemTasks:
         self._finish(run, COMPLETED, {key: [case]}, None)
         first = step.cases[case] if case in step.cases else step.default
         if first is not None:
-            self._todo.append((run.inst, first, run.iteration, 1, first.start_delay))
+            self.todo.append((run.inst, first, run.iteration, 1, first.start_delay))
         else:
             self._after(run.inst, step, run.iteration)
 
@@ -41,40 +42,36 @@ class SystemTasks:
 
     def _begin_FORK_JOIN(self, run: Run) -> None:
         self._finish(run, COMPLETED, {}, None)
-        todo = self._todo
+        todo = self.todo
         for first in run.step.branches:
             todo.append((run.inst, first, run.iteration, 1, first.start_delay))
         join = run.step.next
         todo.append((run.inst, join, run.iteration, 1, join.start_delay))
 
     def _begin_JOIN(self, run: Run) -> None:
-        self._commit(("dispatch", self._sys.sim.now, run.task_id, None, None))
+        self._commit(("dispatch", self.now, run.task_id, None, None))
         self._record_task(run, IN_PROGRESS, None)
         self._check_joins(run.inst)
 
     def _begin_DO_WHILE(self, run: Run) -> None:
-        self._commit(("dispatch", self._sys.sim.now, run.task_id, None, None))
+        self._commit(("dispatch", self.now, run.task_id, None, None))
         self._record_task(run, IN_PROGRESS, None)
-        self._commit(("loop", self._sys.sim.now, run.task_id, {"iteration": 1}))
+        self._commit(("loop", self.now, run.task_id, {"iteration": 1}))
         body = run.step.body
-        self._todo.append((run.inst, body, 1, 1, body.start_delay))
+        self.todo.append((run.inst, body, 1, 1, body.start_delay))
 
     def _begin_SUB_WORKFLOW(self, run: Run) -> None:
         step = run.step
         name = step.sub_name.resolve(run.inst, run.task_id)
-        plan = self.registry.find(name, step.sub_version) if isinstance(name, str) else None
+        plan = self.definitions.find(name, step.sub_version) if isinstance(name, str) else None
         if plan is None:
             given = step.task.sub_workflow_param.name
             named = f"{name!r}" if given == name else f"{given!r} (which resolved to {name!r})"
             version = f" version {step.sub_version}" if step.sub_version is not None else ""
             self._fail_run(run, FAILED, f"sub-workflow {named}{version} is not registered; registered: "
-                                        f"{', '.join(self.registry.names())}")
+                                        f"{', '.join(self.definitions.names())}")
             return
-        fault = self._nesting_fault(run.inst, plan.name)
-        if fault is not None:
-            self._fail_run(run, FAILED, f"sub-workflow not started: {fault}")
-            return
-        self._commit(("dispatch", self._sys.sim.now, run.task_id, None, None))
+        self._commit(("dispatch", self.now, run.task_id, None, None))
         self._record_task(run, IN_PROGRESS, None)
         inp = run.input if isinstance(run.input, dict) else {}
         self._start_instance(plan, dict(inp), run.inst.correlation, parent=run)
@@ -97,7 +94,7 @@ class SystemTasks:
 
     def _begin_WAIT(self, run: Run) -> None:
         duration = run.input.get("duration")
-        now = self._sys.sim.now
+        now = self.now
         due = None
         if duration is not None:
             try:
@@ -108,18 +105,11 @@ class SystemTasks:
         self._commit(("dispatch", now, run.task_id, None, due))
         self._record_task(run, IN_PROGRESS, None)
         if due is not None:
-            run.timer = self.after(due - now, self._wait_over, run)
-
-    def _wait_over(self, run: Run) -> None:
-        run.timer = None
-        if run.status == IN_PROGRESS and run.inst.status == RUNNING:
-            self._finish(run, COMPLETED, {}, None)
-            self._advance(run)
-            self._drain()
+            self.touched[run.inst] = None  # the decider completes it when its deadline comes
 
     def _begin_SET_VARIABLE(self, run: Run) -> None:
         values = dict(run.input) if isinstance(run.input, dict) else {}
-        self._commit(("vars", self._sys.sim.now, run.inst.id, values))
+        self._commit(("vars", self.now, run.inst.id, values))
         self._finish(run, COMPLETED, {}, None)
         self._advance(run)
 
@@ -143,14 +133,14 @@ class SystemTasks:
 
     @property
     def js(self) -> JavaScript:
-        """This orchestrator's JavaScript engine (the sandbox's V8, started on first use)."""
+        """This orchestrator's JavaScript engine (a V8 context, made on first use)."""
         if self._js is None:
-            self._js = JavaScript(self.settings.js_timeout)
+            self._js = JavaScript(self.context.js_timeout)
         return self._js
 
     @property
     def jq(self) -> Jq:
-        """This orchestrator's jq queries (the sandbox's jq, with the JavaScript time limit)."""
+        """This orchestrator's jq queries (compiled once each)."""
         if self._jq is None:
-            self._jq = Jq(self.settings.js_timeout)
+            self._jq = Jq()
         return self._jq

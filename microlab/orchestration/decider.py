@@ -1,0 +1,674 @@
+"""The decider: a workflow's next steps as a function of its state, one event and the time.
+
+``decide(state, definitions, event, now) -> [actions]`` is the whole of what the
+orchestrator *decides*; sending, timers, the log and the lock belong to the shell
+(:mod:`~microlab.orchestration.orchestrator`), which carries out the actions
+(:mod:`~microlab.orchestration.actions`) in order. It is Conductor's design: its
+``DeciderService.decide(workflow)`` returns an outcome (tasks to schedule, tasks to
+update, complete or not) that the ``WorkflowExecutor`` persists, queues and notifies
+(https://github.com/conductor-oss/conductor/blob/main/core/src/main/java/com/netflix/conductor/core/execution/DeciderService.java).
+
+Two choices worth knowing:
+
+- The state is changed only through records (``state.apply``): the decider applies each
+  record it makes to the state it was given, so the rest of the same decision sees it,
+  and returns it as a :class:`~microlab.orchestration.actions.Commit` for the shell to
+  make durable. Replaying the commits rebuilds the state, which is how a standby, a
+  restarted node or a second node of a cluster sees the same instance.
+- There is no timer per task. After every decision the decider computes the instance's
+  earliest deadline (a retry falling due, a WAIT ending, a response, task, poll, HTTP
+  read or workflow timeout: :mod:`~microlab.orchestration.deadlines`) and asks for one
+  wake-up (:class:`~microlab.orchestration.actions.Wake`). When it comes, every deadline
+  is re-checked against ``now``, as Conductor's decider does when its sweeper
+  re-evaluates a workflow; an early or stale wake-up does nothing.
+
+The decider holds no reference to a System: tests feed it one event and read the
+actions (``tests/test_orchestration_decider.py``). It is one unit of about 650 lines
+because advancing, retrying and ending an instance call each other; the task types it
+runs itself live in :mod:`~microlab.orchestration.systemtasks`, the deadlines in
+:mod:`~microlab.orchestration.deadlines`.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from collections import deque
+
+from ..errors import MicrolabError
+from ..messages import REPLY
+from ..trace import EFFECT
+from . import model as m
+from . import records as rec
+from .actions import Commit, Dispatch, Enqueue, Lease, Record, Reply, Send, Wake
+from .deadlines import Deadlines
+from .events import CompleteTask, Polled, Resume, Start, TaskResult, Terminate, TimerFired
+from .expressions import ExpressionError, truthy
+from .model import (COMPLETED, COMPLETED_WITH_ERRORS, FAILED, FAILED_WITH_TERMINAL_ERROR, IN_PROGRESS,
+                    RUNNING, SCHEDULED, TASK_RETRIABLE, TASK_TERMINAL, TERMINATED, TIMED_OUT)
+from .plan import BRANCH, CASE, HTTP_READ_TIMEOUT, LOOP, TOP, Plan, Step
+from .routing import http_request
+from .state import Instance, Run, State
+from .systemtasks import SystemTasks
+
+#: Message types the orchestrator sends on its own.
+WORKFLOW_ENDED = "WorkflowEnded"
+WORKFLOW_STARTED = "WorkflowStarted"
+#: Tasks one decision may run without waiting on a service before it is called endless.
+MAX_SYNC_STEPS = 10_000
+#: How a worker task reaches its worker: pushed as a command, or polled from a queue.
+PUSH = "push"
+POLL = "poll"
+DISPATCH_MODES = (PUSH, POLL)
+
+
+def task_detail(run: Run, status: str, extra: dict | None = None) -> dict:
+    """The detail of a ``task`` trace record (see :mod:`~microlab.orchestration.records`)."""
+    inst = run.inst
+    step = run.step
+    detail = {"correlation": inst.correlation, "workflow_id": inst.id, "task_id": run.task_id,
+              "ref": run.ref, "name": step.name, "type": step.type, "status": status,
+              "attempt": run.attempt}
+    if run.iteration:
+        detail["iteration"] = run.iteration
+    if inst.compensation:
+        detail["compensation"] = True
+    if extra:
+        detail.update(extra)
+    return detail
+
+
+class Context:
+    """What a decision may consult besides the state: fixed for a node's lifetime.
+
+    ``definitions`` (a :class:`~microlab.orchestration.registry.Registry`),
+    ``dispatch`` (``"push"`` or ``"poll"``), ``notify_starter``, ``conclusions``,
+    ``route_http(uri) -> (service, why)`` for HTTP tasks whose service is known only at
+    run time, ``random`` (for backoff jitter: the simulation's generator, so runs
+    repeat), ``js_timeout`` and ``tracing`` (False: trace records are not even built).
+    """
+
+    def __init__(self, definitions, *, dispatch: str = PUSH, notify_starter: bool = False, conclusions=None,
+                 route_http=None, random=None, js_timeout: float = 1.0, tracing: bool = True, polled=None,
+                 max_sync_steps: int = MAX_SYNC_STEPS):
+        self.definitions = definitions
+        self.dispatch = dispatch
+        self.notify_starter = notify_starter
+        self.conclusions = conclusions
+        self.route_http = route_http
+        self.random = random if random is not None else _random.Random(0)
+        self.js_timeout = js_timeout
+        self.tracing = tracing
+        self.max_sync_steps = max_sync_steps
+        #: Queue keys ``(task name, service)`` served by polling workers; None: every SIMPLE task
+        #: is queued when ``dispatch="poll"``.
+        self.polled = polled if polled is not None else _Everything() if dispatch == POLL else frozenset()
+
+
+class _Everything:
+    """A set that holds everything (a decider tested alone queues every SIMPLE task)."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
+def decide(state: State, definitions, event, now: float, **context) -> list:
+    """The actions that ``event`` at time ``now`` calls for (the state is updated by records).
+
+    ``definitions`` is a Registry; ``context`` holds :class:`Context`'s keywords. For
+    many decisions, build one :class:`Decider` and call its ``decide``.
+    """
+    return Decider(Context(definitions, **context)).decide(state, event, now)
+
+
+class Decider(SystemTasks, Deadlines):
+    """Takes one decision at a time (see the module docstring).
+
+    While a decision runs, these attributes are its working set, shared with the
+    :class:`SystemTasks` and :class:`Deadlines` parts of the class: ``state``, ``now``,
+    ``actions`` (the result), ``todo`` (tasks to schedule before the decision ends) and
+    ``touched`` (instances whose deadlines must be recomputed).
+    """
+
+    def __init__(self, context: Context):
+        self.context = context
+        self.definitions = context.definitions
+        self.state: State | None = None
+        self.now = 0.0
+        self.actions: list = []
+        self.todo: deque = deque()
+        self.touched: dict = {}
+        self._js = None
+        self._jq = None
+        self._handlers = {Start: self._on_start, TaskResult: self._on_result, CompleteTask: self._on_complete,
+                          Terminate: self._on_terminate, TimerFired: self._on_timer, Polled: self._on_polled,
+                          Resume: self._on_resume}
+
+    def decide(self, state: State, event, now: float) -> list:
+        """Apply ``event`` at ``now`` to ``state``; return the actions, in the order to carry them out."""
+        self.state = state
+        self.now = now
+        self.actions = actions = []
+        try:
+            self._handlers[type(event)](event)
+            self._drain()
+            for inst in self.touched:
+                self.actions.append(Wake(inst.id, self.next_due(inst)))
+        finally:
+            self.todo.clear()  # a decision never leaks into the next one, even if it raised
+            self.touched.clear()
+        return actions
+
+    # -- building blocks -------------------------------------------------------------------
+
+    def _commit(self, record: tuple):
+        self.actions.append(Commit(record))
+        return self.state.apply(record)
+
+    def _record(self, kind: str, msg, detail: dict) -> None:
+        if self.context.tracing:
+            self.actions.append(Record(kind, msg, detail))
+
+    def _stale(self, msg, reason: str) -> None:
+        self.actions.append(Record(rec.STALE, msg, {"correlation": getattr(msg, "correlation", None),
+                                                    "reason": reason}))
+
+    def _record_task(self, run: Run, status: str, msg, **extra) -> None:
+        if self.context.tracing:
+            self.actions.append(Record(rec.TASK, msg, task_detail(run, status, extra)))
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _on_start(self, event: Start) -> None:
+        msg = event.msg
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        plan = self.definitions.plan(payload.get("name"), payload.get("version"))
+        inp = payload.get("input") or {}
+        if not isinstance(inp, dict):
+            raise MicrolabError(f"StartWorkflow {plan.name!r}: input must be a JSON object (dict), got {inp!r}")
+        key = payload.get("idempotencyKey")
+        existing = self.state.by_key.get((plan.name, key)) if key is not None else None
+        if existing is not None:
+            # Conductor's RETURN_EXISTING strategy: a start request repeated by a client
+            # that never heard back (a lost reply, a crashed orchestrator) starts nothing new.
+            self._stale(msg, f"workflow {existing} already started with idempotencyKey {key!r}")
+            self.actions.append(Reply(msg, WORKFLOW_STARTED, {"workflowId": existing, "existing": True}))
+            return
+        starter = (event.source, getattr(msg, "id", None)) if self.context.notify_starter else None
+        inst = self._start_instance(plan, inp, getattr(msg, "correlation", None), starter=starter, key=key)
+        self.actions.append(Reply(msg, WORKFLOW_STARTED, {"workflowId": inst.id}))
+
+    def _on_result(self, event: TaskResult) -> None:
+        msg = event.msg
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if "taskId" not in payload:
+            self._reply_without_task_id(msg, payload)
+            return
+        run = self.state.tasks.get(payload.get("taskId"))
+        if run is None:
+            self._stale(msg, f"unknown task {payload.get('taskId')!r}")
+            return
+        if run.status != IN_PROGRESS or run.inst.status != RUNNING or run.step.type not in m.WORKER_TYPES:
+            what = run.status if run.inst.status == RUNNING else f"{run.status}, workflow {run.inst.status}"
+            self._stale(msg, f"task {run.task_id} ({run.full_ref}) is already {what}")
+            return
+        ok = event.ok
+        output = payload.get("output")
+        if not isinstance(output, dict):
+            output = {} if output is None else {"result": output}
+        if run.step.type == m.HTTP:
+            code = payload.get("statusCode", 200 if ok else 500)
+            output = {"response": {"statusCode": code, "body": output, "headers": {},
+                                   "reasonPhrase": "OK" if ok else str(payload.get("reason", ""))}}
+        if ok:
+            self._finish(run, COMPLETED, output, None, msg)
+            self._advance(run)
+        else:
+            status = FAILED_WITH_TERMINAL_ERROR if payload.get("terminal") else FAILED
+            self._finish(run, status, output, str(payload.get("reason", "the worker reported a failure")), msg)
+            self._handle_failure(run)
+
+    def _reply_without_task_id(self, msg, payload) -> None:
+        """A reply that cannot be matched: say what is wrong, on the task it seems to answer."""
+        shape = ("its payload is not a dict" if not isinstance(getattr(msg, "payload", None), dict)
+                 else f"its payload has {', '.join(map(repr, payload)) or 'no keys'} but no 'taskId'")
+        reason = (f"the {msg.type} reply from {msg.source} could not be matched to a task: {shape}. "
+                  f"A reply must carry the taskId of the command it answers (a Worker adds it; "
+                  f"with self.reply(msg, ...) by hand, copy msg.payload['taskId'])")
+        self._stale(msg, reason)
+        for wf_id in self.state.by_correlation.get(msg.correlation, []):
+            inst = self.state.instances.get(wf_id)
+            if inst is None or inst.status != RUNNING:
+                continue
+            for run in inst.tasks:
+                if run.status == IN_PROGRESS and run.service == msg.source:
+                    run.bad_reply = reason
+
+    def _on_complete(self, event: CompleteTask) -> None:
+        msg = event.msg
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        run = self._find_run(payload, getattr(msg, "correlation", None))
+        if run is None or run.status != IN_PROGRESS or run.inst.status != RUNNING:
+            self._stale(msg, f"no task in progress matches {payload!r}")
+            return
+        status = payload.get("status", COMPLETED)
+        if status not in (COMPLETED, FAILED):
+            raise MicrolabError(f"CompleteTask status must be COMPLETED or FAILED, got {status!r}")
+        self._finish(run, status, payload.get("output") or {}, payload.get("reason"), msg)
+        self._after_finish(run)
+
+    def _on_terminate(self, event: Terminate) -> None:
+        msg = event.msg
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        wf_id = payload.get("workflowId")
+        if wf_id is None:
+            ids = [i for i in self.state.by_correlation.get(getattr(msg, "correlation", None), [])
+                   if self.state.instances[i].status == RUNNING]
+            wf_id = ids[0] if ids else None
+        inst = self.state.instances.get(wf_id)
+        if inst is None or inst.status != RUNNING:
+            self._stale(msg, f"no running workflow {wf_id!r} to terminate")
+            return
+        self._end(inst, TERMINATED, payload.get("reason") or "terminated on request")
+
+    def _on_polled(self, event: Polled) -> None:
+        """A worker leased a queued task: it is IN_PROGRESS from now (Conductor sets startTime at poll)."""
+        run = self.state.tasks.get(event.task_id)
+        if run is None or run.status != SCHEDULED or run.inst.status != RUNNING:
+            return  # ended or leased meanwhile; the shell only leases what it found SCHEDULED
+        self._commit(("dispatch", self.now, run.task_id, event.worker, None))
+        self.actions.append(Lease(run, event.worker, self._payload(run), event.msg))
+        self.touched[run.inst] = None
+
+    def _on_resume(self, event: Resume) -> None:
+        inst = self.state.instances.get(event.workflow_id)
+        if inst is None or inst.status != RUNNING:
+            return
+        now = self.now
+        pending = list(inst.open.values())
+        polled = self.context.polled
+
+        def pushed(r):
+            return r.step.type in m.WORKER_TYPES and not (r.step.type == m.SIMPLE
+                                                          and (r.step.name, r.step.service) in polled)
+        self.actions.append(Record(rec.RESUME, None, {
+            "correlation": inst.correlation, "workflow_id": inst.id,
+            "resent": [r.full_ref for r in pending if r.status == IN_PROGRESS and pushed(r)]}))
+        for run in pending:
+            if run.inst.status != RUNNING:
+                break
+            if run.status == SCHEDULED:
+                if run.due is not None and run.due > now:
+                    continue  # the wake-up begins it
+                if run.queued:
+                    continue  # the durable queue still holds it
+                self._begin(run)
+            elif pushed(run):
+                self._dispatch(run, resent=True)
+        if inst.status == RUNNING and inst.joins:
+            self._check_joins(inst)
+        if inst.at_end:
+            self._maybe_complete(inst)
+        self.touched[inst] = None
+
+    # -- instances --------------------------------------------------------------------------
+
+    def _start_instance(self, plan: Plan, inp: dict, correlation, parent: Run | None = None,
+                        failure_of: str | None = None, starter=None, wf_id: str | None = None,
+                        key=None) -> Instance:
+        now = self.now
+        if plan.input_template:
+            inp = {**plan.input_template, **inp}
+        wf_id = wf_id or self.state.next_id(plan.name)
+        inst = self._commit(("start", now, wf_id, plan, correlation, inp,
+                             parent.inst.id if parent is not None else None,
+                             parent.task_id if parent is not None else None, failure_of, starter, key))
+        if self.context.tracing:
+            detail = {"correlation": correlation, "workflow": plan.name, "version": plan.version,
+                      "workflow_id": wf_id, "status": RUNNING, "input": inp}
+            if parent is not None:
+                detail["parent"] = parent.inst.id
+                detail["parent_task"] = parent.task_id
+            if failure_of is not None:
+                detail["failure_of"] = failure_of
+            self.actions.append(Record(rec.WORKFLOW, None, detail))
+        self.touched[inst] = None
+        if plan.first is None:  # cannot happen for a validated definition
+            self._end(inst, COMPLETED)
+        else:
+            self.todo.append((inst, plan.first, None, 1, plan.first.start_delay))
+        return inst
+
+    def _drain(self) -> None:
+        """Schedule everything the current decision queued (iteratively: no deep recursion)."""
+        todo = self.todo
+        steps = 0
+        while todo:
+            inst, step, iteration, attempt, delay = todo.popleft()
+            if inst.status != RUNNING:
+                continue
+            steps += 1
+            if steps > self.context.max_sync_steps:
+                todo.clear()
+                self._end(inst, FAILED, f"{self.context.max_sync_steps:,} tasks ran in one decision without waiting for "
+                                        f"any service (last: {step.ref!r}): a DO_WHILE whose loopCondition "
+                                        "never becomes false?")
+                todo.clear()
+                return
+            self._schedule(inst, step, iteration, attempt, delay)
+
+    def _schedule(self, inst: Instance, step: Step, iteration, attempt: int, delay: float) -> Run:
+        now = self.now
+        task_id = f"{inst.id}.{len(inst.tasks) + 1}"
+        inp = step.params.resolve(inst, task_id)
+        if step.type == m.JOIN:
+            inp["joinOn"] = list(step.join_on)  # as Conductor: what the JOIN waits for is in its input
+        run = self._commit(("schedule", now, inst.id, task_id, step.ref, attempt, iteration, inp,
+                            now + delay if delay else None))
+        self._record_task(run, SCHEDULED, None, input=inp)
+        if delay:
+            self.touched[inst] = None  # the wake-up at its due time begins it
+        else:
+            self._begin(run)
+        return run
+
+    def _begin(self, run: Run) -> None:
+        """Start a scheduled attempt: send or queue its work, or do a system task's work."""
+        t = run.step.type
+        if t in m.WORKER_TYPES:
+            step = run.step
+            if t == m.SIMPLE and (step.name, step.service) in self.context.polled:
+                self._commit(("queue", self.now, run.task_id))
+                self.actions.append(Enqueue(run, (step.name, step.service)))
+                self.touched[run.inst] = None
+            else:
+                self._dispatch(run)
+            return
+        try:
+            handler = getattr(self, "_begin_" + t)
+        except AttributeError:  # validation rejects these; a safety net for hand-made plans
+            self._fail_run(run, FAILED, f"task type {t!r} is not supported")
+            return
+        handler(run)
+
+    # -- worker tasks -----------------------------------------------------------------------
+
+    def _payload(self, run: Run) -> dict:
+        step = run.step
+        payload = {"taskId": run.task_id, "workflowId": run.inst.id, "ref": run.full_ref, "name": step.name,
+                   "type": step.type, "attempt": run.attempt, "input": run.input}
+        if run.inst.compensation:
+            payload["compensation"] = True
+        return payload
+
+    def _dispatch(self, run: Run, resent: bool = False) -> None:
+        """Push the command of a worker task: commit that it is in progress, then send it."""
+        step = run.step
+        service = step.service
+        payload = self._payload(run)
+        read_timeout = None
+        if step.type == m.HTTP:
+            raw = run.input.get("http_request")
+            if not isinstance(raw, dict) or not isinstance(raw.get("uri"), str):
+                self._fail_run(run, FAILED, "http_request.uri did not resolve to a string")
+                return
+            request = http_request(raw)
+            if service is None:
+                service, why = self.context.route_http(request["uri"])
+                if service is None:
+                    self._fail_run(run, FAILED, why)
+                    return
+            body = request["body"]
+            payload["input"] = body if isinstance(body, dict) else {"body": body}
+            payload["request"] = request
+            read_ms = raw.get("readTimeOut")
+            read_timeout = read_ms / 1000.0 if isinstance(read_ms, (int, float)) and read_ms > 0 else HTTP_READ_TIMEOUT
+        self._commit(("dispatch", self.now, run.task_id, service, None))
+        run.read_timeout = read_timeout
+        self.actions.append(Dispatch(run, service, payload, resent))
+        self.touched[run.inst] = None
+
+    # -- what happens next ------------------------------------------------------------------
+
+    def _finish(self, run: Run, status: str, output, reason, msg=None) -> None:
+        self._commit(("finish", self.now, run.task_id, status, output, reason))
+        self.touched[run.inst] = None
+        if self.context.tracing:
+            if reason is None:
+                self._record_task(run, status, msg, output=run.output)
+            else:
+                self._record_task(run, status, msg, output=run.output, reason=reason)
+
+    def _fail_run(self, run: Run, status: str, reason: str, output=None) -> None:
+        self._finish(run, status, output, reason)
+        self._handle_failure(run)
+
+    def _after_finish(self, run: Run) -> None:
+        if run.status in m.TASK_SUCCESSFUL:
+            self._advance(run)
+        else:
+            self._handle_failure(run)
+
+    def _advance(self, run: Run) -> None:
+        """A task ended well: wake JOINs, then go on after it."""
+        inst = run.inst
+        if inst.status != RUNNING:
+            return
+        if inst.joins:
+            self._check_joins(inst)
+        if run.step.type not in (m.SWITCH, m.DECISION, m.FORK_JOIN, m.JOIN):
+            self._after(inst, run.step, run.iteration)
+        if inst.at_end:
+            self._maybe_complete(inst)
+
+    def _after(self, inst: Instance, step: Step, iteration) -> None:
+        """``step`` is done: queue what follows it, climbing out of finished lists."""
+        while True:
+            nxt = step.next
+            if nxt is not None:
+                self.todo.append((inst, nxt, iteration if nxt.loop is not None else None, 1, nxt.start_delay))
+                return
+            container = step.container
+            if container == TOP:
+                if not inst.at_end:
+                    self._commit(("at_end", self.now, inst.id))
+                self._maybe_complete(inst)
+                return
+            if container == BRANCH:
+                return  # the fork's JOIN decides when to go on
+            if container == CASE:
+                step = step.owner  # the case is done, so is its SWITCH
+                if step.loop is None:
+                    iteration = None
+                continue
+            if container == LOOP:
+                self._loop_end(inst, step.owner)
+                return
+
+    def _loop_end(self, inst: Instance, loop: Step) -> None:
+        run = inst.latest[loop.ref]
+        n = run.output.get("iteration", 1)
+        done = {ref: inst.refs[f"{ref}__{n}"].output for ref in loop.body_refs if f"{ref}__{n}" in inst.refs}
+        output = dict(run.output)
+        output[str(n)] = done
+        bindings = loop.params.resolve(inst, run.task_id)
+        bindings = dict(bindings) if isinstance(bindings, dict) else {}
+        for ref in loop.body_refs:
+            latest = inst.latest.get(ref)
+            if latest is not None:
+                bindings[ref] = latest.output
+        bindings[loop.ref] = output
+        try:
+            again = truthy(self.js.evaluate(loop.task.loop_condition, bindings, what="loopCondition"))
+        except ExpressionError as exc:
+            self._fail_run(run, FAILED, str(exc))
+            return
+        if again:
+            output["iteration"] = n + 1
+            self._commit(("loop", self.now, run.task_id, output))
+            self.todo.append((inst, loop.body, n + 1, 1, loop.body.start_delay))
+        else:
+            self._finish(run, COMPLETED, output, None)
+            if inst.status == RUNNING:
+                if inst.joins:
+                    self._check_joins(inst)
+                self._after(inst, loop, None)
+
+    def _check_joins(self, inst: Instance) -> None:
+        changed = True
+        while changed and inst.joins and inst.status == RUNNING:
+            changed = False
+            for join in list(inst.joins):
+                suffix = f"__{join.iteration}" if join.iteration else ""
+                outputs = {}
+                for ref in join.step.join_on:
+                    done = inst.refs.get(ref + suffix)
+                    if done is None or done.status not in TASK_TERMINAL:
+                        break
+                    outputs[ref] = done.output
+                else:
+                    self._finish(join, COMPLETED, outputs, None)
+                    self._after(inst, join.step, join.iteration)
+                    changed = True
+
+    def _maybe_complete(self, inst: Instance) -> None:
+        if inst.status == RUNNING and inst.at_end and inst.active == 0:
+            self._end(inst, COMPLETED)
+
+    def _handle_failure(self, run: Run) -> None:
+        """An attempt failed or timed out: retry it, tolerate it (optional), or fail the workflow."""
+        inst = run.inst
+        if inst.status != RUNNING:
+            return
+        step = run.step
+        if run.status in TASK_RETRIABLE and step.retriable and run.attempt - 1 < step.max_retries:
+            td = step.task_def
+            delay = td.retry_delay(run.attempt - 1)
+            if td.backoff_jitter_ms:
+                delay += self.context.random.uniform(0, td.backoff_jitter_ms / 1000.0)
+            now = self.now
+            self._record(rec.RETRY, None, {
+                "correlation": inst.correlation, "workflow_id": inst.id, "task_id": run.task_id,
+                "ref": run.full_ref, "attempt": run.attempt + 1, "delay": delay,
+                "logic": td.retry_logic, "due": now + delay})
+            self.todo.append((inst, step, run.iteration, run.attempt + 1, delay))
+            return
+        if step.optional:
+            self._finish(run, COMPLETED_WITH_ERRORS, None, run.reason)
+            self._advance(run)
+            return
+        status = TIMED_OUT if run.status == TIMED_OUT else FAILED
+        reason = (f"task {run.full_ref} ({step.type}, task {run.task_id}) ended {run.status} after "
+                  f"{run.attempt} attempt{'s' if run.attempt > 1 else ''}: {run.reason}")
+        self._end(inst, status, reason, failed_run=run)
+
+    def _end(self, inst: Instance, status: str, reason: str | None = None, output=None,
+             failed_run: Run | None = None) -> None:
+        """End an instance: cancel what runs, set the output, start the failure workflow, tell the parent."""
+        if inst.status != RUNNING:
+            return
+        for run in inst.tasks:
+            if run.status not in TASK_TERMINAL:
+                self._finish(run, m.CANCELED, None, f"workflow {inst.id} ended {status}")
+                if run.sub_id is not None:
+                    child = self.state.instances.get(run.sub_id)
+                    if child is not None:
+                        self._end(child, TERMINATED, f"parent workflow {inst.id} ended {status}")
+        if output is None:
+            output = self._workflow_output(inst, failed_run)
+        failure_plan = None
+        if status in (FAILED, TIMED_OUT) and inst.plan.failure_workflow:
+            # A "$workflow.input.x" name that resolves to nothing asks for no failure
+            # workflow (as in Conductor); a name that is not registered is a fault to show.
+            name = self._failure_name(inst)
+            failure_plan = self.definitions.find(name) if name else None
+            if failure_plan is None and name:
+                reason = f"{reason}; and its failure workflow {name!r} is not registered"
+            else:
+                failure_id = self.state.next_id(failure_plan.name)
+                output = dict(output)
+                output["conductor.failure_workflow"] = failure_id
+        self._commit(("end", self.now, inst.id, status, output, reason))
+        self.touched[inst] = None
+        self._record(rec.WORKFLOW, None, {
+            "correlation": inst.correlation, "workflow": inst.name, "version": inst.version,
+            "workflow_id": inst.id, "status": status, "output": output, "reason": reason})
+        if failure_plan is not None:
+            self._start_failure_workflow(inst, failure_plan, status, reason, failed_run, failure_id)
+        if self.context.conclusions is not None:
+            self._conclude(inst, status, failure_plan is not None)
+        if inst.parent_task_id is not None:
+            parent_run = self.state.tasks.get(inst.parent_task_id)
+            if parent_run is not None and parent_run.status == IN_PROGRESS:
+                if status == COMPLETED:
+                    self._finish(parent_run, COMPLETED, {**output, "subWorkflowId": inst.id}, None)
+                    self._advance(parent_run)
+                else:
+                    self._fail_run(parent_run, FAILED, f"sub-workflow {inst.id} ended {status}: {reason}")
+        if inst.starter is not None:
+            source, _ = inst.starter
+            self.actions.append(Send(source, WORKFLOW_ENDED, {
+                "workflowId": inst.id, "workflow": inst.name, "status": status, "output": output,
+                "reason": reason}, REPLY, inst.correlation))
+
+    def _conclude(self, inst: Instance, status: str, compensating: bool) -> None:
+        """Record the business transaction's conclusion effect (``conclusions=...``)."""
+        complete, reject = self.context.conclusions
+        effect = None
+        if inst.parent_id is None and inst.failure_of is None:
+            if status == COMPLETED:
+                effect = complete
+            elif not compensating:
+                effect = reject
+        elif inst.failure_of is not None:
+            failed = self.state.instances.get(inst.failure_of)
+            if failed is not None and failed.parent_id is None and failed.failure_of is None:
+                effect = reject  # the undoing is over (whether or not it succeeded)
+        if effect is not None:
+            self.actions.append(Record(EFFECT, None, {"effect": effect, "correlation": inst.correlation,
+                                                      "workflow_id": inst.id, "status": status}))
+
+    def _failure_name(self, inst: Instance) -> str | None:
+        name = inst.plan.failure_workflow
+        if name.startswith("$"):
+            # Conductor's "$workflow.input.<param>" form: the name comes from the input.
+            value = inst.input.get(name.split(".")[-1]) if "." in name else None
+            return value if isinstance(value, str) and value else None
+        return name
+
+    def _start_failure_workflow(self, inst: Instance, plan: Plan, status: str, reason, failed_run,
+                                wf_id: str) -> None:
+        failed = inst.to_conductor()
+        inp = {"workflowId": inst.id, "reason": reason, "failureStatus": status,
+               "failureTaskId": failed_run.task_id if failed_run is not None else None,
+               "failedWorkflow": failed}
+        child = self._start_instance(plan, inp, inst.correlation, failure_of=inst.id, wf_id=wf_id)
+        if self.context.tracing:
+            completed = [r.full_ref for r in reversed(inst.tasks)
+                         if r.status == COMPLETED and r.step.type in m.WORKER_TYPES]
+            self.actions.append(Record(rec.COMPENSATE, None, {
+                "correlation": inst.correlation, "workflow_id": inst.id, "failure_workflow": plan.name,
+                "failure_workflow_id": child.id, "completed": completed}))
+
+    def _workflow_output(self, inst: Instance, failed_run: Run | None = None) -> dict:
+        plan = inst.plan
+        if plan.output is not None:
+            return plan.output.resolve(inst, None)
+        # Conductor: without outputParameters, the output of the task that failed the
+        # workflow, else of the last task scheduled.
+        last = failed_run if failed_run is not None else (inst.tasks[-1] if inst.tasks else None)
+        if last is None:
+            return {}
+        return dict(last.output) if isinstance(last.output, dict) else {"result": last.output}
+
+    def _find_run(self, payload: dict, correlation) -> Run | None:
+        task_id = payload.get("taskId")
+        if task_id is not None:
+            return self.state.tasks.get(task_id)
+        ref = payload.get("ref")
+        wf_id = payload.get("workflowId")
+        ids = [wf_id] if wf_id else self.state.by_correlation.get(correlation, [])
+        for i in ids:
+            inst = self.state.instances.get(i)
+            if inst is not None and ref in inst.refs:
+                return inst.refs[ref]
+        return None
