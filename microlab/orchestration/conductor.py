@@ -79,12 +79,13 @@ TASK_DEF_FIELDS = {
     "responseTimeoutSeconds": "response_timeout_seconds", "timeoutPolicy": "timeout_policy",
     "backoffScaleFactor": "backoff_scale_factor",
     "maxRetryDelaySeconds": "max_retry_delay_seconds", "backoffJitterMs": "backoff_jitter_ms",
-    "description": "description",
+    "pollTimeoutSeconds": "poll_timeout_seconds", "rateLimitPerFrequency": "rate_limit_per_frequency",
+    "rateLimitFrequencyInSeconds": "rate_limit_frequency_in_seconds",
+    "concurrentExecLimit": "concurrent_exec_limit", "description": "description",
 }
 TASK_DEF_PASSIVE = ("ownerEmail", "inputKeys", "outputKeys", "createTime", "updateTime",
-                    "createdBy", "updatedBy", "inputTemplate", "rateLimitPerFrequency",
-                    "rateLimitFrequencyInSeconds", "concurrentExecLimit", "isolationGroupId",
-                    "executionNameSpace", "pollTimeoutSeconds", "inputSchema", "outputSchema",
+                    "createdBy", "updatedBy", "inputTemplate", "isolationGroupId",
+                    "executionNameSpace", "inputSchema", "outputSchema",
                     "enforceSchema", "tags", "totalTimeoutSeconds")
 
 
@@ -395,6 +396,10 @@ def parse_task_def(data, path: str = "$", default_name: str | None = None) -> tu
         backoff_scale_factor=_int(data, "backoffScaleFactor", 1, path, faults, minimum=1),
         max_retry_delay_seconds=_number(data, "maxRetryDelaySeconds", 0, path, faults),
         backoff_jitter_ms=_int(data, "backoffJitterMs", 0, path, faults, minimum=0),
+        poll_timeout_seconds=_number(data, "pollTimeoutSeconds", 0, path, faults) or 0,
+        rate_limit_per_frequency=_int(data, "rateLimitPerFrequency", 0, path, faults, minimum=0) or 0,
+        rate_limit_frequency_in_seconds=_number(data, "rateLimitFrequencyInSeconds", 1, path, faults) or 1,
+        concurrent_exec_limit=_int(data, "concurrentExecLimit", 0, path, faults, minimum=0) or 0,
         description=_opt_str(data, "description", path, faults),
         extra={k: data[k] for k in TASK_DEF_PASSIVE if k in data},
     )
@@ -480,6 +485,13 @@ def task_def_to_json(td: TaskDef) -> dict:
         out["maxRetryDelaySeconds"] = td.max_retry_delay_seconds
     if td.backoff_jitter_ms:
         out["backoffJitterMs"] = td.backoff_jitter_ms
+    if td.poll_timeout_seconds:
+        out["pollTimeoutSeconds"] = td.poll_timeout_seconds
+    if td.rate_limit_per_frequency:
+        out["rateLimitPerFrequency"] = td.rate_limit_per_frequency
+        out["rateLimitFrequencyInSeconds"] = td.rate_limit_frequency_in_seconds
+    if td.concurrent_exec_limit:
+        out["concurrentExecLimit"] = td.concurrent_exec_limit
     if td.description is not None:
         out["description"] = td.description
     out.update(td.extra)
@@ -586,3 +598,14 @@ def _choice(data, key, default, choices, path, faults) -> str:
                                         f"got {json.dumps(value)}{guess}"))
         return default
     return value
+
+
+def _to_conductor(self: WorkflowDef) -> dict:
+    """This definition as Conductor JSON (a dict ready for ``json.dumps``)."""
+    return workflow_to_json(self)
+
+
+# JSON in and out is this module's business, so the model's export method is defined
+# here and attached to the model's class: model.py then needs no import of this module
+# (which imports the model), and the package imports this module on first use.
+WorkflowDef.to_conductor = _to_conductor

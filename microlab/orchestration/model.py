@@ -6,7 +6,9 @@ reference) with Python spelling: a :class:`WorkflowDef` holds a list of
 holds the retry and timeout policy of one task name. The Python builder
 (:mod:`~microlab.orchestration.builder`) and the Conductor JSON loader
 (:mod:`~microlab.orchestration.conductor`) both produce these objects, and
-:meth:`WorkflowDef.to_conductor` writes them back as Conductor JSON.
+:meth:`WorkflowDef.to_conductor` writes them back as Conductor JSON (that method is
+:mod:`~microlab.orchestration.conductor`'s, which owns JSON in and out: this module
+imports nothing of the package, so nothing here can form an import cycle).
 
 Nothing here runs anything; :mod:`~microlab.orchestration.plan` compiles a definition
 for the orchestrator.
@@ -121,6 +123,14 @@ class TaskDef:
     max_retry_delay_seconds: float = 0
     #: Up to this many milliseconds of random jitter per delay (drawn from the system's random).
     backoff_jitter_ms: int = 0
+    #: A queued task that no worker polls within this many seconds times out (0: never).
+    poll_timeout_seconds: float = 0
+    #: At most this many tasks of this name given to workers per window (0: no limit) ...
+    rate_limit_per_frequency: int = 0
+    #: ... of this many seconds (Conductor's rateLimitFrequencyInSeconds, default 1).
+    rate_limit_frequency_in_seconds: float = 1
+    #: At most this many tasks of this name IN_PROGRESS at once (0: no limit).
+    concurrent_exec_limit: int = 0
     description: str | None = None
     #: Fields from a Conductor file that do not change the simulation (ownerEmail, ...).
     extra: dict = field(default_factory=dict, compare=False, repr=False)
@@ -254,11 +264,6 @@ class WorkflowDef:
             if t.task_reference_name == ref:
                 return t
         raise KeyError(f"workflow {self.name!r} has no task with taskReferenceName {ref!r}")
-
-    def to_conductor(self) -> dict:
-        """This definition as Conductor JSON (a dict ready for ``json.dumps``)."""
-        from .conductor import workflow_to_json
-        return workflow_to_json(self)
 
 
 def walk(tasks: list, path: str):

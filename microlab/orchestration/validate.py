@@ -20,7 +20,7 @@ import difflib
 
 from . import model as m
 from .params import ITERATION_SUFFIX, compile_template, has_expression
-from .tasks import parse_duration
+from .durations import parse_duration
 
 SWITCH_EVALUATORS = ("value-param", "javascript", "graaljs")
 INLINE_EVALUATORS = ("javascript", "graaljs", "value-param")
