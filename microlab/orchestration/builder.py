@@ -13,7 +13,8 @@ Tasks inside SWITCH cases, FORK branches and DO_WHILE bodies are made with the m
 functions of the same names (``simple``, ``http``, ``switch``, ``fork``, ...). Retry and
 timeout keywords (``retries``, ``retry_logic``, ``retry_delay``, ``timeout``,
 ``response_timeout``, ``timeout_policy``, ``backoff_scale_factor``, ``max_retry_delay``,
-``jitter_ms``) become the task's inline ``taskDefinition``. ``build()`` checks the
+``jitter_ms``; for polled tasks ``poll_timeout``, ``rate_limit`` per ``rate_limit_window``
+seconds and ``concurrency``) become the task's inline ``taskDefinition``. ``build()`` checks the
 definition as the Conductor loader does and raises the same errors, with the JSON
 paths the definition has once exported (``order.to_conductor()``).
 
@@ -55,6 +56,10 @@ POLICY = {
     "backoff_scale_factor": "backoff_scale_factor",
     "max_retry_delay": "max_retry_delay_seconds",
     "jitter_ms": "backoff_jitter_ms",
+    "poll_timeout": "poll_timeout_seconds",
+    "rate_limit": "rate_limit_per_frequency",
+    "rate_limit_window": "rate_limit_frequency_in_seconds",
+    "concurrency": "concurrent_exec_limit",
 }
 
 

@@ -16,10 +16,11 @@ kind             detail (besides ``correlation``)
                  DO_WHILE; ``input`` when SCHEDULED; ``service`` when a command is sent
                  (IN_PROGRESS); ``output`` and ``reason`` when it ends; ``compensation``
                  (True) for tasks of a failure workflow; ``resent`` (True) when a takeover
-                 or restart sends the command again.
+                 or restart sends the command again; ``polled`` (True) when a polling
+                 worker leased it.
 ``retry``        ``workflow_id``, ``task_id`` (the failed attempt), ``ref``, ``attempt`` (the
                  next one), ``delay`` (seconds), ``logic`` (FIXED, ...), ``due`` (time).
-``timeout``      ``workflow_id``, ``which`` ("response", "task", "http" or "workflow"),
+``timeout``      ``workflow_id``, ``which`` ("response", "task", "poll", "http" or "workflow"),
                  ``seconds``, ``policy``; ``task_id`` and ``ref`` for a task timeout.
 ``compensate``   ``workflow_id`` (the failed instance), ``failure_workflow`` (name),
                  ``failure_workflow_id``, ``completed`` (refs of the completed tasks, most
@@ -31,6 +32,12 @@ kind             detail (besides ``correlation``)
                  (instances still running); no correlation.
 ``resume``       ``workflow_id``, ``resent`` (refs whose commands go out again).
 ``role``         ``role`` ("active" or "standby"): what a restarted orchestrator became.
+``poll``         an answered poll (correlation None): ``worker``, ``task_type``, ``count``
+                 (asked for), ``leased`` (0: an empty poll), ``waited`` (seconds held
+                 open), ``queue`` (tasks still waiting in that queue).
+``lock``         ``workflow_id``, ``holder``, ``node``: a node found an instance locked by
+                 another node and left the decision to it (or to the sweeper).
+``sweep``        ``workflow_id``: the sweeper re-decided an instance nobody held.
 ===============  ==========================================================================
 """
 
@@ -43,6 +50,9 @@ STALE = "stale"
 TAKEOVER = "takeover"
 RESUME = "resume"
 ROLE = "role"
+POLL = "poll"
+LOCK = "lock"
+SWEEP = "sweep"
 
 #: Every kind the engine writes.
-KINDS = (WORKFLOW, TASK, RETRY, TIMEOUT, COMPENSATE, STALE, TAKEOVER, RESUME, ROLE)
+KINDS = (WORKFLOW, TASK, RETRY, TIMEOUT, COMPENSATE, STALE, TAKEOVER, RESUME, ROLE, POLL, LOCK, SWEEP)

@@ -26,6 +26,20 @@ two attempts of that task (by name or reference name) and ``times=None`` fails e
 attempt; ``worker.fail_rate("charge_payment", 0.1)`` fails one attempt in ten at
 random (drawn from the simulation's generator, so runs repeat).
 
+Polling, as Conductor's workers do: when the orchestrator runs with ``dispatch="poll"``
+(its default), registering a workflow tells each worker which task types to poll for,
+and the worker sends ``Poll`` ``{"taskType", "count", "timeout", "workerId"}`` for each:
+``count`` is its free capacity (``workers`` minus tasks in hand), the
+server holds the poll up to ``poll_timeout`` seconds (a long poll), and
+``polling_interval`` seconds after each answer the worker polls again. These are the
+Conductor clients' ``pollingInterval`` (100 ms by default) and long-poll timeout
+(https://conductor-oss.github.io/conductor/documentation/clientsdks/java-sdk.html). A
+polled task arrives as a reply whose type is the task name; the worker's update goes to
+whichever node serves it now (a load balancer's choice), not necessarily the one that
+leased the task. An empty poll that says the server is idle (no workflow running at
+all), or ``idle_polls`` empty polls in a row, pause the loop until a task of its type is
+queued: without that, a simulated run could never end.
+
 ``Worker(idempotent=True)`` remembers what it answered, keyed by the request's
 ``Idempotency-Key`` header when there is one, else by workflow and task reference: a
 duplicate command (a network duplicate, a retry after a lost reply, a command re-sent
@@ -37,7 +51,7 @@ from __future__ import annotations
 import inspect
 
 from ..errors import MicrolabError
-from ..messages import Message
+from ..messages import REPLY, Message
 from ..services import HOOKS, Service, ServiceDefinitionError
 
 _WORKER_PURPOSE = {"crash": "worker.crash() crashes the service", "restart": "it restarts the service",
@@ -49,6 +63,11 @@ _WORKER_PURPOSE = {"crash": "worker.crash() crashes the service", "restart": "it
 #: Reply types a worker sends back to the orchestrator.
 TASK_COMPLETED = "TaskCompleted"
 TASK_FAILED = "TaskFailed"
+#: Polling (see :mod:`~microlab.orchestration.polling`).
+POLL = "Poll"
+NO_TASK = "NoTask"
+#: A poll unanswered this long after its long-poll timeout is given up (the node may be down).
+POLL_GRACE = 1.0
 
 
 class TaskFailed(Exception):
@@ -134,10 +153,36 @@ class Worker(Service):
                 f"__init__: self.task({name!r}, self.{name}_task)")
         super().__init_subclass__(**kwargs)
 
+    #: Seconds between the answer to a poll and the next poll (Conductor clients: 100 ms).
+    polling_interval: float = 0.1
+    #: Seconds the server may hold a poll open waiting for a task (a long poll).
+    poll_timeout: float = 0.1
+    #: After this many empty polls in a row a loop pauses until a task of its type is queued.
+    idle_polls: int = 10
+
     def __init__(self, name: str | None = None, *, workers: int | None = None, work_time=None,
-                 idempotent: bool = False):
+                 idempotent: bool = False, polling_interval: float | None = None,
+                 poll_timeout: float | None = None):
         super().__init__(name, workers=workers, work_time=work_time)
         self.idempotent = idempotent
+        if polling_interval is not None:
+            if not isinstance(polling_interval, (int, float)) or polling_interval <= 0:
+                raise ValueError(f"worker {self.name!r}: polling_interval is a number of seconds > 0, "
+                                 f"got {polling_interval!r}")
+            self.polling_interval = float(polling_interval)
+        if poll_timeout is not None:
+            if not isinstance(poll_timeout, (int, float)) or not 0 <= poll_timeout <= 5:
+                raise ValueError(f"worker {self.name!r}: poll_timeout is between 0 and 5 seconds (Conductor's "
+                                 f"limit for a long poll), got {poll_timeout!r}")
+            self.poll_timeout = float(poll_timeout)
+        #: Task type -> the orchestrator it polls (set by orchestrator.register with dispatch="poll").
+        self.polled: dict = {}
+        # Per task type: the outstanding poll's (message id, count), None, or PARKED.
+        self._poll_state: dict = {}
+        self._reserved = 0
+        self._incoming = 0
+        self._wanted: set = set()
+        self._empty_streak: dict = {}
         #: Task name -> bound method that does it.
         self.task_methods: dict = {}
         base = set(dir(Worker))
@@ -188,6 +233,117 @@ class Worker(Service):
         """The task being done right now (None outside a task method)."""
         return self._task
 
+    # -- polling ---------------------------------------------------------------------------
+
+    def poll_for(self, task_type: str, orchestrator) -> None:
+        """Poll ``orchestrator`` for tasks of ``task_type`` from now on (register does this)."""
+        if task_type in self.polled:
+            return
+        self.polled[task_type] = orchestrator
+        self._poll_state[task_type] = _PARKED
+        self.resume_polling(task_type)
+
+    def resume_polling(self, task_type: str) -> None:
+        """Start polling again for a type that was parked (work arrived while it was idle)."""
+        state = self._poll_state.get(task_type)
+        if isinstance(state, tuple):
+            self._wanted.add(task_type)  # an "idle" answer already on its way must not park the loop
+            return
+        # A worker that is down polls nothing; its restart starts every loop again.
+        if state is _PARKED and self.system is not None and self.up:
+            self._poll_state[task_type] = None
+            self.system.sim.schedule(0.0, self._poll_tick, (self.incarnation, task_type))
+
+    def _poll_tick(self, token) -> None:
+        incarnation, task_type = token
+        if incarnation != self.incarnation:
+            return
+        if not self.up:
+            self._poll_state[task_type] = _PARKED
+            return
+        if self._poll_state.get(task_type) is not None:
+            return  # a poll is out, or the loop is parked
+        # Each task type's loop asks for the capacity free now (Conductor's clients poll per
+        # type, with a thread pool each); two types may briefly take more than the worker
+        # can start at once, and the surplus waits in its mailbox.
+        free = self.workers - self.busy - len(self.mailbox) - self._incoming
+        system = self.system
+        if free <= 0:
+            system.sim.schedule(self.polling_interval, self._poll_tick, token)
+            return
+        node = self.polled[task_type]._poll_target()
+        if node is None:
+            # No node is up (the load balancer knows): wait until one comes back, rather
+            # than poll into the void for ever; the node that recovers wakes the loop.
+            self._poll_state[task_type] = _PARKED
+            return
+        msg = self.send(node, POLL, {"taskType": task_type, "count": free, "timeout": self.poll_timeout,
+                                     "workerId": self.name}, correlation=None)
+        # A cancellable guard: a poll answered in time leaves nothing behind in the heap.
+        guard = system.sim.timer(self.poll_timeout + POLL_GRACE, self._poll_lost, (incarnation, task_type, msg.id))
+        self._poll_state[task_type] = (msg.id, free, guard)
+        self._reserved += free
+
+    def _poll_lost(self, token) -> None:
+        incarnation, task_type, mid = token
+        state = self._poll_state.get(task_type)
+        if incarnation != self.incarnation or not isinstance(state, tuple) or state[0] != mid:
+            return
+        self._poll_answered(task_type, state, None)  # no answer: the node may be down; poll again
+
+    def _poll_answered(self, task_type: str, state, msg) -> None:
+        self._reserved -= state[1]
+        if msg is not None:
+            state[2].cancel()
+        self._poll_state[task_type] = None
+        wanted = task_type in self._wanted
+        self._wanted.discard(task_type)
+        empty = msg is not None and msg.type == NO_TASK
+        streak = self._empty_streak[task_type] = self._empty_streak.get(task_type, 0) + 1 if empty else 0
+        if empty and not wanted and ((msg.payload or {}).get("idle") or streak >= self.idle_polls):
+            self._poll_state[task_type] = _PARKED
+            self._empty_streak[task_type] = 0
+            return
+        self.system.sim.schedule(self.polling_interval, self._poll_tick, (self.incarnation, task_type))
+
+    def _receive(self, msg: Message) -> None:
+        if msg.kind == REPLY and self._poll_state:
+            mid = msg.causation
+            for task_type, state in self._poll_state.items():
+                if isinstance(state, tuple) and state[0] == mid:
+                    leased = (msg.payload or {}).get("leased", 1) if msg.type != NO_TASK else 0
+                    self._incoming += max(leased - 1, 0)
+                    self._poll_answered(task_type, state, msg)
+                    break
+            else:
+                if msg.type != NO_TASK and self._incoming and isinstance(msg.payload, dict) \
+                        and msg.payload.get("polled"):
+                    self._incoming -= 1
+            if msg.type == NO_TASK:
+                return  # the client library reads it; no worker thread is needed
+        super()._receive(msg)
+
+    def on_crash(self) -> None:
+        """Polls out and tasks in hand are lost; the loops start again at restart."""
+        self._reserved = 0
+        self._incoming = 0
+        for task_type in self._poll_state:
+            self._poll_state[task_type] = _PARKED
+
+    def on_restart(self) -> None:
+        """Start every poll loop again."""
+        for task_type in list(self._poll_state):
+            self.resume_polling(task_type)
+
+    def _answer(self, msg: Message, type: str, payload: dict) -> None:
+        if isinstance(msg.payload, dict) and msg.payload.get("polled") and msg.source != self.name:
+            orchestrator = self.polled.get(msg.payload.get("name"))
+            node = orchestrator._poll_target() if orchestrator is not None else None
+            if node is not None:
+                self.send(node, type, payload, kind=REPLY, correlation=msg.correlation)
+                return
+        self.reply(msg, type, payload)
+
     # -- running ---------------------------------------------------------------------------
 
     def handle(self, msg: Message) -> None:
@@ -201,19 +357,19 @@ class Worker(Service):
             answer = self.answers.get(key)
             if answer is not None:
                 # A duplicate: answer as before, without doing the work (or its effects) again.
-                self.reply(msg, TASK_COMPLETED, {"taskId": call.task_id, **answer})
+                self._answer(msg, TASK_COMPLETED, {"taskId": call.task_id, **answer})
                 return
         try:
             output = self._do(call)
         except TaskFailed as failure:
-            self.reply(msg, TASK_FAILED, {"taskId": call.task_id, "reason": failure.reason,
+            self._answer(msg, TASK_FAILED, {"taskId": call.task_id, "reason": failure.reason,
                                           "output": failure.output or {}, "terminal": failure.terminal,
                                           "statusCode": failure.status_code})
             return
         answer = {"output": output}
         if self.idempotent:
             self.answers[call.idempotency_key] = answer
-        self.reply(msg, TASK_COMPLETED, {"taskId": call.task_id, **answer})
+        self._answer(msg, TASK_COMPLETED, {"taskId": call.task_id, **answer})
 
     def _do(self, call: TaskCall) -> dict:
         self._injected_failure(call)
@@ -252,6 +408,9 @@ class Worker(Service):
             f"{self.name} received task {call.name!r} but has no method for it. Write "
             f"def {call.name}(self, input): ... returning a dict, or register one with "
             f"{self.name}.task({call.name!r}, fn). It serves: {', '.join(self.serves()) or 'nothing yet'}.")
+
+
+_PARKED = "parked"
 
 
 class ToyWorker(Worker):

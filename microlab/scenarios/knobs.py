@@ -143,6 +143,11 @@ class Knobs:
     - ``orchestrator_work_time`` and ``broker_work_time`` drive the latency and the
       saturation headline; their defaults and a fair setting are in :data:`FAIRNESS`;
     - ``standby``, ``failover_delay``: a standby orchestrator that takes over after a crash;
+    - ``dispatch``: how the orchestrator's tasks reach the workers: ``"poll"`` (workers
+      poll task queues, as Conductor's do: the default) or ``"push"`` (commands, as some
+      other orchestrators send); ``polling_interval`` and ``poll_timeout`` are the
+      workers' pause between polls and the server's long-poll wait (Conductor clients:
+      100 ms each);
     - ``faults``: a :class:`~microlab.faults.FaultPlan`;
     - ``seed``: the one seed of the run.
     """
@@ -167,6 +172,9 @@ class Knobs:
     conclusion: str = "orchestrator"
     receipt_work: bool = True
     count_messages: str = "all"
+    dispatch: str = "poll"
+    polling_interval: float = 0.1
+    poll_timeout: float = 0.1
     faults: FaultPlan | None = None
     seed: int = 1
 
@@ -191,6 +199,12 @@ class Knobs:
         for name in ("arrival_rate",):
             if not _number(getattr(self, name)) or getattr(self, name) <= 0:
                 raise KnobError(f"{name} must be a positive number (orders per second), got {getattr(self, name)!r}")
+        if self.dispatch not in ("poll", "push"):
+            raise KnobError(f"dispatch is 'poll' (workers poll, as in Conductor) or 'push' (the orchestrator "
+                            f"sends commands), got {self.dispatch!r}")
+        for name in ("polling_interval", "poll_timeout"):
+            if not _number(getattr(self, name)) or getattr(self, name) <= 0:
+                raise KnobError(f"{name} must be a number of seconds > 0, got {getattr(self, name)!r}")
         for name in ("retry_delay", "response_timeout", "failover_delay"):
             if not _number(getattr(self, name)) or getattr(self, name) < 0:
                 raise KnobError(f"{name} must be a number of seconds >= 0, got {getattr(self, name)!r}")

@@ -159,7 +159,8 @@ def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchest
                                 work_time=knobs.orchestrator_work_time,
                                 standby=knobs.standby, failover_delay=knobs.failover_delay,
                                 conclusions=None if owner_concludes else ("complete", "reject"),
-                                notify_starter=owner_concludes or (not blocking and bool(flow.listeners)))
+                                notify_starter=owner_concludes or (not blocking and bool(flow.listeners)),
+                                dispatch=knobs.dispatch)
     the_saga = workflow_for(flow, knobs)
     tell = None if blocking or not flow.listeners else {
         "services": list(flow.listeners), "completed": flow.completed, "rejected": flow.rejected}
@@ -191,7 +192,8 @@ def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchest
 
 def _worker(name: str, knobs: Knobs) -> Worker:
     return Worker(name, workers=knobs.workers.get(name), work_time=knobs.work_time,
-                  idempotent=knobs.idempotent)
+                  idempotent=knobs.idempotent, polling_interval=knobs.polling_interval,
+                  poll_timeout=knobs.poll_timeout)
 
 
 def _do_task(worker: Worker, effect: str, applied: dict):

@@ -1,0 +1,186 @@
+"""Polling workers, as in Conductor: task queues, long polls, leases, and the task-definition limits."""
+
+import pytest
+
+from microlab import Constant, System
+from microlab.orchestration import Orchestrator, TaskFailed, ToyWorker, Worker, execution, workflow
+from microlab.orchestration import model as m
+from microlab.orchestration import records as rec
+from microlab.trace import SEND
+
+
+def setup(*defs, worker_kw=None, seed=1, **orch_kw):
+    system = System(seed=seed, latency=0.01)
+    names = {t.name for wf in defs for _, t in wf.walk() if t.type == m.SIMPLE}
+    orch_kw.setdefault("task_routes", {n: "w" for n in names})
+    orchestrator = system.add(Orchestrator(**orch_kw))
+    worker = system.add(ToyWorker("w", **(worker_kw or {})))
+    orchestrator.register(*defs)
+    return system, orchestrator, worker
+
+
+def start_many(orchestrator, name, n, spacing=0.0, at=0.0):
+    for i in range(n):
+        orchestrator.start(name, {}, correlation=f"tx{i}", at=at + i * spacing)
+
+
+def leases(system, ref=None):
+    return [r for r in system.trace.of_kind(rec.TASK)
+            if r.detail["status"] == m.IN_PROGRESS and (ref is None or r.detail["ref"] == ref)]
+
+
+def test_polling_is_the_default_and_every_poll_lease_and_update_is_in_the_trace():
+    system, orchestrator, worker = setup(workflow("wf").simple("a").build())
+    assert orchestrator.dispatch == "poll"
+    orchestrator.start("wf", {}, correlation="tx")
+    system.run()
+    assert execution(system, "tx").status == m.COMPLETED
+    sent = [r.message for r in system.trace.of_kind(SEND)]
+    polls = [msg for msg in sent if msg.type == "Poll"]
+    assert polls and all(msg.source == "w" and msg.destination == "orchestrator" for msg in polls)
+    lease = [msg for msg in sent if msg.type == "a"]
+    assert len(lease) == 1 and lease[0].kind == "reply" and lease[0].causation in {p.id for p in polls}
+    assert [msg.type for msg in sent if msg.source == "w" and msg.type != "Poll"] == ["TaskCompleted"]
+    answered = system.trace.of_kind(rec.POLL)
+    assert sum(r.detail["leased"] for r in answered) == 1
+    assert any(r.detail["leased"] == 0 for r in answered)  # empty polls are recorded too
+    assert [msg for msg in sent if msg.type == "NoTask"]
+    assert leases(system)[0].detail["polled"] is True
+    assert system.conservation().ok
+
+
+def test_push_stays_available_as_a_named_option():
+    system, orchestrator, worker = setup(workflow("wf").simple("a").build(), dispatch="push")
+    orchestrator.start("wf", {}, correlation="tx")
+    system.run()
+    types = [r.message.type for r in system.trace.of_kind(SEND)]
+    assert "Poll" not in types and types.count("a") == 1
+    assert execution(system, "tx").status == m.COMPLETED
+
+
+def test_a_bad_dispatch_mode_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="dispatch is one of 'push', 'poll'"):
+        Orchestrator(dispatch="pull")
+
+
+def test_a_worker_takes_up_to_its_free_capacity_per_poll_and_the_queue_holds_the_rest():
+    system, orchestrator, worker = setup(workflow("wf").simple("a").build(),
+                                         worker_kw=dict(workers=3, work_time=Constant(1.0)))
+    start_many(orchestrator, "wf", 7, at=0.5)  # the idle worker has stopped polling by then
+    system.run()
+    assert all(execution(system, f"tx{i}").status == m.COMPLETED for i in range(7))
+    asked = [r.detail for r in system.trace.of_kind(rec.POLL) if r.detail["leased"]]
+    assert max(d["count"] for d in asked) <= 3 and max(d["leased"] for d in asked) == 3
+    assert max(d["queue"] for d in asked) >= 3  # the rest waited in the server's queue, not at the worker
+
+
+def test_response_timeout_counts_from_the_poll_not_from_scheduling():
+    # One slow worker slot: the second task waits in the queue longer than the response
+    # timeout, and must not time out for that.
+    wf = workflow("wf").simple("a", response_timeout=1.5, retries=0).build()
+    system, orchestrator, worker = setup(wf, worker_kw=dict(workers=1, work_time=Constant(1.0)))
+    start_many(orchestrator, "wf", 2)
+    system.run()
+    assert [execution(system, f"tx{i}").status for i in range(2)] == [m.COMPLETED, m.COMPLETED]
+    second = leases(system, "a")[1]
+    scheduled = [r for r in system.trace.of_kind(rec.TASK)
+                 if r.detail["task_id"] == second.detail["task_id"] and r.detail["status"] == m.SCHEDULED][0]
+    assert second.time - scheduled.time > 1.0  # it waited in the queue for the worker
+
+
+def test_a_leased_task_whose_worker_goes_silent_times_out_after_response_timeout():
+    wf = workflow("wf").simple("a", response_timeout=2, retries=1, retry_delay=0).build()
+    system, orchestrator, worker = setup(wf, worker_kw=dict(work_time=Constant(0.5)))
+    orchestrator.start("wf", {}, correlation="tx")
+    system.crash("w", at=0.1, duration=0.5)  # it loses the task it leased
+    system.run()
+    timeouts = [r for r in system.trace.of_kind(rec.TIMEOUT) if r.detail["which"] == "response"]
+    assert len(timeouts) == 1
+    first = leases(system, "a")[0]
+    assert timeouts[0].time == pytest.approx(first.time + 2)
+    assert execution(system, "tx").status == m.COMPLETED  # the retry was polled after the restart
+
+
+def test_poll_timeout_times_out_a_task_that_no_worker_polls():
+    wf = workflow("wf").simple("a", poll_timeout=3, timeout_policy="RETRY", retries=0).build()
+    system, orchestrator, worker = setup(wf)
+    system.crash("w", at=0.0)
+    orchestrator.start("wf", {}, correlation="tx", at=0.5)
+    system.run(until=20)
+    timeouts = [r for r in system.trace.of_kind(rec.TIMEOUT) if r.detail["which"] == "poll"]
+    assert len(timeouts) == 1 and timeouts[0].time == pytest.approx(0.51 + 3, abs=0.02)
+    ex = execution(system, "tx")
+    assert ex.status == m.TIMED_OUT and "Task poll timed out" in ex.tasks[0].reason
+
+
+def test_rate_limit_per_frequency_gives_out_at_most_n_tasks_per_window():
+    wf = workflow("wf").simple("a", rate_limit=2, rate_limit_window=1).build()
+    system, orchestrator, worker = setup(wf, worker_kw=dict(workers=10))
+    orchestrator.queues.postpone = 0.5  # Conductor waits 60 s before offering a limited task again
+    start_many(orchestrator, "wf", 6)
+    system.run()
+    times = sorted(r.time for r in leases(system, "a"))
+    assert len(times) == 6
+    for t in times:
+        assert sum(1 for u in times if t - 1 < u <= t) <= 2
+
+
+def test_concurrent_exec_limit_keeps_at_most_n_in_progress():
+    wf = workflow("wf").simple("a", concurrency=1).build()
+    system, orchestrator, worker = setup(wf, worker_kw=dict(workers=4, work_time=Constant(0.3)))
+    orchestrator.queues.postpone = 0.1
+    start_many(orchestrator, "wf", 4)
+    system.run()
+    ex = [execution(system, f"tx{i}") for i in range(4)]
+    assert all(e.status == m.COMPLETED for e in ex)
+    spans = sorted((e.tasks[0].start, e.tasks[0].end) for e in ex)
+    for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
+        assert s2 >= e1  # one at a time
+
+
+def test_retry_delays_follow_backoff_scale_factor_and_the_cap():
+    wf = workflow("wf").simple("a", retries=3, retry_logic="LINEAR_BACKOFF", retry_delay=1,
+                               backoff_scale_factor=2, max_retry_delay=5).build()
+    system, orchestrator, worker = setup(wf)
+    worker.fail("a", times=3)
+    orchestrator.start("wf", {}, correlation="tx")
+    system.run()
+    delays = [r.detail["delay"] for r in system.trace.of_kind(rec.RETRY)]
+    assert delays == [2, 4, 5]  # 1 * 2 * (n + 1), capped at 5
+    assert execution(system, "tx").status == m.COMPLETED
+
+
+def test_idle_workers_stop_polling_so_a_run_ends():
+    system, orchestrator, worker = setup(workflow("wf").simple("a").build())
+    orchestrator.start("wf", {}, correlation="tx")
+    system.run()
+    assert system.sim.pending == 0
+    assert system.now < 2.0
+
+
+def test_after_a_takeover_the_queues_survive_and_nothing_is_resent():
+    # An update sent to the crashed node is lost; its task times out and is retried.
+    wf = workflow("wf").simple("a", response_timeout=5, retry_delay=0).simple("b").build()
+    system, orchestrator, worker = setup(wf, standby=True, failover_delay=1.0,
+                                         worker_kw=dict(work_time=Constant(0.3)))
+    start_many(orchestrator, "wf", 3, spacing=0.05)
+    system.crash("orchestrator", at=0.2)  # while tasks are queued and leased
+    system.run(until=60)
+    assert all(execution(system, f"tx{i}").status == m.COMPLETED for i in range(3))
+    resumes = system.trace.of_kind(rec.RESUME)
+    assert resumes and all(r.detail["resent"] == [] for r in resumes)
+    polled_by = {r.message.destination for r in system.trace.of_kind(SEND) if r.message.type == "Poll"}
+    assert polled_by == {"orchestrator", "orchestrator-standby"}
+
+
+def test_a_plain_service_that_cannot_poll_is_pushed_to():
+    from microlab import Service
+
+    system = System(seed=1)
+    orchestrator = system.add(Orchestrator(task_routes={"a": "p"}))
+    plain = system.add(Service("p"))
+    plain.on("a", lambda msg: plain.reply(msg, "TaskCompleted", {"taskId": msg.payload["taskId"]}))
+    orchestrator.register(workflow("wf").simple("a").build())
+    orchestrator.start("wf", {}, correlation="tx")
+    system.run()
+    assert execution(system, "tx").status == m.COMPLETED
