@@ -49,7 +49,7 @@ def run_saga(workflows=None, *, orders: int = 1, fail: dict | None = None, until
     extra = sorted({t.name for wf in defs for _, t in wf.walk()
                     if t.type == "SIMPLE" and t.name not in TOY_TASKS})
     system = System(seed=seed, latency=Exponential(0.01))
-    orchestrator = system.add(Orchestrator(task_routes={name: name for name in extra}))
+    orchestrator = system.add(Orchestrator(task_routes={name: name for name in extra}, dispatch="push"))
     system.add(*toys.saga_services())
     for name in extra:
         system.add(ToyWorker(name))

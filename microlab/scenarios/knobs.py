@@ -144,8 +144,9 @@ class Knobs:
       saturation headline; their defaults and a fair setting are in :data:`FAIRNESS`;
     - ``standby``, ``failover_delay``: a standby orchestrator that takes over after a crash;
     - ``dispatch``: how the orchestrator's tasks reach the workers: ``"poll"`` (workers
-      poll task queues, as Conductor's do: the default) or ``"push"`` (commands, as some
-      other orchestrators send); ``polling_interval`` and ``poll_timeout`` are the
+      poll task queues, as Conductor's do) or ``"push"`` (commands, as some other
+      orchestrators send: still the scenarios' default, because the course's capacity
+      exercises count pushed messages); ``polling_interval`` and ``poll_timeout`` are the
       workers' pause between polls and the server's long-poll wait (Conductor clients:
       100 ms each);
     - ``faults``: a :class:`~microlab.faults.FaultPlan`;
@@ -172,7 +173,7 @@ class Knobs:
     conclusion: str = "orchestrator"
     receipt_work: bool = True
     count_messages: str = "all"
-    dispatch: str = "poll"
+    dispatch: str = "push"
     polling_interval: float = 0.1
     poll_timeout: float = 0.1
     faults: FaultPlan | None = None
