@@ -42,7 +42,9 @@ from . import records as rec
 from .actions import Commit, Dispatch, Enqueue, Lease, Record, Reply, Send, Wake
 from .deadlines import Deadlines
 from .events import CompleteTask, Polled, Resume, Start, TaskResult, Terminate, TimerFired
+from . import limits as limits_module
 from .expressions import ExpressionError, truthy
+from .limits import Limits
 from .model import (COMPLETED, COMPLETED_WITH_ERRORS, FAILED, FAILED_WITH_TERMINAL_ERROR, IN_PROGRESS,
                     RUNNING, SCHEDULED, TASK_RETRIABLE, TASK_TERMINAL, TERMINATED, TIMED_OUT)
 from .plan import BRANCH, CASE, HTTP_READ_TIMEOUT, LOOP, TOP, Plan, Step
@@ -54,7 +56,7 @@ from .systemtasks import SystemTasks
 WORKFLOW_ENDED = "WorkflowEnded"
 WORKFLOW_STARTED = "WorkflowStarted"
 #: Tasks one decision may run without waiting on a service before it is called endless.
-MAX_SYNC_STEPS = 10_000
+MAX_SYNC_STEPS = limits_module.MAX_SYNC_STEPS
 #: How a worker task reaches its worker: pushed as a command, or polled from a queue.
 PUSH = "push"
 POLL = "poll"
@@ -89,7 +91,7 @@ class Context:
 
     def __init__(self, definitions, *, dispatch: str = PUSH, notify_starter: bool = False, conclusions=None,
                  route_http=None, random=None, js_timeout: float = 1.0, tracing: bool = True, polled=None,
-                 max_sync_steps: int = MAX_SYNC_STEPS):
+                 max_sync_steps: int = MAX_SYNC_STEPS, limits: Limits | None = None):
         self.definitions = definitions
         self.dispatch = dispatch
         self.notify_starter = notify_starter
@@ -98,7 +100,8 @@ class Context:
         self.random = random if random is not None else _random.Random(0)
         self.js_timeout = js_timeout
         self.tracing = tracing
-        self.max_sync_steps = max_sync_steps
+        self.limits = limits if limits is not None else Limits()
+        self.max_sync_steps = min(max_sync_steps, self.limits.max_sync_steps)
         #: Queue keys ``(task name, service)`` served by polling workers; None: every SIMPLE task
         #: is queued when ``dispatch="poll"``.
         self.polled = polled if polled is not None else _Everything() if dispatch == POLL else frozenset()
@@ -351,7 +354,7 @@ class Decider(SystemTasks, Deadlines):
                 todo.clear()
                 self._end(inst, FAILED, f"{self.context.max_sync_steps:,} tasks ran in one decision without waiting for "
                                         f"any service (last: {step.ref!r}): a DO_WHILE whose loopCondition "
-                                        "never becomes false?")
+                                        "never becomes false? (the bound is Limits.max_sync_steps)")
                 todo.clear()
                 return
             self._schedule(inst, step, iteration, attempt, delay)
@@ -496,11 +499,20 @@ class Decider(SystemTasks, Deadlines):
             latest = inst.latest.get(ref)
             if latest is not None:
                 bindings[ref] = latest.output
-        bindings[loop.ref] = output
+        # The condition sees the iteration counter and this iteration's outputs, not every
+        # earlier one: serialising the whole history into V8 made each evaluation cost
+        # O(iterations) (a README simplification; the task's output keeps the history).
+        bindings[loop.ref] = {"iteration": n, str(n): done}
         try:
             again = truthy(self.js.evaluate(loop.task.loop_condition, bindings, what="loopCondition"))
         except ExpressionError as exc:
             self._fail_run(run, FAILED, str(exc))
+            return
+        cap = self.context.limits.max_loop_iterations
+        if again and n >= cap:
+            self._fail_run(run, FAILED, f"DO_WHILE {loop.ref!r} ran {cap:,} iterations and its loopCondition "
+                                        f"{loop.task.loop_condition!r} is still true: an endless loop? "
+                                        "(the bound is Limits.max_loop_iterations; Conductor has none)")
             return
         if again:
             output["iteration"] = n + 1
@@ -542,7 +554,7 @@ class Decider(SystemTasks, Deadlines):
         step = run.step
         if run.status in TASK_RETRIABLE and step.retriable and run.attempt - 1 < step.max_retries:
             td = step.task_def
-            delay = td.retry_delay(run.attempt - 1)
+            delay = td.retry_delay(run.attempt - 1, self.context.limits.max_retry_delay)
             if td.backoff_jitter_ms:
                 delay += self.context.random.uniform(0, td.backoff_jitter_ms / 1000.0)
             now = self.now
@@ -583,7 +595,11 @@ class Decider(SystemTasks, Deadlines):
             failure_plan = self.definitions.find(name) if name else None
             if failure_plan is None and name:
                 reason = f"{reason}; and its failure workflow {name!r} is not registered"
-            else:
+            fault = self._nesting_fault(inst, name) if failure_plan is not None else None
+            if fault is not None:
+                failure_plan = None
+                reason = f"{reason}; and its failure workflow was not started: {fault}"
+            if failure_plan is not None:
                 failure_id = self.state.next_id(failure_plan.name)
                 output = dict(output)
                 output["conductor.failure_workflow"] = failure_id
@@ -630,10 +646,29 @@ class Decider(SystemTasks, Deadlines):
     def _failure_name(self, inst: Instance) -> str | None:
         name = inst.plan.failure_workflow
         if name.startswith("$"):
-            # Conductor's "$workflow.input.<param>" form: the name comes from the input.
-            value = inst.input.get(name.split(".")[-1]) if "." in name else None
+            # Conductor's "$workflow.input.<param>" (or "${workflow.input.<param>}") form:
+            # the name comes from the input; nothing there means no failure workflow.
+            path = name[2:-1] if name.startswith("${") and name.endswith("}") else name[1:]
+            value = inst.input.get(path.split(".")[-1]) if "." in path else None
             return value if isinstance(value, str) and value else None
         return name
+
+    def _nesting_fault(self, parent: Instance, name) -> str | None:
+        """Why a child of ``parent`` (a sub- or failure workflow) may not start, or None."""
+        limits = self.context.limits
+        if parent.depth + 1 > limits.max_depth:
+            chain = []
+            node = parent
+            while node is not None and len(chain) < 6:
+                chain.append(node.name)
+                node = self.state.instances.get(node.parent_id or node.failure_of or "")
+            return (f"starting {name!r} would nest workflows {parent.depth + 1} deep (limit "
+                    f"Limits.max_depth={limits.max_depth}); the chain ends {' <- '.join(chain)}: "
+                    "does a workflow start itself, or two start each other?")
+        if self.state.tree_sizes.get(parent.root, 0) + 1 > limits.max_tree:
+            return (f"workflow {parent.root} has already brought {limits.max_tree:,} instances into being "
+                    f"(limit Limits.max_tree); {name!r} is not started: a sub-workflow fan-out without end?")
+        return None
 
     def _start_failure_workflow(self, inst: Instance, plan: Plan, status: str, reason, failed_run,
                                 wf_id: str) -> None:

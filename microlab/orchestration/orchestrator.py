@@ -67,6 +67,7 @@ from . import model as m
 from . import records as rec
 from .actions import Commit, Dispatch, Enqueue, Lease, Record, Reply, Send, Wake
 from .decider import POLL as POLL_MODE
+from .limits import Limits
 from .decider import (DISPATCH_MODES, MAX_SYNC_STEPS, PUSH, WORKFLOW_ENDED, WORKFLOW_STARTED, Context,
                       Decider, task_detail)
 from .events import CompleteTask, Resume, Start, TaskResult, Terminate, TimerFired
@@ -92,7 +93,7 @@ class _Settings:
     """Configuration that an orchestrator and its standby share."""
 
     def __init__(self, task_routes, http_routes, failover_delay, notify_starter, js_timeout, conclusions,
-                 dispatch=PUSH):
+                 dispatch=PUSH, limits=None):
         self.task_routes = dict(task_routes or {})
         self.http_routes = http_routes
         self.failover_delay = failover_delay
@@ -100,6 +101,7 @@ class _Settings:
         self.js_timeout = js_timeout
         self.conclusions = conclusions
         self.dispatch = dispatch
+        self.limits = limits if limits is not None else Limits()
         #: Queue keys ``(task name, service)`` whose worker polls (the rest are pushed).
         self.polled: set = set()
 
@@ -119,6 +121,11 @@ class Orchestrator(Service):
     business transaction, record those effects when one concludes: ``complete`` when a
     main workflow completes, ``reject`` when it ended otherwise and its failure workflow
     (if it has one) has ended too. Consistency checks read them.
+
+    ``limits`` (a :class:`~microlab.orchestration.limits.Limits`) bounds nesting, loop
+    iterations, retry delays and tasks per decision, so a runaway definition fails with
+    a clear reason instead of filling the notebook's memory. ``dispatch`` is ``"poll"``
+    (workers poll task queues, as in Conductor: the default) or ``"push"`` (commands).
     """
 
     service_name = "orchestrator"
@@ -127,7 +134,7 @@ class Orchestrator(Service):
                  task_routes: dict | None = None, http_routes=None, task_defs=None,
                  standby: bool = False, failover_delay: float = 5.0, log: DurableLog | None = None,
                  notify_starter: bool = False, js_timeout: float = 1.0, conclusions=None,
-                 dispatch: str = POLL_MODE, _peer=None):
+                 dispatch: str = POLL_MODE, limits: Limits | None = None, _peer=None):
         self._standby_node = None
         super().__init__(name, workers=workers, work_time=work_time)
         if _peer is not None:
@@ -147,11 +154,14 @@ class Orchestrator(Service):
             #: The task queues polling workers take tasks from (durable, like the log).
             self.queues = TaskQueues()
             self.registry = Registry(_task_defs(task_defs))
+            if limits is not None and not isinstance(limits, Limits):
+                raise ValueError(f"orchestrator {self.name!r}: limits is a microlab.orchestration.Limits, "
+                                 f"got {limits!r}")
             if conclusions is not None and (len(conclusions) != 2 or not all(isinstance(c, str) for c in conclusions)):
                 raise ValueError(f"orchestrator {self.name!r}: conclusions is a pair of effect names such as "
                                  f"('complete', 'reject'), got {conclusions!r}")
             self.settings = _Settings(task_routes, http_routes, failover_delay, notify_starter, js_timeout,
-                                      conclusions, dispatch)
+                                      conclusions, dispatch, limits)
             if self.log.active is None:
                 self.log.active = self.name
         self._peer: Orchestrator | None = _peer
@@ -161,7 +171,8 @@ class Orchestrator(Service):
         self.decider = Decider(Context(self.registry, dispatch=settings.dispatch,
                                        notify_starter=settings.notify_starter, conclusions=settings.conclusions,
                                        route_http=self._route_http, js_timeout=settings.js_timeout,
-                                       polled=settings.polled, max_sync_steps=MAX_SYNC_STEPS))
+                                       polled=settings.polled, max_sync_steps=MAX_SYNC_STEPS,
+                                       limits=settings.limits))
         self.polls = PollServer(self)
         self._to_serve: list = []
         self._lease_batch = 1

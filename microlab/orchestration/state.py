@@ -96,7 +96,7 @@ class Instance:
     __slots__ = ("id", "plan", "name", "version", "correlation", "input", "output", "reason",
                  "status", "variables", "created", "ended", "parent_id", "parent_task_id",
                  "failure_of", "starter", "tasks", "refs", "latest", "active", "at_end",
-                 "joins", "open", "alerted", "compensation")
+                 "joins", "open", "alerted", "compensation", "depth", "root")
 
     def __init__(self, wf_id, plan, correlation, inp, created, parent_id, parent_task_id,
                  failure_of, starter, compensation):
@@ -117,6 +117,10 @@ class Instance:
         self.failure_of = failure_of
         self.starter = starter
         self.compensation = compensation
+        #: How many sub-/failure-workflow links lie above this instance (0: started directly).
+        self.depth = 0
+        #: The id of the directly started instance this one descends from (itself if none).
+        self.root = wf_id
         #: Every task attempt, in scheduling order.
         self.tasks: list[Run] = []
         #: Attempts by full reference name (``ref`` or ``ref__N`` in a loop): the latest.
@@ -173,6 +177,8 @@ class State:
         self.by_key: dict = {}
         #: How many instances are RUNNING.
         self.live = 0
+        #: Instances per root instance id (see ``Instance.root``): what Limits.max_tree bounds.
+        self.tree_sizes: dict = {}
 
     @classmethod
     def replay(cls, records) -> "State":
@@ -199,6 +205,11 @@ class State:
         compensation = failure_of is not None or (parent is not None and parent.compensation)
         inst = Instance(wf_id, plan, correlation, inp, t, parent_id, parent_task, failure_of,
                         starter, compensation)
+        above = parent if parent is not None else (self.instances.get(failure_of) if failure_of else None)
+        if above is not None:
+            inst.depth = above.depth + 1
+            inst.root = above.root
+        self.tree_sizes[inst.root] = self.tree_sizes.get(inst.root, 0) + 1
         self.instances[wf_id] = inst
         self.live += 1
         n = int(wf_id.rsplit("-", 1)[1])

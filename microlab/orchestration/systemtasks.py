@@ -71,6 +71,10 @@ class SystemTasks:
             self._fail_run(run, FAILED, f"sub-workflow {named}{version} is not registered; registered: "
                                         f"{', '.join(self.definitions.names())}")
             return
+        fault = self._nesting_fault(run.inst, plan.name)
+        if fault is not None:
+            self._fail_run(run, FAILED, f"sub-workflow not started: {fault}")
+            return
         self._commit(("dispatch", self.now, run.task_id, None, None))
         self._record_task(run, IN_PROGRESS, None)
         inp = run.input if isinstance(run.input, dict) else {}
@@ -133,14 +137,14 @@ class SystemTasks:
 
     @property
     def js(self) -> JavaScript:
-        """This orchestrator's JavaScript engine (a V8 context, made on first use)."""
+        """This orchestrator's JavaScript engine (the sandbox's V8, started on first use)."""
         if self._js is None:
             self._js = JavaScript(self.context.js_timeout)
         return self._js
 
     @property
     def jq(self) -> Jq:
-        """This orchestrator's jq queries (compiled once each)."""
+        """This orchestrator's jq queries (the sandbox's jq, with the JavaScript time limit)."""
         if self._jq is None:
-            self._jq = Jq()
+            self._jq = Jq(self.context.js_timeout)
         return self._jq
