@@ -175,3 +175,23 @@ def test_a_large_run_of_many_transactions_is_not_taken_for_a_storm():
     system.run()
     assert system.sim.events > 2 * 100_000
     assert system.conservation().ok
+
+
+# -- declared inputs missing at start ------------------------------------------------------------
+
+def test_a_declared_input_missing_at_start_warns_once_and_reads_none():
+    from microlab.orchestration.inputs import MissingInputWarning
+    from microlab.orchestration import ToyWorker
+    wf = workflow("order", inputs=["orderId", "amount"]).simple("step", input={"id": "${workflow.input.orderId}"}).build()
+    system = System(seed=1)
+    orchestrator = system.add(Orchestrator(task_routes={"step": "w"}))
+    system.add(ToyWorker("w"))
+    orchestrator.register(wf)
+    with pytest.warns(MissingInputWarning) as caught:
+        orchestrator.start("order", {"amount": 3}, correlation="a")
+        orchestrator.start("order", {}, correlation="b")
+        system.run()
+    assert len(caught) == 1
+    assert "declares input 'orderId' but was started without it" in str(caught[0].message)
+    assert "Started with: 'amount'" in str(caught[0].message)
+    assert execution(system, "a").task("step").input == {"id": None}

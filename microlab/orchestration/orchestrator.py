@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import warnings
 
 from ..errors import MicrolabError
 from ..messages import REPLY
@@ -67,6 +68,7 @@ from . import model as m
 from . import records as rec
 from .actions import Commit, Dispatch, Enqueue, Lease, Record, Reply, Send, Wake
 from .decider import POLL as POLL_MODE
+from .inputs import MissingInputWarning, missing_input_message, missing_inputs
 from .limits import Limits
 from .decider import (DISPATCH_MODES, MAX_SYNC_STEPS, PUSH, WORKFLOW_ENDED, WORKFLOW_STARTED, Context,
                       Decider, task_detail)
@@ -381,7 +383,24 @@ class Orchestrator(Service):
 
     def on_StartWorkflow(self, msg) -> None:
         """Start an instance: payload ``{"name", "input", "version"?, "idempotencyKey"?}``."""
+        self._warn_missing_inputs(msg.payload)
         self._decide(Start(msg.payload, msg.source, msg))
+
+    def _warn_missing_inputs(self, payload) -> None:
+        # At the edge, not in the decider: a warning is I/O, and the decision is unchanged
+        # (the input reads None, as in Conductor). Once per workflow name.
+        if not isinstance(payload, dict) or not isinstance(payload.get("input") or {}, dict):
+            return
+        try:
+            plan = self.registry.plan(payload.get("name"), payload.get("version"))
+        except Exception:
+            return  # the decider reports the unknown workflow
+        given = {**(plan.input_template or {}), **(payload.get("input") or {})}
+        missing = missing_inputs(plan.definition.input_parameters, given)
+        warned = self.__dict__.setdefault("_warned_inputs", set())
+        if missing and plan.name not in warned:
+            warned.add(plan.name)
+            warnings.warn(MissingInputWarning(missing_input_message(plan.name, missing, given)), stacklevel=2)
 
     def on_TaskCompleted(self, msg) -> None:
         """A worker did a task: payload ``{"taskId", "output"}``."""
