@@ -77,6 +77,10 @@ class System:
         #: Every handler failure so far, in order.
         self.failures: list[HandlerFailure] = []
         self.warn_on_failure = warn_on_failure
+        #: Callables ``hook(system)`` run after every ``run()``: engines add checks that
+        #: can only be judged once the system is assembled and has run (e.g. the broker's
+        #: wiring warnings), without the kernel knowing about any engine.
+        self.after_run: list = []
         self._ids = 0
         self._handling: Service | None = None
 
@@ -173,6 +177,8 @@ class System:
         except _Loop as exc:
             services, types = self.trace.busiest()
             raise EventStorm(exc.events, self.sim.now, services, types, loop=True) from None
+        for hook in list(self.after_run):
+            hook(self)
         new = self.failures[failures_before:]
         if new and self.warn_on_failure:
             warnings.warn(

@@ -195,3 +195,42 @@ def test_a_declared_input_missing_at_start_warns_once_and_reads_none():
     assert "declares input 'orderId' but was started without it" in str(caught[0].message)
     assert "Started with: 'amount'" in str(caught[0].message)
     assert execution(system, "a").task("step").input == {"id": None}
+
+
+# -- choreography wiring faults, said after the run ---------------------------------------------
+
+def _wired(publish, subscribe):
+    from microlab.choreography import Broker, Participant
+
+    class Shop(Participant):
+        def on_start(self):
+            super().on_start()
+            self.publish(publish, {"id": 1}, correlation="order-1")
+
+    mail = Participant("mail")
+    mail.on(subscribe)(lambda ctx, event: None)
+    system = System(seed=1)
+    system.add(Broker(), Shop("shop", publishes=[publish]), mail)
+    return system
+
+
+def test_an_event_nobody_hears_and_a_misspelt_subscription_warn_once_after_the_run():
+    from microlab.choreography.broker import WiringWarning
+    system = _wired("OrderPlaced", "OrderPlace")
+    with pytest.warns(WiringWarning) as caught:
+        system.run()
+        system.run()
+    texts = sorted(str(w.message) for w in caught if w.category is WiringWarning)
+    assert len(texts) == 2
+    assert "OrderPlaced is published by shop but no service subscribes to it" in texts[0]
+    assert "mail subscribes to OrderPlace but no service publishes it" in texts[1]
+    assert "Did you mean 'OrderPlaced'?" in texts[1]
+
+
+def test_a_wired_flow_runs_without_a_wiring_warning():
+    import warnings as w
+    from microlab.choreography.broker import WiringWarning
+    system = _wired("OrderPlaced", "OrderPlaced")
+    with w.catch_warnings():
+        w.simplefilter("error", WiringWarning)
+        system.run()

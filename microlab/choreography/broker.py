@@ -52,6 +52,8 @@ redelivered as usual.
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass, field
 
 from ..errors import MicrolabError, UnknownServiceError
@@ -346,6 +348,10 @@ class Broker(Service):
         for topic, subs in self.topics.items():
             for sub in subs:
                 trace.record(now, SUBSCRIBE, self.name, subscriber=sub.service, topic=topic, correlation=None)
+        if warn_about_wiring not in self.system.after_run:
+            # Nobody calls describe() before a first run: say at the end of the run, once,
+            # what it would have said (an event nobody hears, a subscription nobody feeds).
+            self.system.after_run.append(warn_about_wiring)
 
     def on_restart(self) -> None:
         """Give every unacknowledged delivery a fresh ack timeout (its timer died in the crash)."""
@@ -373,3 +379,37 @@ def _receive_count(value, where: str) -> int:
         raise ValueError(f"{where}: max_receive_count must be an integer >= 1 (1 means no "
                          f"redelivery), got {value!r}")
     return value
+
+
+class WiringWarning(UserWarning):
+    """An event that no service subscribes to, or a subscription that nothing publishes."""
+
+
+def warn_about_wiring(system) -> None:
+    """After a run: warn once per system about the wiring faults a learner did not mean.
+
+    Always for an event that no service subscribes to (it goes nowhere). For a
+    subscription that nothing publishes, only when it looks like a typo of a published
+    event its subscribers do not already hear: a saga's owner legitimately subscribes to
+    every step's undo event, and the last step's undo is never published. ``describe()``
+    still lists every fault.
+    """
+    import difflib
+
+    from .description import UNCONSUMED, UNPUBLISHED, describe  # description imports this module
+
+    description = describe(system)
+    said = system.__dict__.setdefault("_wiring_said", set())
+    published = [e for e, v in description.events.items() if v["publishers"]]
+    for warning in description.warnings:
+        key = (warning.kind, warning.event)
+        if key in said or warning.kind not in (UNCONSUMED, UNPUBLISHED):
+            continue
+        if warning.kind == UNPUBLISHED:
+            unheard = [e for e in published if not description.events[e]["consumers"]]
+            typo = difflib.get_close_matches(warning.event, unheard, n=1)
+            if not typo:
+                continue
+        said.add(key)
+        warnings.warn(WiringWarning(f"{warning.message} (Found after the run; "
+                                    "microlab.choreography.describe(system) lists them all.)"), stacklevel=3)
