@@ -386,30 +386,15 @@ class WiringWarning(UserWarning):
 
 
 def warn_about_wiring(system) -> None:
-    """After a run: warn once per system about the wiring faults a learner did not mean.
-
-    Always for an event that no service subscribes to (it goes nowhere). For a
-    subscription that nothing publishes, only when it looks like a typo of a published
-    event its subscribers do not already hear: a saga's owner legitimately subscribes to
-    every step's undo event, and the last step's undo is never published. ``describe()``
-    still lists every fault.
-    """
-    import difflib
-
+    """After a run: warn once per system about each event that no service subscribes to
+    and each subscription that nothing publishes (with ``describe()``'s did-you-mean)."""
     from .description import UNCONSUMED, UNPUBLISHED, describe  # description imports this module
 
-    description = describe(system)
     said = system.__dict__.setdefault("_wiring_said", set())
-    published = [e for e, v in description.events.items() if v["publishers"]]
-    for warning in description.warnings:
+    for warning in describe(system).warnings:
         key = (warning.kind, warning.event)
         if key in said or warning.kind not in (UNCONSUMED, UNPUBLISHED):
             continue
-        if warning.kind == UNPUBLISHED:
-            unheard = [e for e in published if not description.events[e]["consumers"]]
-            typo = difflib.get_close_matches(warning.event, unheard, n=1)
-            if not typo:
-                continue
         said.add(key)
         warnings.warn(WiringWarning(f"{warning.message} (Found after the run; "
                                     "microlab.choreography.describe(system) lists them all.)"), stacklevel=3)

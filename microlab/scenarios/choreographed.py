@@ -70,7 +70,10 @@ def _owner(flow: BusinessFlow, knobs: Knobs) -> Participant:
         ctx.state.setdefault("undone", {}).setdefault(event.correlation, []).append(event.type)
 
     if knobs.compensation:
-        for step in flow.steps:
+        # Only steps that a later step's failure can undo: the last step has no later
+        # step, so its undo event is never published and subscribing to it would be a
+        # dead subscription (describe() and the run's wiring warning would flag it).
+        for step in flow.steps[:-1]:
             if step.compensation:
                 owner.on(step.undone, follow)
     return owner
