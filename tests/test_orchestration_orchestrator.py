@@ -468,6 +468,7 @@ def test_the_failure_workflow_receives_the_failed_execution_as_conductor_sends_i
     ex = execution(system, "tx")
     got = ex.failure_workflow.task("cleanup").input["got"]
     assert got["workflowId"] == ex.workflow_id and got["failureStatus"] == "FAILED"
+    assert got["orderId"] == 9    # the failed workflow's input fields come along, as in Conductor
     assert "b broke" in got["reason"] and got["failureTaskId"] == ex.task("b").task_id
     failed = got["failedWorkflow"]
     assert failed["input"] == {"orderId": 9} and failed["correlationId"] == "tx"

@@ -673,7 +673,9 @@ class Decider(SystemTasks, Deadlines):
     def _start_failure_workflow(self, inst: Instance, plan: Plan, status: str, reason, failed_run,
                                 wf_id: str) -> None:
         failed = inst.to_conductor()
-        inp = {"workflowId": inst.id, "reason": reason, "failureStatus": status,
+        # Conductor starts the failure workflow with the failed workflow's own input
+        # fields, plus these (seen on Conductor OSS 3.21 by tests/real_conductor).
+        inp = {**inst.input, "workflowId": inst.id, "reason": reason, "failureStatus": status,
                "failureTaskId": failed_run.task_id if failed_run is not None else None,
                "failedWorkflow": failed}
         child = self._start_instance(plan, inp, inst.correlation, failure_of=inst.id, wf_id=wf_id)
