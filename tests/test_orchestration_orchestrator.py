@@ -130,7 +130,8 @@ def test_switch_value_param_takes_the_case_and_then_goes_on():
     *_, express = run(wf, input={"kind": "express"})
     *_, other = run(wf, input={"kind": "parcel"})
     assert express.refs() == ["route", "fast", "faster", "after"]
-    assert express.task("route").output == {"evaluationResult": ["express"]}
+    assert express.task("route").output == {"evaluationResult": ["express"], "selectedCase": "express"}
+    assert other.task("route").output == {"evaluationResult": ["parcel"], "selectedCase": "parcel"}
     assert other.refs() == ["route", "slow", "after"]
 
 

@@ -30,8 +30,10 @@ class SystemTasks:
         except ExpressionError as exc:
             self._fail_run(run, FAILED, str(exc))
             return
-        key = "evaluationResult" if step.type == m.SWITCH else "caseOutput"
-        self._finish(run, COMPLETED, {key: [case]}, None)
+        # Conductor's SWITCH also names the case it evaluated (selectedCase); DECISION does not.
+        output = {"evaluationResult": [case], "selectedCase": case} if step.type == m.SWITCH \
+            else {"caseOutput": [case]}
+        self._finish(run, COMPLETED, output, None)
         first = step.cases[case] if case in step.cases else step.default
         if first is not None:
             self.todo.append((run.inst, first, run.iteration, 1, first.start_delay))
