@@ -234,6 +234,16 @@ def test_a_failing_sub_workflow_fails_its_task():
     assert ex.status == m.FAILED and "out of stock" in ex.task("call").reason
 
 
+def test_a_failed_sub_workflow_task_keeps_the_sub_workflows_output_as_in_conductor():
+    child = workflow("child").set_variable("note", seen=True).terminate(
+        "stop", "FAILED", output={"left": "${workflow.input.x}"}).build()
+    parent = workflow("parent").sub_workflow("call", "child", input={"x": 7}).build()
+    *_, ex = run(parent, child)
+    [sub] = ex.sub_workflows
+    assert ex.task("call").output == {"left": 7, "subWorkflowId": sub.workflow_id}
+    assert ex.output == ex.task("call").output   # no outputParameters: the failed task's output
+
+
 # -- TERMINATE, WAIT, SET_VARIABLE, INLINE, LAMBDA, JSON_JQ_TRANSFORM -----------------------------
 
 def test_terminate_completed_sets_the_output_and_skips_the_rest():

@@ -619,7 +619,10 @@ class Decider(SystemTasks, Deadlines):
                     self._finish(parent_run, COMPLETED, {**output, "subWorkflowId": inst.id}, None)
                     self._advance(parent_run)
                 else:
-                    self._fail_run(parent_run, FAILED, f"sub-workflow {inst.id} ended {status}: {reason}")
+                    # As in Conductor, the failed SUB_WORKFLOW task still carries the
+                    # sub-workflow's output (and id): the parent's output may be built from it.
+                    self._fail_run(parent_run, FAILED, f"sub-workflow {inst.id} ended {status}: {reason}",
+                                   {**output, "subWorkflowId": inst.id})
         if inst.starter is not None:
             source, _ = inst.starter
             self.actions.append(Send(source, WORKFLOW_ENDED, {
