@@ -56,3 +56,14 @@ def test_missing_sub_workflow_is_a_definition_error():
     wf = b.workflow("top").sub_workflow("child", "nowhere").build()
     with pytest.raises(DefinitionError, match="sub-workflow 'nowhere' is not defined"):
         run_toy(wf)
+
+
+def test_a_reference_name_reused_by_a_sub_workflow_fails_in_both():
+    # Conductor's own example reuses "t1" in a workflow and its sub-workflow for two
+    # different tasks; failing "t1" must fail the task of either, as a real worker would.
+    child = b.workflow("child").simple("inner_task", ref="t1").build()
+    parent = b.workflow("parent").simple("outer_task", ref="t1", retries=0).sub_workflow("call", "child").build()
+    routes = toy_services([parent, child])
+    assert routes.all_by_ref["t1"] == ["outer_task", "inner_task"]
+    run = run_toy([parent, child], fail={"t1": None})
+    assert run.execution.task("t1").status == "FAILED" and run.execution.status == "FAILED"

@@ -53,6 +53,9 @@ class ToyServices:
 
     services: list = field(default_factory=list)
     by_ref: dict = field(default_factory=dict)
+    #: task reference name -> every service with a task of that name (a sub-workflow
+    #: may reuse a reference name of its parent for another task).
+    all_by_ref: dict = field(default_factory=dict)
     task_routes: dict = field(default_factory=dict)
     http_routes: dict = field(default_factory=dict)
 
@@ -121,6 +124,9 @@ def toy_services(workflows) -> ToyServices:
             if service is not None:
                 seen.setdefault(service, None)
                 out.by_ref[task.task_reference_name] = service
+                serving = out.all_by_ref.setdefault(task.task_reference_name, [])
+                if service not in serving:
+                    serving.append(service)
     out.services = list(seen)
     return out
 
@@ -163,9 +169,11 @@ def run_toy(source, input: dict | None = None, *, fail=None, outputs: dict | Non
                                            task_defs=dict(task_defs or {})))
     workers = {name: system.add(ToyWorker(name)) for name in routes.services}
     for ref, value in (outputs or {}).items():
-        workers[routes.by_ref[ref]].outputs[ref] = value
+        for service in routes.all_by_ref[ref]:
+            workers[service].outputs[ref] = value
     for ref, times in fails:
-        workers[routes.by_ref[ref]].fail(ref, times=times)
+        for service in routes.all_by_ref[ref]:
+            workers[service].fail(ref, times=times)
     orchestrator.register(workflows)
     correlation = f"{workflows[0].name}-run"
     orchestrator.start(workflows[0].name, inp, correlation=correlation)
