@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course test test-fast bench gallery students clean
+.PHONY: help setup course test test-fast bench gallery students clean conductor-jar conformance
 
 help:  ## List the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -27,6 +27,12 @@ test: setup  ## Set up, then run every test: unit tests, every notebook (nbval),
 
 test-fast: setup  ## Unit tests only (no notebooks, no browser)
 	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_site.py
+
+conductor-jar: setup  ## Fetch the Conductor OSS server jar with Maven into ~/.cache/microlab (for the real-server tests)
+	$(BIN)/python -c "from microlab.real.conductor_server import ensure_jar; print(ensure_jar())"
+
+conformance: conductor-jar  ## Differential tests against a real Conductor: agreement per feature (also build/conformance.txt)
+	$(BIN)/python -m pytest tests/real_conductor/test_conformance.py -q -s -p no:randomly
 
 bench: setup  ## Print the benchmark table (about a minute; see benchmarks/README.md)
 	$(BIN)/python -m benchmarks

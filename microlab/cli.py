@@ -3,6 +3,7 @@
     python -m microlab validate FILE.json [FILE.json ...] [--task-defs DEFS.json]
     python -m microlab run FILE.json [--input JSON|@FILE|-] [--worker-output REF=JSON] [--fail REF[:TIMES]]
                                      [--seed N] [--task-defs DEFS.json] [--json]
+                                     [--server URL | --real] [--timeout SECONDS]
 
 ``validate`` prints every fault with its JSON path; the exit status is 0 only when
 every file is valid. ``run`` starts the first definition of FILE (the others are
@@ -33,6 +34,7 @@ examples:
   python -m microlab run microlab/data/workflows/order_saga.json --fail book_shipment
   python -m microlab run microlab/data/workflows/order_saga.json --fail charge_payment:1 --json
   python -m microlab run wf.json --worker-output 't1={"op": "done"}' --task-defs taskdefs.json
+  python -m microlab run microlab/data/workflows/order_saga.json --real --fail book_shipment
 """
 
 RUN_HELP = """\
@@ -98,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="mean network latency, exponentially distributed (default 0.01; 0 for none)")
     r.add_argument("--task-defs", metavar="DEFS.json", help="a JSON list of Conductor TaskDefs")
     r.add_argument("--json", action="store_true", help="print the execution as one JSON document")
+    where = r.add_mutually_exclusive_group()
+    where.add_argument("--server", metavar="URL", help="run on the real Conductor server at URL "
+                       "(toy workers poll it for tasks); e.g. http://127.0.0.1:8080")
+    where.add_argument("--real", action="store_true",
+                       help="start a real Conductor server on 127.0.0.1 for this run (needs Java 17 and "
+                            "the server jar; see microlab/real/conductor_server.py), then run on it")
+    r.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="with --server/--real: how long to wait for the workflow to end (default 120)")
     r.set_defaults(func=_run)
 
     from .real.broker.cli import add_subcommand  # its options live beside the real broker
@@ -175,6 +185,9 @@ def _run(args) -> int:
         if times and not times.isdigit():
             raise _UsageError(f"--fail {item}: TIMES must be a whole number, as in --fail {ref}:2")
         fails.append((ref, int(times) if times else None))
+    if args.server or args.real:
+        from .real.cli import run as run_on_conductor
+        return run_on_conductor(args, inp, outputs, fails)
 
     try:
         run = run_toy(workflows, inp, fail=fails, outputs=outputs, seed=args.seed,
