@@ -413,7 +413,9 @@ class SagaBuilder:
             done = f"${{{self.COMPLETED_STEPS}.output.result.{ref}"
             undo_ref = undo if undo not in used else f"{undo}_{ref}"
             used.add(undo_ref)
-            undo_input = {k: f"${{workflow.input.failedWorkflow.input.{k}}}" for k in self.inputs}
+            # The failed saga's input fields arrive as the failure workflow's own input (as
+            # Conductor sends them); Conductor 3.21 resolves no path *inside* failedWorkflow.
+            undo_input = {k: f"${{workflow.input.{k}}}" for k in self.inputs}
             undo_input.update(step=ref, stepInput=done + ".input}", stepOutput=done + ".output}",
                               reason="${workflow.input.reason}")
             comp.switch(f"if_{ref}_done", on=done + ".done}",
