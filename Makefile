@@ -32,7 +32,8 @@ conductor-jar: setup  ## Fetch the Conductor OSS server jar with Maven into ~/.c
 	$(BIN)/python -c "from microlab.real.conductor_server import ensure_jar; print(ensure_jar())"
 
 conformance: conductor-jar  ## Differential tests against a real Conductor: agreement per feature (also build/conformance.txt)
-	$(BIN)/python -m pytest tests/real_conductor/test_conformance.py -q -s -p no:randomly
+	rm -f build/conformance.txt
+	$(BIN)/python -m pytest tests/real_conductor/test_conformance.py tests/real_conductor/conformance_generated.py -q -s -p no:randomly
 
 bench: setup  ## Print the benchmark table (about a minute; see benchmarks/README.md)
 	$(BIN)/python -m benchmarks

@@ -109,7 +109,7 @@ def test_an_inline_cannot_change_what_a_later_switch_computes():
           .build())
     ex = run(wf)
     assert ex.status == m.COMPLETED
-    assert ex.task("route").output == {"evaluationResult": ["clean"]}
+    assert ex.task("route").output == {"evaluationResult": ["clean"], "selectedCase": "clean"}
     assert ex.task("ok").output == {"result": "clean"}
 
 

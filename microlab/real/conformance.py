@@ -152,6 +152,8 @@ def normalize(value, ids: dict, reasons: dict):
         return {k: normalize(v, ids, reasons) for k, v in value.items()}
     if isinstance(value, list):
         return [normalize(v, ids, reasons) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, str):
         if value in ids:
             return ids[value]
@@ -178,15 +180,21 @@ def _last(ex: Execution) -> dict:
     return last
 
 
-def compare(sim: Execution, real: Execution, workflows=None, where: str = "") -> list[str]:
-    """What differs between a simulated and a real execution of the same case (see the module)."""
+def compare(sim: Execution, real: Execution, workflows=None, where: str = "", _names=None) -> list[str]:
+    """What differs between a simulated and a real execution of the same case (see the module).
+
+    Ids and failure reasons anywhere in the case (main, sub- and failure workflows)
+    become placeholders; a number compares by value (Conductor's JavaScript gives 21.0
+    where microlab's gives 21); a RUNNING workflow's output of None equals ``{}``.
+    """
     diffs: list[str] = []
     at = where or sim.name
-    s_ids, r_ids = _ids(sim), _ids(real)
-    s_rs, r_rs = _reasons(sim), _reasons(real)
+    if _names is None:
+        _names = (_ids(sim), _ids(real), _reasons(sim), _reasons(real))
+    s_ids, r_ids, s_rs, r_rs = _names
     if sim.status != real.status:
         diffs.append(f"{at}: status: microlab {sim.status}, Conductor {real.status}")
-    s_out, r_out = normalize(sim.output, s_ids, s_rs), normalize(real.output, r_ids, r_rs)
+    s_out, r_out = normalize(sim.output or {}, s_ids, s_rs), normalize(real.output or {}, r_ids, r_rs)
     if _canon(s_out) != _canon(r_out):
         diffs.append(f"{at}: output: microlab {_canon(s_out)}, Conductor {_canon(r_out)}")
     s_last, r_last = _last(sim), _last(real)
@@ -218,11 +226,11 @@ def compare(sim: Execution, real: Execution, workflows=None, where: str = "") ->
             if (s_fw.input or {}).get(key) != (r_fw.input or {}).get(key):
                 diffs.append(f"{at}: failure workflow input {key}: microlab {(s_fw.input or {}).get(key)}, "
                              f"Conductor {(r_fw.input or {}).get(key)}")
-        diffs.extend(compare(s_fw, r_fw, workflows, f"{at}>failure:{s_fw.name}"))
+        diffs.extend(compare(s_fw, r_fw, workflows, f"{at}>failure:{s_fw.name}", _names))
     s_subs = {(_parent_ref(sim, x)): x for x in sim.sub_workflows}
     r_subs = {(_parent_ref(real, x)): x for x in real.sub_workflows}
     for ref in sorted(set(s_subs) & set(r_subs)):
-        diffs.extend(compare(s_subs[ref], r_subs[ref], workflows, f"{at}>{ref}"))
+        diffs.extend(compare(s_subs[ref], r_subs[ref], workflows, f"{at}>{ref}", _names))
     return diffs
 
 
