@@ -217,6 +217,9 @@ def run_real(source, input: dict | None = None, *, fail=None, outputs: dict | No
         wf_id = api.start(workflows[0]["name"], inp, version=workflows[0].get("version"), correlation=correlation)
         run = RealRun(api.url, wf_id, correlation, workflows)
         wait(api, run, timeout, workers, owned)
+    except ConductorUnreachable:
+        _report_death(owned)
+        raise
     finally:
         workers.stop()
         for toy in toys:
@@ -231,12 +234,7 @@ def wait(api: ConductorAPI, run: RealRun, timeout: float, workers=None, owned=No
     """Poll the workflow until it and its failure workflow have ended; fill ``run.raw``."""
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            done = read_all(api, run)
-        except ConductorUnreachable:
-            if owned is not None:
-                owned.check_alive()      # ServerExited with the log's last lines
-            raise
+        done = read_all(api, run)
         if done:
             return
         if workers is not None and workers.errors and owned is not None:
@@ -248,6 +246,18 @@ def wait(api: ConductorAPI, run: RealRun, timeout: float, workers=None, owned=No
             raise RealRunError(f"workflow {ex.name} ({run.workflow_id}) did not end within {timeout:g} s on "
                                f"{api.url}, so microlab terminated it. Still waiting: {waiting}")
         time.sleep(0.1)
+
+
+def _report_death(owned) -> None:
+    """If a server we started is why nothing answers, raise ServerExited (with its log)."""
+    process = getattr(owned, "process", None)
+    if process is None:
+        return
+    try:
+        process.wait(timeout=5)      # a killed JVM takes a moment to be reaped
+    except Exception:
+        return
+    owned.check_alive()
 
 
 def read_all(api: ConductorAPI, run: RealRun) -> bool:
