@@ -20,11 +20,10 @@ from a file (``-`` from standard input), for inputs beyond the command line's le
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 
-from .errors import DefinitionError
+from .errors import DefinitionError, did_you_mean
 
 EXAMPLES = """\
 examples:
@@ -264,7 +263,6 @@ def _seconds(option: str):
 def _known_ref(option: str, ref: str, by_ref: dict) -> None:
     if ref in by_ref:
         return
-    close = difflib.get_close_matches(ref, sorted(by_ref), n=1)
-    guess = f"; did you mean {close[0]!r}?" if close else ""
+    guess = did_you_mean(ref, sorted(by_ref))
     raise _UsageError(f"{option} {ref}: no SIMPLE or HTTP task has taskReferenceName {ref!r}{guess} "
                       f"Tasks that workers answer: {', '.join(by_ref) or 'none'}")

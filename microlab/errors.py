@@ -5,6 +5,25 @@ from __future__ import annotations
 import difflib
 
 
+def closest(name, options) -> str | None:
+    """The option nearest to a misspelt ``name`` (difflib's ratio), or None if none is close."""
+    close = difflib.get_close_matches(str(name), list(options), n=1)
+    return close[0] if close else None
+
+
+def did_you_mean(name, options, *, sentence: bool = False, otherwise: str = "") -> str:
+    """The "did you mean" hint that every error naming a misspelt thing appends.
+
+    ``"; did you mean 'x'?"`` to continue a clause, or ``" Did you mean 'x'?"`` with
+    ``sentence=True`` to follow a full stop; ``otherwise`` (often ``""`` or ``"."``) when no
+    option is close. One helper, so that every message suggests the same way.
+    """
+    match = closest(name, options)
+    if match is None:
+        return otherwise
+    return f" Did you mean {match!r}?" if sentence else f"; did you mean {match!r}?"
+
+
 class MicrolabError(Exception):
     """Base class of every error microlab raises on purpose."""
 
@@ -15,9 +34,7 @@ class UnknownServiceError(MicrolabError, KeyError):
     def __init__(self, name, known, context: str = ""):
         self.name = name
         self.known = sorted(known)
-        hint = difflib.get_close_matches(str(name), self.known, n=1)
-        text = f"{context}no service is called {name!r}"
-        text += f"; did you mean {hint[0]!r}?" if hint else ""
+        text = f"{context}no service is called {name!r}" + did_you_mean(name, self.known)
         text += f" Known services: {', '.join(self.known) or '(none yet: add some with system.add)'}."
         super().__init__(text)
 

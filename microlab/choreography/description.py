@@ -16,9 +16,9 @@ so two descriptions can be compared to measure the impact of a change.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import asdict, dataclass, field
 
+from ..errors import closest, did_you_mean
 from ..services import Client, Service
 from .broker import Broker
 from .participant import Participant
@@ -166,19 +166,17 @@ def _warnings(out: SystemDescription, plain: list, services: list) -> list:
     consumed = [e for e, v in out.events.items() if v["consumers"]]
     for event, v in out.events.items():
         if v["publishers"] and not v["consumers"]:
-            hint = difflib.get_close_matches(event, [e for e in consumed if e not in published], n=1)
+            hint = closest(event, [e for e in consumed if e not in published])
             text = (f"{event} is published by {', '.join(v['publishers'])} but no service subscribes to "
                     "it: the event goes nowhere. In choreography a missing subscription fails "
                     "silently: nothing errors, the next step just never happens.")
             if hint:
-                text += f" (Someone subscribes to {hint[0]!r}: a typo?)"
+                text += f" (Someone subscribes to {hint!r}: a typo?)"
             warnings.append(DescriptionWarning(UNCONSUMED, event, list(v["publishers"]), text))
         if v["consumers"] and not v["publishers"]:
-            hint = difflib.get_close_matches(event, published, n=1)
             text = (f"{', '.join(v['consumers'])} subscribe{'s' if len(v['consumers']) == 1 else ''} to "
                     f"{event} but no service publishes it: that reaction will never run.")
-            if hint:
-                text += f" Did you mean {hint[0]!r}?"
+            text += did_you_mean(event, published, sentence=True)
             if plain:
                 text += (f" (Unless a plain service emits it: {', '.join(plain)} "
                          "do not declare what they publish.)")

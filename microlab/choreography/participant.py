@@ -47,10 +47,9 @@ survive. The mailbox and the work in progress are lost (as for every service).
 
 from __future__ import annotations
 
-import difflib
 import functools
 
-from ..errors import MicrolabError
+from ..errors import MicrolabError, did_you_mean
 from ..messages import EVENT, REPLY, Message
 from ..trace import END, START
 from ..services import NoHandlerError, Service
@@ -389,22 +388,20 @@ class Participant(Service):
 
     def _undeclared(self, type: str, tx: _Transaction | None):
         allowed = list(tx.reaction.publishes if tx is not None else self.publishes) + list(self.extra_publishes)
-        hint = difflib.get_close_matches(type, allowed, n=1)
         where = (f"its reaction {tx.reaction.name!r} to {tx.reaction.event}" if tx is not None
                  else "outside a reaction")
         fix = (f"@{self.name}.on({tx.reaction.event!r}, publishes=(..., {type!r}))" if tx is not None
                else f"Participant({self.name!r}, publishes=({type!r},))")
         raise UndeclaredEventError(
             f"{self.name} published {type!r} from {where}, which declares publishes="
-            f"{tuple(allowed)}." + (f" Did you mean {hint[0]!r}?" if hint else "")
+            f"{tuple(allowed)}." + did_you_mean(type, allowed, sentence=True)
             + f" If it is meant, declare it ({fix}), so that the system description knows "
             "who publishes it.")
 
     def _no_reaction(self, msg: Message):
-        hint = difflib.get_close_matches(msg.type, list(self.reactions), n=1)
         raise NoHandlerError(
             f"{self.name} has no reaction to {msg.type!r} ({msg.kind} from {msg.source})."
-            + (f" Did you mean {hint[0]!r}?" if hint else "")
+            + did_you_mean(msg.type, self.reactions, sentence=True)
             + f" Declare one with @{self.name}.on({msg.type!r}, publishes=(...))"
             + (" (command=True for a command)" if msg.kind != EVENT else "")
             + f". It reacts to: {', '.join(self.reactions) or 'nothing yet'}.")

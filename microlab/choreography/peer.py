@@ -33,9 +33,7 @@ cannot be covered for by anybody but its caller.
 
 from __future__ import annotations
 
-import difflib
-
-from ..errors import MicrolabError
+from ..errors import MicrolabError, did_you_mean
 from ..messages import REPLY, Message
 from ..services import NoHandlerError, Service
 from ..trace import END, START
@@ -125,10 +123,10 @@ class Peer(Service):
             raise MicrolabError(f"{self.name}.call({to!r}, {type!r}) belongs inside a reaction")
         if (to, type) not in tx.allowed:
             declared = [f"({a!r}, {b!r})" for a, b in tx.allowed]
-            hint = difflib.get_close_matches(f"{to}:{type}", [f"{a}:{b}" for a, b in tx.allowed], n=1)
             raise UndeclaredCallError(
                 f"{self.name} called {to} with {type!r} from its reaction to {tx.where}, which declares "
-                f"calls=[{', '.join(declared)}]." + (f" Did you mean {hint[0]!r}?" if hint else "")
+                f"calls=[{', '.join(declared)}]."
+                + did_you_mean(f"{to}:{type}", [f"{a}:{b}" for a, b in tx.allowed], sentence=True)
                 + " Declare every call, so that the system description knows who talks to whom.")
         tx.outgoing.append((to, type, payload))
 
@@ -152,9 +150,8 @@ class Peer(Service):
             return
         found = self.reactions.get(msg.type)
         if found is None:
-            hint = difflib.get_close_matches(msg.type, list(self.reactions), n=1)
             raise NoHandlerError(f"{self.name} has no reaction to {msg.type!r} (from {msg.source})."
-                                 + (f" Did you mean {hint[0]!r}?" if hint else "")
+                                 + did_you_mean(msg.type, self.reactions, sentence=True)
                                  + f" It reacts to: {', '.join(self.reactions) or 'nothing yet'}.")
         fn, allowed = found
         tx = self._tx = _Call(allowed, msg.type)

@@ -36,11 +36,10 @@ idempotent and harmless when there is nothing to undo. A compensating task's inp
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 
-from ..errors import DefinitionError
+from ..errors import DefinitionError, did_you_mean
 from . import model as m
 from .model import SubWorkflowParam, TaskDef, WorkflowDef, WorkflowTask
 from .validate import check_workflow
@@ -70,8 +69,7 @@ def task_def(name: str, **policy) -> TaskDef | None:
     fields = {}
     for key, value in policy.items():
         if key not in POLICY:
-            close = difflib.get_close_matches(key, POLICY, n=1)
-            guess = f"; did you mean {close[0]!r}?" if close else ""
+            guess = did_you_mean(key, POLICY)
             raise TypeError(f"unknown retry/timeout keyword {key!r} for task {name!r}{guess} "
                             f"Known: {', '.join(POLICY)}")
         fields[POLICY[key]] = value

@@ -17,13 +17,12 @@ faults, so that a typo such as ``taskReferenceNmae`` is caught rather than ignor
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
 from pathlib import Path
 
-from ..errors import DefinitionError
+from ..errors import DefinitionError, did_you_mean
 from . import model as m
 from .limits import MAX_JSON_DEPTH
 from .model import SubWorkflowParam, TaskDef, WorkflowDef, WorkflowTask
@@ -515,8 +514,7 @@ def _kind(value) -> str:
 def _unknown(data: dict, allowed, path: str, faults: list, what: str, hint: str = "") -> None:
     for key in data:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            guess = f"; did you mean {close[0]!r}?" if close else ""
+            guess = did_you_mean(key, allowed)
             faults.append((f"{path}{m._key(key)}", f"unknown {what} field {key!r}{guess}{hint}"))
 
 
@@ -592,8 +590,7 @@ def _choice(data, key, default, choices, path, faults) -> str:
     if value is None:
         return default
     if value not in choices:
-        close = difflib.get_close_matches(str(value).upper(), choices, n=1)
-        guess = f"; did you mean {close[0]!r}?" if close else ""
+        guess = did_you_mean(str(value).upper(), choices)
         faults.append((f"{path}.{key}", f"{key} must be one of {', '.join(choices)}, "
                                         f"got {json.dumps(value)}{guess}"))
         return default

@@ -11,9 +11,8 @@ nothing is registered then.
 
 from __future__ import annotations
 
-import difflib
 
-from ..errors import DefinitionError, MicrolabError
+from ..errors import DefinitionError, MicrolabError, did_you_mean
 from . import model as m
 from .conductor import load_workflows, parse_workflow
 from .params import has_expression
@@ -104,8 +103,7 @@ class Registry:
         if isinstance(name, str) and name in self.definitions:
             raise MicrolabError(f"workflow {name!r} has no version {version!r}; registered versions: "
                                 f"{sorted(self.definitions[name])}")
-        close = difflib.get_close_matches(str(name), known, n=1)
-        guess = f"; did you mean {close[0]!r}?" if close else ""
+        guess = did_you_mean(name, known)
         raise MicrolabError(f"no workflow called {name!r} is registered{guess} Registered: "
                             f"{', '.join(known) or 'none yet (orchestrator.register(definition))'}")
 
@@ -149,7 +147,6 @@ class Registry:
 
 
 def _missing(what: str, name: str, known) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=1)
-    guess = f"; did you mean {close[0]!r}?" if close else ""
+    guess = did_you_mean(name, sorted(known))
     return (f"{what} {name!r} is not registered{guess} Register it in the same call "
             "(orchestrator.register(main, failure)) or before.")

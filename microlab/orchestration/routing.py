@@ -19,9 +19,9 @@ the task, its JSON path and the closest service name.
 
 from __future__ import annotations
 
-import difflib
 from urllib.parse import parse_qsl, urlsplit
 
+from ..errors import did_you_mean
 from .params import has_expression
 
 
@@ -114,8 +114,7 @@ class Router:
 
 
 def _did_you_mean(name, services) -> str:
-    close = difflib.get_close_matches(str(name), sorted(services), n=1)
-    return f"; did you mean {close[0]!r}?" if close else "."
+    return did_you_mean(name, sorted(services), otherwise=".")
 
 
 __all__ = ["Router", "http_request", "first_segment", "static_uri_prefix", "has_expression"]

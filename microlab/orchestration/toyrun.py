@@ -19,13 +19,12 @@ The command line (``python -m microlab run``) is a thin shell over :func:`run_to
 
 from __future__ import annotations
 
-import difflib
 import math
 import warnings
 from dataclasses import dataclass, field
 
 from ..distributions import Exponential
-from ..errors import DefinitionError, EventStorm, MicrolabError
+from ..errors import DefinitionError, EventStorm, MicrolabError, did_you_mean
 from ..system import HandlerFailureWarning, System
 from . import model as m
 from .execution import Execution, execution
@@ -194,7 +193,6 @@ def _unreserved(name: str) -> str:
 def _known_ref(option: str, ref, by_ref: dict) -> None:
     if ref in by_ref:
         return
-    close = difflib.get_close_matches(str(ref), sorted(by_ref), n=1)
-    guess = f"; did you mean {close[0]!r}?" if close else "."
+    guess = did_you_mean(ref, sorted(by_ref), otherwise=".")
     raise ToyRunError(f"{option}: no SIMPLE or HTTP task has taskReferenceName {ref!r}{guess} "
                       f"Tasks that toy workers answer: {', '.join(by_ref) or 'none'}")

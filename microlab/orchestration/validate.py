@@ -16,8 +16,7 @@ with the JSON path it has (or would have) in Conductor JSON.
 
 from __future__ import annotations
 
-import difflib
-
+from ..errors import did_you_mean
 from . import model as m
 from .params import ITERATION_SUFFIX, compile_template, has_expression
 from .durations import parse_duration
@@ -141,8 +140,7 @@ def check_cycles(workflows: list) -> list:
 
 
 def _missing(what: str, name: str, names) -> str:
-    close = difflib.get_close_matches(name, sorted(names), n=1)
-    guess = f"; did you mean {close[0]!r}?" if close else ""
+    guess = did_you_mean(name, sorted(names))
     return (f"{what} {name!r} is not defined{guess} Define it in the same file (a JSON list of "
             "definitions) or register it on the orchestrator too.")
 
@@ -156,9 +154,7 @@ def _check_task(task: m.WorkflowTask, path: str, refs: list) -> list:
                                            f"{m.UNSUPPORTED_TYPES[ttype]}. Supported types: "
                                            f"{', '.join(m.TASK_TYPES)}"))
         else:
-            close = [t for t in m.TASK_TYPES if t == ttype.upper()] or \
-                difflib.get_close_matches(ttype.upper(), m.TASK_TYPES, n=1)
-            guess = f" Did you mean {close[0]!r}?" if close else ""
+            guess = did_you_mean(ttype.upper(), m.TASK_TYPES, sentence=True)
             faults.append((f"{path}.type", f"unknown task type {ttype!r}.{guess} Supported types: "
                                            f"{', '.join(m.TASK_TYPES)}"))
         return faults
@@ -261,8 +257,7 @@ def _unknown_refs(found: list, refs: list) -> list:
     for path, ref in found:
         if ref in known or ITERATION_SUFFIX.sub("", ref) in known:
             continue
-        close = difflib.get_close_matches(ref, refs, n=1)
-        guess = f"; did you mean {close[0]!r}?" if close else ""
+        guess = did_you_mean(ref, refs)
         faults.append((path, f"refers to task {ref!r}, but no task has that taskReferenceName{guess}"))
     return faults
 
@@ -294,8 +289,7 @@ def _check_lists(tasks: list, path: str, refs: list, in_loop: bool) -> list:
                                               f"is outside its fork {before.task_reference_name!r}: a JOIN "
                                               "can only wait for tasks in the branches of its FORK_JOIN"))
                     else:
-                        close = difflib.get_close_matches(ref, sorted(inside), n=1)
-                        guess = f"; did you mean {close[0]!r}?" if close else ""
+                        guess = did_you_mean(ref, sorted(inside))
                         faults.append((jpath, f"joinOn names {ref!r}, but no task has that "
                                               f"taskReferenceName{guess}"))
                 if not task.join_on:

@@ -65,9 +65,9 @@ p50 moves by 5-10 ms: ``compare(seeds=5)`` pools them. The README has the full t
 
 from __future__ import annotations
 
-import difflib
 import random
 
+from ..errors import did_you_mean
 from ..flows import CONTENT, FLOWS, ORDER, TRAVEL, BusinessFlow
 from ..system import System
 from .changes import CHANGES, change_impact, growth
@@ -97,9 +97,8 @@ def build(flow: BusinessFlow | str, pattern: str = "orchestration", *, max_event
     """
     flow = _flow(flow)
     if pattern not in ALL_PATTERNS:
-        hint = difflib.get_close_matches(str(pattern), ALL_PATTERNS, n=1)
         raise KnobError(f"pattern must be one of {', '.join(map(repr, ALL_PATTERNS))}, got {pattern!r}"
-                        + (f"; did you mean {hint[0]!r}?" if hint else ""))
+                        + did_you_mean(pattern, ALL_PATTERNS))
     knobs = Knobs.make(**knob_values)
     knobs.check_services(flow.services + list(CENTRAL))
     extra = {} if max_events is None else {"max_events": max_events}

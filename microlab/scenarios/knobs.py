@@ -7,12 +7,11 @@ and the reasons for them, in :data:`FAIRNESS` and in :mod:`microlab.scenarios`.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass, field
 
 from ..distributions import Distribution, Exponential, LogNormal, as_distribution
-from ..errors import MicrolabError
+from ..errors import MicrolabError, did_you_mean
 from ..faults import FaultPlan
 
 #: The two patterns the course's labs and notebooks put side by side: a central
@@ -185,8 +184,7 @@ class Knobs:
         names = [f.name for f in dataclasses.fields(cls)]
         for key in values:
             if key not in names:
-                hint = difflib.get_close_matches(key, names, n=1)
-                raise KnobError(f"unknown knob {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                raise KnobError(f"unknown knob {key!r}" + did_you_mean(key, names)
                                 + f" The knobs are: {', '.join(names)}.")
         knobs = cls(**values)
         knobs.validate()
@@ -232,9 +230,8 @@ class Knobs:
         for name, choices in (("notification", NOTIFICATIONS), ("conclusion", CONCLUDERS),
                               ("count_messages", COUNTS)):
             if getattr(self, name) not in choices:
-                hint = difflib.get_close_matches(str(getattr(self, name)), choices, n=1)
                 raise KnobError(f"{name} must be one of {', '.join(map(repr, choices))}, got "
-                                f"{getattr(self, name)!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+                                f"{getattr(self, name)!r}" + did_you_mean(getattr(self, name), choices))
         if self.faults is not None and not isinstance(self.faults, FaultPlan):
             raise KnobError(f"faults must be a FaultPlan, got {self.faults!r}")
 
@@ -244,9 +241,8 @@ class Knobs:
         for knob in ("failure", "workers"):
             for name in getattr(self, knob):
                 if name not in known:
-                    hint = difflib.get_close_matches(name, known, n=1)
                     raise KnobError(f"{knob} names {name!r}, which is not a service of this scenario"
-                                    + (f"; did you mean {hint[0]!r}?" if hint else "")
+                                    + did_you_mean(name, known)
                                     + f" Its services: {', '.join(known)}.")
 
 
