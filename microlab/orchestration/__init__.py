@@ -61,7 +61,8 @@ The command line (``python -m microlab validate|run FILE.json``) uses the same p
 from .builder import (Saga, WorkflowBuilder, decision, do_while, fork, http, inline, jq, saga,
                       set_variable, simple, sub_workflow, switch, task_def, terminate, wait, workflow)
 from .conductor import dumps, load_task_defs, load_workflow, load_workflows
-from .execution import Execution, TaskExecution, execution, executions
+# The package's `execution` is the module .execution, callable as its function (microlab.modules).
+from .execution import Execution, TaskExecution, executions
 from .expressions import ExpressionError
 from .limits import Limits
 from .log import DurableLog

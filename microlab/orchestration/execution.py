@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from ..modules import callable_module
 from . import model as m
 from . import records as rec
 from .progress import Progress, count
@@ -287,3 +288,7 @@ def execution(source, key) -> Execution:
 def executions(source) -> list[Execution]:
     """The main execution of every business transaction in the trace, in start order."""
     return [ex for ex in build(source).values() if ex.parent is None and ex.failure_of is None]
+
+
+# `from microlab.orchestration import execution` gives this module, which calls execution(): see microlab.modules.
+callable_module(__name__, execution)

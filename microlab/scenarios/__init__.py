@@ -77,7 +77,7 @@ from .knobs import ALL_PATTERNS, FAIRNESS, PATTERNS, KnobError, Knobs, fairness_
 from .pointtopoint import build_point_to_point
 from .orchestrated import build_orchestration
 from .result import RunResult
-from .sweep import sweep
+from . import sweep   # the module, callable as sweep() (microlab.modules)
 
 __all__ = [
     "run", "order_saga", "travel_booking", "content_pipeline", "sweep", "change_impact", "growth",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from ..modules import callable_module
 from .knobs import PATTERNS
 
 
@@ -50,3 +51,7 @@ def sweep(flow, rates, patterns=PATTERNS, *, progress=None, orders: int = 200, *
     except KeyboardInterrupt:
         pass
     return rows
+
+
+# `from microlab.scenarios import sweep` gives this module, which calls sweep(): see microlab.modules.
+callable_module(__name__, sweep)

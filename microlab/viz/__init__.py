@@ -26,8 +26,9 @@ from .causation import causation_figure
 from .charts import (change_impact, latency_distributions, orchestrator_growth, outcome_counts,
                      queue_and_utilization, retry_backoff, saturation_curve)
 from .sequence import sequence_diagram
-from .timeline import timeline, transaction_timeline, workflow_timeline
-from .topology import talk_graph, topology, topology_pair
+# `timeline` and `topology` are the modules, callable as their functions (microlab.modules).
+from .timeline import transaction_timeline, workflow_timeline
+from .topology import talk_graph, topology_pair
 from .workflow import workflow_diagram
 
 __all__ = [

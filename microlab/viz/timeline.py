@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from ..modules import callable_module
 from . import style
 from .data import handling_spans, workflow_spans
 
@@ -143,3 +144,7 @@ def _check(spans) -> None:
                 raise TypeError(f"span {i} ({s['lane']}): {k} must be a number of seconds, got {s[k]!r}")
         if s["end"] < s["start"]:
             raise ValueError(f"span {i} ({s['lane']}) ends at {s['end']} before it starts at {s['start']}")
+
+
+# `from microlab.viz import timeline` gives this module, which calls timeline(): see microlab.modules.
+callable_module(__name__, timeline)

@@ -18,6 +18,7 @@ import math
 import networkx as nx
 import plotly.graph_objects as go
 
+from ..modules import callable_module
 from . import style
 from .data import as_trace, lane_order, live_services, roles as find_roles, talk_kinds
 
@@ -258,3 +259,7 @@ def _name_label(name, xy, role, xref, yref, direction) -> dict:
              "yanchor": "bottom" if dy > 0.3 else ("top" if dy < -0.3 else "middle"),
              "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": style.FONT_SIZE}}
     return label
+
+
+# `from microlab.viz import topology` gives this module, which calls topology(): see microlab.modules.
+callable_module(__name__, topology)
