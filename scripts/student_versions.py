@@ -31,23 +31,39 @@ TARGET = ROOT / "notebooks"
 
 CODE_BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)", re.M | re.S)
 TEXT_BLOCK = re.compile(r"<!-- BEGIN SOLUTION -->.*?<!-- END SOLUTION -->", re.S)
+#: A marker left over after blanking means a BEGIN without its END (or an END alone).
+LEFT_OVER = {"code": re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION", re.M),
+             "markdown": re.compile(r"<!-- (BEGIN|END) SOLUTION -->")}
 
 
-def student_source(cell) -> str:
-    """The student's version of one cell's source."""
+class SolutionMarkerError(ValueError):
+    """A solution marker without its partner: the solution would reach the student notebook."""
+
+
+def student_source(cell, where: str = "cell") -> str:
+    """The student's version of one cell's source; raises on an unmatched solution marker."""
     if cell.cell_type == "code":
-        return CODE_BLOCK.sub(lambda m: f"{m.group(1)}...  # your code here{m.group(2)}", cell.source)
-    return TEXT_BLOCK.sub("*Write your answer here.*", cell.source)
+        text = CODE_BLOCK.sub(lambda m: f"{m.group(1)}...  # your code here{m.group(2)}", cell.source)
+    else:
+        text = TEXT_BLOCK.sub("*Write your answer here.*", cell.source)
+    stray = LEFT_OVER.get(cell.cell_type, LEFT_OVER["markdown"]).search(text)
+    if stray:
+        line = text[:stray.start()].count("\n") + 1
+        other = "END" if stray.group(1) == "BEGIN" else "BEGIN"
+        raise SolutionMarkerError(
+            f"{where}: {stray.group(0).strip()!r} at line {line} of the blanked cell has no matching "
+            f"{other} SOLUTION marker, so the solution would be shown to students. Add the {other} line.")
+    return text
 
 
-def student_notebook(instructor: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def student_notebook(instructor: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """A copy of ``instructor`` with solutions blanked, instructor cells dropped, no outputs."""
     nb = nbformat.v4.new_notebook(metadata=instructor.metadata)
-    for cell in instructor.cells:
+    for index, cell in enumerate(instructor.cells):
         if "instructor" in cell.get("metadata", {}).get("tags", []):
             continue
         new = nbformat.from_dict(dict(cell))
-        new.source = student_source(cell)
+        new.source = student_source(cell, f"{name}, cell {index} ({cell.cell_type})")
         new.pop("id", None)
         if new.cell_type == "code":
             new.outputs = []
@@ -67,7 +83,7 @@ def generate(check: bool = False) -> list[str]:
     """Write (or, with ``check``, compare) every student notebook; return the stale ones."""
     stale = []
     for path in sorted(SOURCE.glob("*.ipynb")):
-        text = render(student_notebook(nbformat.read(path, as_version=4)))
+        text = render(student_notebook(nbformat.read(path, as_version=4), path.name))
         target = TARGET / path.name
         if check:
             if not target.exists() or target.read_text() != text:
