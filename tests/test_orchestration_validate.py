@@ -44,7 +44,7 @@ def test_unknown_task_type():
     assert "unknown task type 'simple'. Did you mean 'SIMPLE'?" in faults["$.tasks[0].type"]
 
 
-@pytest.mark.parametrize("ttype, why", [("KAFKA_PUBLISH", "Kafka"), ("EVENT", "event bus")])
+@pytest.mark.parametrize("ttype, why", [("KAFKA_PUBLISH", "Kafka"), ("HUMAN", "humans")])
 def test_unsupported_task_type_is_named(ttype, why):
     data = good()
     data["tasks"][3]["type"] = ttype

@@ -143,6 +143,11 @@ def describe(system_or_services) -> SystemDescription:
             out.services[s.name] = ServiceDescription(
                 s.name, sorted(s.publishes), sorted(subs), sorted(s.commands),
                 [r.describe() for r in s.reactions.values()], s.outbox, s.idempotent)
+        elif callable(getattr(s, "published_topics", None)):
+            # A service that declares what it publishes without being a participant (an
+            # orchestrator whose workflows hold EVENT tasks); what it consumes is its subscriptions.
+            out.services[s.name] = ServiceDescription(s.name, publishes=list(s.published_topics()),
+                                                      subscribes=sorted(subscribed.get(s.name, {})))
         elif s.name in subscribed:
             out.services[s.name] = ServiceDescription(s.name, subscribes=sorted(subscribed[s.name]),
                                                       declared=False)

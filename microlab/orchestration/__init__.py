@@ -58,7 +58,7 @@ per started workflow, DO_WHILE iterations and retry delays, naming the limit it 
 The command line (``python -m microlab validate|run FILE.json``) uses the same pieces.
 """
 
-from .builder import (Saga, WorkflowBuilder, decision, do_while, fork, http, inline, jq, saga,
+from .builder import (Saga, WorkflowBuilder, decision, do_while, event, fork, http, inline, jq, saga,
                       set_variable, simple, sub_workflow, switch, task_def, terminate, wait, workflow)
 from .conductor import dumps, load_task_defs, load_workflow, load_workflows
 # The package's `execution` is the module .execution, callable as its function (microlab.modules).
@@ -76,7 +76,7 @@ __all__ = [
     "WorkflowDef", "WorkflowTask", "TaskDef",
     "workflow", "WorkflowBuilder", "saga", "Saga", "task_def",
     "simple", "http", "switch", "decision", "fork", "do_while", "sub_workflow", "terminate",
-    "wait", "set_variable", "inline", "jq",
+    "wait", "set_variable", "inline", "jq", "event",
     "load_workflows", "load_workflow", "load_task_defs", "dumps",
     "execution", "executions", "Execution", "TaskExecution", "Progress", "ExpressionError",
 ]

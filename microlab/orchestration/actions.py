@@ -20,6 +20,8 @@ action          what the shell does
 ``Send``        send a message (``WorkflowEnded`` to a starter)
 ``Reply``       answer ``msg`` (``WorkflowStarted``)
 ``Record``      append a trace record of ``kind`` with ``msg`` and ``detail``
+``Publish``     publish an event of ``type`` on broker ``topic`` (an EVENT task's message)
+``Ack``         acknowledge a broker delivery that the event handlers have dealt with
 ==============  =====================================================================
 """
 
@@ -82,3 +84,18 @@ class Record(NamedTuple):
     kind: str
     msg: Any
     detail: dict
+
+
+class Publish(NamedTuple):
+    """Publish ``payload`` as an event of ``type`` on ``topic`` of ``broker`` (queue ``sink``) for ``run``."""
+    run: Any
+    sink: str
+    topic: str
+    type: str
+    payload: dict
+    broker: str = "broker"
+
+
+class Ack(NamedTuple):
+    """Acknowledge the broker delivery ``msg`` (after the decision it caused is committed)."""
+    msg: Any

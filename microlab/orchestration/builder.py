@@ -203,6 +203,20 @@ def jq(ref: str, query: str, *, input: dict | None = None, name: str | None = No
     return WorkflowTask(name or ref, ref, m.JSON_JQ_TRANSFORM, params)
 
 
+def event(ref: str, sink: str, *, input: dict | None = None, async_complete: bool = False,
+          name: str | None = None) -> WorkflowTask:
+    """An EVENT task: publish ``input`` (with the workflow's metadata) to ``sink``.
+
+    ``sink`` is ``"conductor"``, ``"conductor:<name>"`` or a broker subject such as
+    ``"nats:OrderPlaced"`` (see :mod:`~microlab.orchestration.sinks`); with
+    ``async_complete=True`` the task stays IN_PROGRESS until something completes it.
+    """
+    task = WorkflowTask(name or ref, ref, m.EVENT, dict(input or {}))
+    task.sink = sink
+    task.async_complete = async_complete
+    return task
+
+
 def _tasks(items) -> list:
     """A list of tasks from tasks and (fork, join) pairs."""
     out = []
@@ -289,6 +303,10 @@ class WorkflowBuilder:
     def jq(self, ref, query, **kw) -> "WorkflowBuilder":
         """Append a JSON_JQ_TRANSFORM (see :func:`jq`)."""
         return self.add(jq(ref, query, **kw))
+
+    def event(self, ref, sink, **kw) -> "WorkflowBuilder":
+        """Append an EVENT task (see :func:`event`)."""
+        return self.add(event(ref, sink, **kw))
 
     def output(self, **params) -> "WorkflowBuilder":
         """Set the workflow's outputParameters (``${...}`` expressions allowed)."""

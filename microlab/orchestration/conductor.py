@@ -5,7 +5,8 @@ from a path, a JSON string or parsed JSON, and returns :class:`~.model.WorkflowD
 objects; :func:`load_task_defs` reads a list of TaskDefs. Every fault in a file is
 collected before anything is raised, so one :class:`~microlab.errors.DefinitionError`
 lists them all, each with its JSON path (``$.tasks[2].taskReferenceName``, or
-``$[1].tasks[0].type`` in a list).
+``$[1].tasks[0].type`` in a list). :func:`load_event_handlers` reads Conductor event
+handlers (:mod:`~.handlers`) the same way, and :func:`event_handler_to_json` writes one.
 
 Fields that do not change what the simulation does (``ownerEmail``, ``restartable``,
 ``workflowStatusListenerEnabled``, ``inputParameters`` of a workflow, timestamps, ...)
@@ -71,6 +72,8 @@ TASK_EMPTY_FIELDS = {
     "cacheConfig": (None,),
     "isolationGroupId": (None, ""),
 }
+#: Fields of TASK_EMPTY_FIELDS that an EVENT task uses (Conductor's WorkflowTask.sink and asyncComplete).
+EVENT_FIELDS = ("sink", "asyncComplete")
 
 TASK_DEF_FIELDS = {
     "name": "name", "retryCount": "retry_count", "retryLogic": "retry_logic",
@@ -283,6 +286,8 @@ def _parse_task(data, path: str, faults: list) -> WorkflowTask | None:
         faults.append((f"{path}.type", f"type must be a string such as 'SIMPLE', got {_kind(ttype)}"))
         ttype = m.SIMPLE
     for key, empty in TASK_EMPTY_FIELDS.items():
+        if ttype == m.EVENT and key in EVENT_FIELDS:
+            continue  # an EVENT task's own fields, read below
         if key in data and data[key] not in empty:
             faults.append((f"{path}.{key}", f"{key}={json.dumps(data[key])} is not simulated by microlab; "
                                             "remove it (or leave it empty)"))
@@ -310,8 +315,12 @@ def _parse_task(data, path: str, faults: list) -> WorkflowTask | None:
         retry_count=(_int(data, "retryCount", 0, path, faults, minimum=0)
                      if data.get("retryCount") is not None else None),
         start_delay=_number(data, "startDelay", 0, path, faults),
-        extra={k: data[k] for k in TASK_EMPTY_FIELDS if k in data},
+        extra={k: data[k] for k in TASK_EMPTY_FIELDS if k in data
+               and not (ttype == m.EVENT and k in EVENT_FIELDS)},
     )
+    if ttype == m.EVENT:
+        task.sink = _opt_str(data, "sink", path, faults)
+        task.async_complete = _bool(data, "asyncComplete", False, path, faults)
     if data.get("taskDefinition") is not None:
         td, found = parse_task_def(data["taskDefinition"], f"{path}.taskDefinition", default_name=name)
         faults.extend(found)
@@ -467,6 +476,9 @@ def task_to_json(t: WorkflowTask) -> dict:
         if t.sub_workflow_param.version is not None:
             param["version"] = t.sub_workflow_param.version
         out["subWorkflowParam"] = param
+    if t.type == m.EVENT:
+        out["sink"] = t.sink
+        out["asyncComplete"] = t.async_complete
     if t.task_definition is not None:
         out["taskDefinition"] = task_def_to_json(t.task_definition)
     out.update(t.extra)
@@ -606,3 +618,90 @@ def _to_conductor(self: WorkflowDef) -> dict:
 # here and attached to the model's class: model.py then needs no import of this module
 # (which imports the model), and the package imports this module on first use.
 WorkflowDef.to_conductor = _to_conductor
+
+
+# -- event handlers ----------------------------------------------------------------------------
+
+HANDLER_FIELDS = ("name", "event", "condition", "evaluatorType", "actions", "active")
+HANDLER_PASSIVE = ("description", "createdBy", "updatedBy", "createTime", "updateTime", "ownerApp", "tags")
+ACTION_FIELDS = ("action", "start_workflow", "complete_task", "fail_task", "expandInlineJSON",
+                 "terminate_workflow", "update_workflow_variables", "start_agent")
+ACTION_PARAM_FIELDS = {"start_workflow": ("name", "version", "input", "correlationId", "taskToDomain"),
+                       "complete_task": ("workflowId", "taskRefName", "taskId", "output", "reasonForIncompletion"),
+                       "fail_task": ("workflowId", "taskRefName", "taskId", "output", "reasonForIncompletion")}
+
+
+def load_event_handlers(source) -> list:
+    """Conductor event handlers (one, or a JSON list) as :class:`~.handlers.EventHandler` objects.
+
+    Raises :class:`~microlab.errors.DefinitionError` listing every fault with its JSON
+    path and the handler's name (an unknown sink provider, an action without the fields
+    it needs, ...). Conditions are checked when an orchestrator adds the handlers.
+    """
+    from .handlers import check_handler
+    data = read_json(source, what="event handler file")
+    items = [(f"$[{i}]", h) for i, h in enumerate(data)] if isinstance(data, list) else [("$", data)]
+    faults: list = []
+    out: list = []
+    for path, item in items:
+        handler, found = parse_event_handler(item, path)
+        faults.extend(found)
+        if handler is not None:
+            faults.extend(check_handler(handler, path))
+            out.append(handler)
+    names = [h.name for h in out]
+    for (path, _), name in zip(items, names):
+        if names.count(name) > 1:
+            faults.append((f"{path}.name", f"event handler name {name!r} appears {names.count(name)} times; "
+                                           "each handler needs its own name"))
+    if faults:
+        raise DefinitionError(faults, what="Conductor event handler")
+    return out
+
+
+def parse_event_handler(data, path: str = "$"):
+    """One EventHandler from parsed JSON: ``(handler or None, faults)`` (shape only; see check_handler)."""
+    from .handlers import EventHandler, HandlerAction
+    if not isinstance(data, dict):
+        return None, [(path, f"an event handler is a JSON object, got {_kind(data)}")]
+    faults: list = []
+    _unknown(data, HANDLER_FIELDS + HANDLER_PASSIVE, path, faults, "event handler")
+    actions = []
+    for i, item in enumerate(_list(data, "actions", path, faults)):
+        apath = f"{path}.actions[{i}]"
+        if not isinstance(item, dict):
+            faults.append((apath, f"an action is a JSON object, got {_kind(item)}"))
+            continue
+        _unknown(item, ACTION_FIELDS, apath, faults, "action")
+        kind = item.get("action")
+        params = item.get(kind) if isinstance(kind, str) else None
+        if isinstance(params, dict) and kind in ACTION_PARAM_FIELDS:
+            _unknown(params, ACTION_PARAM_FIELDS[kind], f"{apath}.{kind}", faults, f"{kind} field")
+        actions.append(HandlerAction(kind if isinstance(kind, str) else repr(kind),
+                                     params if params is not None else {},
+                                     _bool(item, "expandInlineJSON", False, apath, faults)))
+    name = data.get("name")
+    event = data.get("event")
+    handler = EventHandler(
+        name=name if isinstance(name, str) else "",
+        event=event if isinstance(event, str) else "",
+        actions=actions,
+        condition=_opt_str(data, "condition", path, faults) or None,
+        evaluator_type=_opt_str(data, "evaluatorType", path, faults) or None,
+        active=_bool(data, "active", False, path, faults),
+        extra={k: data[k] for k in HANDLER_PASSIVE if k in data})
+    return handler, faults
+
+
+def event_handler_to_json(handler) -> dict:
+    """An :class:`~.handlers.EventHandler` as Conductor JSON."""
+    out = {"name": handler.name, "event": handler.event}
+    if handler.condition is not None:
+        out["condition"] = handler.condition
+    if handler.evaluator_type is not None:
+        out["evaluatorType"] = handler.evaluator_type
+    out["actions"] = [{"action": a.action, a.action: a.params, "expandInlineJSON": a.expand_inline_json}
+                      for a in handler.actions]
+    out["active"] = handler.active
+    out.update(handler.extra)
+    return out

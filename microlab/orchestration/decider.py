@@ -41,7 +41,8 @@ from . import model as m
 from . import records as rec
 from .actions import Commit, Dispatch, Enqueue, Lease, Record, Reply, Send, Wake
 from .deadlines import Deadlines
-from .events import CompleteTask, Polled, Resume, Start, TaskResult, Terminate, TimerFired
+from .eventing import EventActions
+from .events import CompleteTask, EventReceived, Polled, Resume, Start, TaskResult, Terminate, TimerFired
 from . import limits as limits_module
 from .expressions import ExpressionError, truthy
 from .limits import Limits
@@ -86,12 +87,15 @@ class Context:
     ``dispatch`` (``"push"`` or ``"poll"``), ``notify_starter``, ``conclusions``,
     ``route_http(uri) -> (service, why)`` for HTTP tasks whose service is known only at
     run time, ``random`` (for backoff jitter: the simulation's generator, so runs
-    repeat), ``js_timeout`` and ``tracing`` (False: trace records are not even built).
+    repeat), ``js_timeout`` and ``tracing`` (False: trace records are not even built),
+    ``publisher`` (the broker an EVENT task publishes through) and ``handlers`` (the
+    event handlers an ``EventReceived`` is matched against).
     """
 
     def __init__(self, definitions, *, dispatch: str = PUSH, notify_starter: bool = False, conclusions=None,
                  route_http=None, random=None, js_timeout: float = 1.0, tracing: bool = True, polled=None,
-                 max_sync_steps: int = MAX_SYNC_STEPS, limits: Limits | None = None):
+                 max_sync_steps: int = MAX_SYNC_STEPS, limits: Limits | None = None, publisher=None,
+                 handlers=None):
         self.definitions = definitions
         self.dispatch = dispatch
         self.notify_starter = notify_starter
@@ -101,6 +105,11 @@ class Context:
         self.js_timeout = js_timeout
         self.tracing = tracing
         self.limits = limits if limits is not None else Limits()
+        #: ``publisher(topic) -> (broker, why)``: the broker an EVENT task publishes through now,
+        #: or None and the reason (it is down, there is none); None: always ``"broker"``.
+        self.publisher = publisher
+        #: The event handlers (:class:`~microlab.orchestration.handlers.EventHandlers`), or None.
+        self.handlers = handlers
         self.max_sync_steps = min(max_sync_steps, self.limits.max_sync_steps)
         #: Queue keys ``(task name, service)`` served by polling workers; None: every SIMPLE task
         #: is queued when ``dispatch="poll"``.
@@ -123,7 +132,7 @@ def decide(state: State, definitions, event, now: float, **context) -> list:
     return Decider(Context(definitions, **context)).decide(state, event, now)
 
 
-class Decider(SystemTasks, Deadlines):
+class Decider(SystemTasks, Deadlines, EventActions):
     """Takes one decision at a time (see the module docstring).
 
     While a decision runs, these attributes are its working set, shared with the
@@ -144,7 +153,7 @@ class Decider(SystemTasks, Deadlines):
         self._jq = None
         self._handlers = {Start: self._on_start, TaskResult: self._on_result, CompleteTask: self._on_complete,
                           Terminate: self._on_terminate, TimerFired: self._on_timer, Polled: self._on_polled,
-                          Resume: self._on_resume}
+                          Resume: self._on_resume, EventReceived: self._on_event}
 
     def decide(self, state: State, event, now: float) -> list:
         """Apply ``event`` at ``now`` to ``state``; return the actions, in the order to carry them out."""

@@ -22,6 +22,8 @@ event              fields
 ``Polled``         ``task_id``, ``worker``: a polling worker leased the task
 ``Resume``         ``workflow_id``: an orchestrator took over (or restarted) and
                    resumes the instance it replayed from the log
+``EventReceived``  ``topic``, ``payload``, ``message_id`` of a broker delivery to the
+                   orchestrator's event handlers (:mod:`.handlers`), ``msg``
 =================  =================================================================
 """
 
@@ -71,3 +73,11 @@ class Polled(NamedTuple):
 class Resume(NamedTuple):
     """Resume an instance after a takeover or a restart."""
     workflow_id: str
+
+
+class EventReceived(NamedTuple):
+    """The broker delivered an event on ``topic`` that event handlers listen to."""
+    topic: str
+    payload: Any
+    message_id: Any
+    msg: Any = None

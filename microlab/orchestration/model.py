@@ -64,15 +64,15 @@ SET_VARIABLE = "SET_VARIABLE"
 INLINE = "INLINE"
 LAMBDA = "LAMBDA"
 JSON_JQ_TRANSFORM = "JSON_JQ_TRANSFORM"
+EVENT = "EVENT"
 
 #: Every task type the orchestrator runs.
 TASK_TYPES = (SIMPLE, HTTP, SWITCH, DECISION, FORK_JOIN, JOIN, DO_WHILE, SUB_WORKFLOW,
-              TERMINATE, WAIT, SET_VARIABLE, INLINE, LAMBDA, JSON_JQ_TRANSFORM)
+              TERMINATE, WAIT, SET_VARIABLE, INLINE, LAMBDA, JSON_JQ_TRANSFORM, EVENT)
 #: Task types whose work a service does: the orchestrator sends a command and waits.
 WORKER_TYPES = frozenset((SIMPLE, HTTP))
 #: Conductor types that are not simulated, with the reason given in the error.
 UNSUPPORTED_TYPES = {
-    "EVENT": "it publishes to an external event bus",
     "KAFKA_PUBLISH": "it publishes to Kafka, which is not simulated",
     "FORK_JOIN_DYNAMIC": "dynamic forks are not simulated; write the branches out in a FORK_JOIN",
     "DYNAMIC": "dynamic tasks are not simulated; name the task in the definition",
@@ -200,6 +200,10 @@ class WorkflowTask:
     loop_over: list = field(default_factory=list)
     # SUB_WORKFLOW
     sub_workflow_param: SubWorkflowParam | None = None
+    # EVENT: where to publish (``conductor``, ``conductor:<name>``, ``nats:<subject>``, ...),
+    # and whether the task stays IN_PROGRESS after publishing until someone completes it
+    sink: str | None = None
+    async_complete: bool = False
     #: microlab's own: the service that runs this SIMPLE task (the builder's ``service=``).
     #: Not part of Conductor JSON, where workers choose tasks by name.
     service: str | None = field(default=None, compare=False)

@@ -62,17 +62,19 @@ import itertools
 import warnings
 
 from ..errors import MicrolabError
-from ..messages import REPLY
+from ..choreography.kinds import ack_type, event_id
+from ..messages import EVENT, REPLY
 from ..services import Service
 from . import model as m
 from . import records as rec
-from .actions import Commit, Dispatch, Enqueue, Lease, Record, Reply, Send, Wake
+from .actions import Ack, Commit, Dispatch, Enqueue, Lease, Publish, Record, Reply, Send, Wake
 from .decider import POLL as POLL_MODE
 from .inputs import MissingInputWarning, missing_input_message, missing_inputs
 from .limits import Limits
 from .decider import (DISPATCH_MODES, MAX_SYNC_STEPS, PUSH, WORKFLOW_ENDED, WORKFLOW_STARTED, Context,
                       Decider, task_detail)
-from .events import CompleteTask, Resume, Start, TaskResult, Terminate, TimerFired
+from .events import CompleteTask, EventReceived, Resume, Start, TaskResult, Terminate, TimerFired
+from .handlers import EventHandler, EventHandlers, check_handler, syntax_probe
 from .log import DurableLog
 from .plan import Plan
 from .polling import POLL, PollServer
@@ -136,7 +138,7 @@ class Orchestrator(Service):
                  task_routes: dict | None = None, http_routes=None, task_defs=None,
                  standby: bool = False, failover_delay: float = 5.0, log: DurableLog | None = None,
                  notify_starter: bool = False, js_timeout: float = 1.0, conclusions=None,
-                 dispatch: str = POLL_MODE, limits: Limits | None = None, _peer=None):
+                 dispatch: str = POLL_MODE, limits: Limits | None = None, broker: str = "broker", _peer=None):
         self._standby_node = None
         super().__init__(name, workers=workers, work_time=work_time)
         if _peer is not None:
@@ -164,6 +166,10 @@ class Orchestrator(Service):
                                  f"('complete', 'reject'), got {conclusions!r}")
             self.settings = _Settings(task_routes, http_routes, failover_delay, notify_starter, js_timeout,
                                       conclusions, dispatch, limits)
+            #: The broker service EVENT tasks publish through and event handlers listen on.
+            self.settings.broker = broker
+            #: The event handlers (shared with the standby, like the definitions).
+            self.settings.handlers = EventHandlers()
             if self.log.active is None:
                 self.log.active = self.name
         self._peer: Orchestrator | None = _peer
@@ -174,7 +180,8 @@ class Orchestrator(Service):
                                        notify_starter=settings.notify_starter, conclusions=settings.conclusions,
                                        route_http=self._route_http, js_timeout=settings.js_timeout,
                                        polled=settings.polled, max_sync_steps=MAX_SYNC_STEPS,
-                                       limits=settings.limits))
+                                       limits=settings.limits, publisher=self._publisher,
+                                       handlers=settings.handlers))
         self.polls = PollServer(self)
         self._to_serve: list = []
         self._lease_batch = 1
@@ -261,6 +268,18 @@ class Orchestrator(Service):
             if worker is not None and hasattr(worker, "resume_polling"):
                 worker.resume_polling(task_type)
 
+    def _publisher(self, topic: str):
+        """``(broker, None)`` when an EVENT task can publish now, else ``(None, why)``."""
+        name = self.settings.broker
+        broker = self._sys.services.get(name) if self._sys is not None else None
+        if broker is None:
+            return None, (f"there is no broker service {name!r} in the system; add a "
+                          f"microlab.choreography.Broker (or give Orchestrator(broker=...) its name)")
+        if not broker.up:
+            # Conductor fails an EVENT task whose publish throws; a broker that is down refuses it.
+            return None, f"the broker {name!r} is down"
+        return name, None
+
     def _route_http(self, uri: str):
         return Router(self._sys, self.settings.task_routes, self.settings.http_routes).http(uri)
 
@@ -300,6 +319,76 @@ class Orchestrator(Service):
                 if worker is not None and hasattr(worker, "poll_for"):
                     self.settings.polled.add((step.name, step.service))
                     worker.poll_for(step.name, primary)
+
+    def add_event_handlers(self, *handlers) -> list[EventHandler]:
+        """Add event handlers (:class:`~.handlers.EventHandler` objects, Conductor JSON dicts, lists, paths).
+
+        Each is checked (its event's provider, its actions' fields, its condition's
+        syntax, in the sandbox) and the orchestrator subscribes to each active handler's
+        topic on the broker. Raises :class:`~microlab.errors.DefinitionError` naming the
+        handler and field at fault, and adds nothing, if anything is wrong.
+        """
+        from ..errors import DefinitionError
+        from .conductor import load_event_handlers
+        system = self._sys
+        if system is None:
+            raise MicrolabError(f"add {self.name!r} to a system before adding event handlers: they "
+                                "subscribe to the system's broker")
+        found: list = []
+        for item in handlers:
+            if isinstance(item, EventHandler):
+                found.append(item)
+            elif isinstance(item, (list, tuple)) and all(isinstance(x, EventHandler) for x in item):
+                found.extend(item)
+            else:
+                found.extend(load_event_handlers(item))
+        faults: list = []
+        for i, handler in enumerate(found):
+            path = f"$[{i}]" if len(found) > 1 else "$"
+            here = check_handler(handler, path)
+            if not here and handler.condition and handler.evaluator_type != "value-param":
+                try:
+                    self.js.evaluate(syntax_probe(handler.condition), {}, what="condition")
+                except Exception as exc:  # an ExpressionError quoting the probe: say it of the condition
+                    text = str(exc).split(" failed: ", 1)[-1]
+                    faults.append((f"{path}.condition", f"event handler {handler.name!r}: its condition "
+                                                        f"{handler.condition!r} does not parse: {text}"))
+            faults.extend(here)
+        broker = system.services.get(self.settings.broker)
+        if found and broker is None:
+            faults.append(("$", f"event handlers listen on a broker, and there is no service "
+                                f"{self.settings.broker!r} in the system; add a microlab.choreography.Broker"))
+        if faults:
+            raise DefinitionError(faults, what="event handler")
+        for handler in found:
+            self.settings.handlers.add(handler)
+            if handler.active:
+                broker.subscribe(self.name, handler.topic)
+        return found
+
+    def published_topics(self) -> list[str]:
+        """The broker topics this orchestrator's EVENT tasks publish to (sinks given as constants).
+
+        The choreography's :func:`~microlab.choreography.describe` reads it, so that an
+        event a workflow publishes is not reported as published by nobody.
+        """
+        from .params import has_expression
+        from .sinks import SinkError, broker_topic, expand_sink
+        topics = set()
+        for plan in self.registry.plans.values():
+            for step in plan.steps.values():
+                sink = step.task.sink
+                if step.type == m.EVENT and isinstance(sink, str) and not has_expression(sink):
+                    try:
+                        topics.add(broker_topic(expand_sink(sink, plan.name, step.ref)))
+                    except SinkError:
+                        continue  # validation reported it
+        return sorted(topics)
+
+    @property
+    def event_handlers(self) -> dict:
+        """The event handlers by name."""
+        return dict(self.settings.handlers.by_name)
 
     def definition(self, name: str, version: int | None = None) -> m.WorkflowDef:
         """A registered definition (the latest version unless ``version`` is given)."""
@@ -378,6 +467,10 @@ class Orchestrator(Service):
         """Handle a message if this orchestrator is the active one; else record it as stale."""
         if self.log.active != self.name:
             self._stale(msg, f"{self.name} is not the active orchestrator ({self.log.active} is)")
+            return
+        if msg.kind == EVENT and msg.source == self.settings.broker:
+            # A delivery for the event handlers; its identity is the published event's id.
+            self._decide(EventReceived(msg.topic, msg.payload, event_id(msg, msg.source), msg))
             return
         super().handle(msg)
 
@@ -475,6 +568,12 @@ class Orchestrator(Service):
                               correlation=action.correlation)
             elif kind is Enqueue or kind is Lease:
                 self._apply_queue(action)
+            elif kind is Publish:
+                run = action.run
+                self.send(action.broker, action.type, action.payload, kind=EVENT, topic=action.topic,
+                          correlation=run.inst.correlation)
+            elif kind is Ack:
+                self.reply(action.msg, ack_type(action.msg.type))
             else:
                 raise MicrolabError(f"{name}: the decider asked for an unknown action {action!r}")
 

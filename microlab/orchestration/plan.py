@@ -34,7 +34,12 @@ class Step:
         self.name = task.name
         self.type = task.type
         self.path = path
-        self.params: Template = compile_template(task.input_parameters, f"{path}.inputParameters")
+        inputs = task.input_parameters
+        if task.type == m.EVENT:
+            # As Conductor's EventTaskMapper: the sink and asyncComplete join the task's input
+            # (and are resolved with it), so they are in its input, its output and the message.
+            inputs = {**inputs, "sink": task.sink, "asyncComplete": task.async_complete}
+        self.params: Template = compile_template(inputs, f"{path}.inputParameters")
         self.next: Step | None = None
         self.owner: Step | None = owner
         self.container = container

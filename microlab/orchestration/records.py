@@ -38,6 +38,10 @@ kind             detail (besides ``correlation``)
 ``lock``         ``workflow_id``, ``holder``, ``node``: a node found an instance locked by
                  another node and left the decision to it (or to the sweeper).
 ``sweep``        ``workflow_id``: the sweeper re-decided an instance nobody held.
+``event_handler`` an event handler's execution (:mod:`.handlers`): ``handler``, ``event``
+                 (the name it listens on), ``topic``, ``message_id``, ``action`` (None when
+                 skipped), ``status`` (COMPLETED, SKIPPED, FAILED or DUPLICATE), ``reason``;
+                 ``workflow_id`` (started or targeted) and ``task_id`` when known.
 ===============  ==========================================================================
 """
 
@@ -53,6 +57,7 @@ ROLE = "role"
 POLL = "poll"
 LOCK = "lock"
 SWEEP = "sweep"
+EVENT_HANDLER = "event_handler"
 
 #: Every kind the engine writes.
-KINDS = (WORKFLOW, TASK, RETRY, TIMEOUT, COMPENSATE, STALE, TAKEOVER, RESUME, ROLE, POLL, LOCK, SWEEP)
+KINDS = (WORKFLOW, TASK, RETRY, TIMEOUT, COMPENSATE, STALE, TAKEOVER, RESUME, ROLE, POLL, LOCK, SWEEP, EVENT_HANDLER)

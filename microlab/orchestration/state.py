@@ -166,7 +166,8 @@ class State:
     def __init__(self):
         self._apply = {"start": self._start, "schedule": self._schedule, "dispatch": self._dispatch, "queue": self._queue,
                        "finish": self._finish, "loop": self._loop, "vars": self._vars,
-                       "at_end": self._at_end, "end": self._end}
+                       "at_end": self._at_end, "end": self._end, "output": self._output,
+                       "handled": self._handled}
         self.instances: dict[str, Instance] = {}
         self.tasks: dict[str, Run] = {}
         #: Instances started per workflow name (ids are ``name-N``).
@@ -179,6 +180,9 @@ class State:
         self.live = 0
         #: Instances per root instance id (see ``Instance.root``): what Limits.max_tree bounds.
         self.tree_sizes: dict = {}
+        #: Event-handler actions already carried out, as ``(message id, handler, action index)``
+        #: (Conductor's event executions): a redelivered event does not act twice.
+        self.handled: set = set()
 
     @classmethod
     def replay(cls, records) -> "State":
@@ -275,6 +279,17 @@ class State:
         run = self.tasks[task_id]
         run.output = output
         return run
+
+    def _output(self, rec):
+        _, t, task_id, output = rec
+        run = self.tasks[task_id]
+        run.output = output
+        return run
+
+    def _handled(self, rec):
+        _, t, execution = rec
+        self.handled.add(execution)
+        return execution
 
     def _vars(self, rec):
         _, t, wf_id, values = rec

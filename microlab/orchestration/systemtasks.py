@@ -8,12 +8,16 @@ JOIN waits for the tasks it names, DO_WHILE starts its first iteration, SUB_WORK
 starts a child instance in the same business transaction, TERMINATE ends the workflow,
 WAIT waits until its ``due`` time (a deadline, see :mod:`.deadlines`) or for ``CompleteTask``, SET_VARIABLE writes workflow
 variables, and INLINE, LAMBDA and JSON_JQ_TRANSFORM compute an output with the
-orchestrator's JavaScript engine or jq (:mod:`~microlab.orchestration.tasks`).
+orchestrator's JavaScript engine or jq (:mod:`~microlab.orchestration.tasks`). EVENT
+publishes to a broker topic (:mod:`~microlab.orchestration.sinks`) through a
+:class:`~microlab.orchestration.actions.Publish` that the shell carries out.
 """
 
 from __future__ import annotations
 
 from . import model as m
+from . import sinks
+from .actions import Publish
 from . import tasks as system_tasks
 from .expressions import ExpressionError, JavaScript, Jq
 from .model import COMPLETED, FAILED, IN_PROGRESS
@@ -112,6 +116,45 @@ class SystemTasks:
         self._record_task(run, IN_PROGRESS, None)
         if due is not None:
             self.touched[run.inst] = None  # the decider completes it when its deadline comes
+
+    def _begin_EVENT(self, run: Run) -> None:
+        """Publish the task's input, with the workflow's metadata, to its sink (Conductor's Event task).
+
+        The output is the input plus ``workflowInstanceId``, ``workflowType``,
+        ``workflowVersion``, ``correlationId``, ``taskToDomain`` and ``event_produced`` (the
+        expanded sink); the message published is that output. Without ``asyncComplete`` the
+        task is COMPLETED once published; with it, it stays IN_PROGRESS until a
+        ``CompleteTask`` (or an event handler's complete_task / fail_task) ends it.
+        """
+        inst = run.inst
+        inp = run.input if isinstance(run.input, dict) else {}
+        output = {**inp, "workflowInstanceId": inst.id, "workflowType": inst.name,
+                  "workflowVersion": inst.version, "correlationId": inst.correlation, "taskToDomain": {}}
+        self._commit(("dispatch", self.now, run.task_id, None, None))
+        self._commit(("output", self.now, run.task_id, output))
+        try:
+            queue = sinks.expand_sink(inp.get("sink"), inst.name, run.ref)
+        except sinks.SinkError as exc:
+            self._fail_run(run, FAILED, str(exc), output)
+            return
+        output["event_produced"] = queue
+        try:
+            topic = sinks.broker_topic(queue)
+        except sinks.SinkError as exc:
+            self._fail_run(run, FAILED, f"Error loading queue:{queue}, for task:{run.task_id}, error: {exc}", output)
+            return
+        publisher = self.context.publisher
+        broker, why = publisher(topic) if publisher is not None else ("broker", None)
+        if broker is None:
+            self._fail_run(run, FAILED, f"cannot publish to {queue}: {why}", output)
+            return
+        self._record_task(run, IN_PROGRESS, None, sink=queue)
+        self.actions.append(Publish(run, queue, topic, sinks.event_type(queue), dict(output), broker))
+        if inp.get("asyncComplete") is True:
+            self.touched[run.inst] = None
+            return
+        self._finish(run, COMPLETED, output, None)
+        self._advance(run)
 
     def _begin_SET_VARIABLE(self, run: Run) -> None:
         values = dict(run.input) if isinstance(run.input, dict) else {}

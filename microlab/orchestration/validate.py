@@ -4,7 +4,7 @@
 unknown or unsupported task types, missing or duplicate taskReferenceNames, references
 (``${ref.output...}``, ``joinOn``) to tasks that do not exist, a JOIN on a task outside
 its fork, a FORK_JOIN without its JOIN, malformed SWITCH/DECISION/DO_WHILE/INLINE/
-JSON_JQ_TRANSFORM/HTTP/TERMINATE/WAIT tasks, and timeouts that contradict each other.
+JSON_JQ_TRANSFORM/HTTP/TERMINATE/WAIT/EVENT tasks (an EVENT's sink), and timeouts that contradict each other.
 :func:`check_references` checks the sub-workflows and failure workflows that a set of
 definitions names, and :func:`check_cycles` rejects definitions that start each other in a
 circle (as sub-workflows or failure workflows), which would nest without end. Routing (which service runs each task) is checked when a definition
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ..errors import did_you_mean
 from . import model as m
+from . import sinks
 from .params import ITERATION_SUFFIX, compile_template, has_expression
 from .durations import parse_duration
 
@@ -225,9 +226,27 @@ def _check_task(task: m.WorkflowTask, path: str, refs: list) -> list:
                 parse_duration(duration)
             except ValueError as exc:
                 faults.append((f"{path}.inputParameters.duration", str(exc)))
+    if ttype == m.EVENT:
+        faults.extend(_check_sink(task, path))
     if ttype == m.SUB_WORKFLOW and task.sub_workflow_param is None:
         faults.append((f"{path}.subWorkflowParam", "a SUB_WORKFLOW task needs subWorkflowParam.name"))
     return faults
+
+
+def _check_sink(task: m.WorkflowTask, path: str) -> list:
+    """An EVENT task's sink: present, and a provider microlab can publish to (unless computed)."""
+    sink = task.sink
+    if not isinstance(sink, str) or not sink.strip():
+        return [(f"{path}.sink", f"the EVENT task {task.task_reference_name!r} needs a sink: 'conductor' "
+                                 "(an event handler listens on conductor:<workflow>:<taskReferenceName>), "
+                                 "'conductor:<name>', or a broker subject such as 'nats:OrderPlaced'")]
+    if has_expression(sink):
+        return []  # resolved when the task runs; a bad value fails the task then
+    try:
+        sinks.split(sinks.expand_sink(sink, "workflow", task.task_reference_name))
+    except sinks.SinkError as exc:
+        return [(f"{path}.sink", str(exc))]
+    return []
 
 
 def _check_http(inp: dict, path: str) -> list:
