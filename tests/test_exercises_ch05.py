@@ -68,3 +68,14 @@ def test_capacity_knobs_accept_enough_workers(workers):
 def test_capacity_knobs_hints(knobs, hint):
     feedback = ch05.check_capacity_knobs(knobs)
     assert not feedback.passed and hint in feedback.message
+
+
+def test_the_key_points_and_the_lab_text_do_not_answer_the_exercises():
+    from tests.course_text import before_exercises, key_points
+
+    points = key_points("05_performance")
+    capacity = round(ch05.orchestrator_capacity())
+    assert f"{capacity} orders/s" not in points                         # 5.2's answer
+    assert f"{ch05.orchestrator_messages_per_order():g} messages" not in points   # 5.1's
+    # 5.4 asks where the broker (0.5 ms, 10 messages per order) saturates: 200 orders/s
+    assert not [c for c in before_exercises("05_performance", "markdown") if "200 orders/s" in c]

@@ -70,3 +70,21 @@ def test_broker_outage_plans_that_lose_orders_only_without_the_outbox_pass(plan)
 def test_broker_outage_hints(plan, hint):
     feedback = ch06.check_broker_outage_plan(plan)
     assert not feedback.passed and hint in feedback.message
+
+
+def test_the_chapter_runs_no_answer_to_exercises_6_1_and_6_2_above_them():
+    import re
+
+    from tests.course_text import before_exercises, key_points
+
+    # 6.1: every failover delay the chapter runs misses the 90% target, so none is the answer.
+    code = "\n".join(before_exercises("06_single_point_of_failure", "code"))
+    delays = {float(d) for d in re.findall(r"failover_delay=([0-9.]+)", code)}
+    assert delays
+    for delay in delays:
+        assert not ch06.check_failover_knobs({"standby": True, "failover_delay": delay}).passed, delay
+    # 6.2: the recovery time is measured only where there is no standby (it is None there).
+    assert code.count("recovery_time(") == 1 and "recovery_time(alone.trace" in code
+    assert "recovery time is about the failover delay" not in key_points("06_single_point_of_failure")
+    text = "\n".join(before_exercises("06_single_point_of_failure", "markdown"))
+    assert "recovers in the failover delay" not in text

@@ -44,3 +44,14 @@ def test_split_accepts_the_smallest_count_of_small_definitions():
     many = ch07.check_split(2)
     assert not many.passed and "13 definitions" in many.message
     assert "whole number" in ch07.check_split(0).message
+
+
+def test_the_growth_section_does_not_run_the_answer_of_7_3():
+    import re
+
+    from tests.course_text import before_exercises
+
+    code = "\n".join(before_exercises("07_change_and_growth", "code"))
+    ks = {int(k) for k in re.findall(r"split_every=(\d+)", code)}
+    assert ks and not any(ch07.check_split(k).passed for k in ks)
+    assert ch07.check_split(3).passed   # the answer exists; the chapter just does not show it

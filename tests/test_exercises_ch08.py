@@ -67,3 +67,21 @@ def test_the_check_works_inside_a_running_event_loop_as_in_jupyter():
     async def inside():
         return ch08.check_screening_saga(with_screen(2))
     assert asyncio.run(inside()).passed
+
+
+def test_the_two_failure_workflows_name_their_tasks_as_the_notebook_explains():
+    from tests.course_text import before_exercises
+
+    names = ch08.compensation_names()
+    built, written = names["builder (chapter 02)"], names["order_saga.json (this chapter)"]
+    assert built[0] == "completed_steps (JSON_JQ_TRANSFORM)" and written[0] == "completed (JSON_JQ_TRANSFORM)"
+    assert [n for n in built if "SWITCH" in n] == [
+        "if_book_shipment_done (SWITCH)", "if_charge_payment_done (SWITCH)", "if_reserve_inventory_done (SWITCH)"]
+    assert [n for n in written if "SWITCH" in n] == ["was_charged (SWITCH)", "was_reserved (SWITCH)"]
+    assert "cancel_shipment (SIMPLE)" in built and "cancel_shipment (SIMPLE)" not in written
+    # Both undo in reverse: refund before release.
+    for tasks in (built, written):
+        assert tasks.index("refund_payment (SIMPLE)") < tasks.index("release_inventory (SIMPLE)")
+    text = "\n".join(before_exercises("08_netflix_conductor", "markdown"))
+    for word in ("completed_steps", "if_<step>_done", "was_charged", "was_reserved", "TIMED_OUT"):
+        assert word in text, word

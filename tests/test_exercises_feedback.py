@@ -59,3 +59,16 @@ def test_the_static_site_shows_exercises_without_a_verdict(monkeypatch):
     monkeypatch.setenv("MICROLAB_STATIC", "1")
     html_text = check_positive(-1)._repr_html_()
     assert "Not yet" not in html_text and "Correct" not in html_text and "JupyterLab" in html_text
+
+
+def test_an_answer_left_as_ellipsis_is_unanswered_and_costs_no_try():
+    @checker("Exercise 9.8: ellipsis")
+    def check(answer=..., other=...):
+        raise Hint("think again.", reveal="the answer is 42.")
+
+    for _ in range(REVEAL_AFTER + 1):   # Run All, again and again, before answering
+        fb = check(...)
+        assert not fb.attempted and fb.message == YOUR_TURN
+        assert not check(answer=..., other=...).attempted
+    first = check(7)   # the first real try still nudges only
+    assert first.attempted and "the answer is" not in first.message and "More help after" in first.message

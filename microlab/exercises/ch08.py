@@ -7,7 +7,9 @@
   shipping services (any other SIMPLE task gets a toy worker of its own name), for a
   few orders, and returns the system and the orchestrator;
 - :func:`check_screening_saga` (exercise 8.1): a fraud screening inserted in the JSON;
-- :func:`check_progress_report` (exercise 8.2): "how far along is order X?" as a query.
+- :func:`check_progress_report` (exercise 8.2): "how far along is order X?" as a query;
+- :func:`compensation_names`: the failure workflow's tasks as the builder of chapter 02
+  writes them beside those of the hand-written JSON (why they differ is told in the notebook).
 """
 
 from __future__ import annotations
@@ -33,6 +35,26 @@ TOY_TASKS = ("reserve_inventory", "release_inventory", "charge_payment", "refund
 def saga_json() -> list[dict]:
     """The project's Conductor order saga as plain JSON data: ``[order_saga, order_saga_compensation]``."""
     return copy.deepcopy(json.loads(toys.workflow_file("order_saga").read_text()))
+
+
+def compensation_names() -> dict[str, list[str]]:
+    """The failure workflow's tasks, ``reference (TYPE)`` in order, written two ways.
+
+    ``"builder (chapter 02)"``: what ``saga(...)`` generates for the order saga of chapter 02
+    (a ``completed_steps`` transform, then one ``if_<step>_done`` switch per step with a
+    compensation, each holding its undo task); ``"order_saga.json (this chapter)"``: the
+    hand-written file (``completed``, ``was_charged``, ``was_reserved``).
+    """
+    from ..orchestration import saga
+
+    built = (saga("order_saga", inputs=["orderId", "amount"])
+             .step("reserve_inventory", compensate="release_inventory")
+             .step("charge_payment", compensate="refund_payment")
+             .step("book_shipment", compensate="cancel_shipment")
+             .build()).workflows[1]
+    written = load_workflows(saga_json())[1]
+    return {label: [f"{t.task_reference_name} ({t.type})" for _, t in wf.walk()]
+            for label, wf in (("builder (chapter 02)", built), ("order_saga.json (this chapter)", written))}
 
 
 def run_saga(workflows=None, *, orders: int = 1, fail: dict | None = None, until: float | None = None,

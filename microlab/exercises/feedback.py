@@ -23,8 +23,13 @@ _MODE = {"instructor": False}
 _TRIES: dict[str, int] = {}
 #: Failed tries after which a hint adds what it holds back (its ``reveal``).
 REVEAL_AFTER = 3
+#: The last result of each exercise's check in this kernel, by exercise name (read by :func:`graded`).
+RESULTS: dict[str, "Feedback"] = {}
+#: Set in the environment of a grading run (the course's ``nbgrader_config.py`` sets it):
+#: then :func:`graded` fails an exercise whose check did not pass.
+GRADING_ENV = "MICROLAB_GRADING"
 #: What an exercise that has not been answered yet says (no verdict, no answer).
-YOUR_TURN = "Your turn: replace None with your answer, then run this cell again."
+YOUR_TURN = "Your turn: put your answer in place of the None (or ...), then run this cell again."
 
 
 class Hint(Exception):
@@ -55,7 +60,7 @@ class Feedback:
     exercise: str
     passed: bool
     message: str
-    #: False when the learner has not answered yet (the answer is still None).
+    #: False when the learner has not answered yet (the answer is still None or ...).
     attempted: bool = True
 
     def __bool__(self) -> bool:
@@ -97,10 +102,13 @@ def checker(name: str):
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs) -> Feedback:
-            if args and all(a is None for a in args) and all(v is None for v in kwargs.values()):
-                # Not answered yet (Run All before trying): no verdict and no hint, which
-                # would give the answer away before the learner has thought about it.
+            given = (*args, *kwargs.values())
+            if given and all(a is None or a is ... for a in given):
+                # Not answered yet (Run All before trying: the answer is still None or ...):
+                # no verdict, no hint that would give the answer away before the learner
+                # has thought about it, and no failed try counted against the hint's reveal.
                 result = Feedback(name, False, YOUR_TURN, attempted=False)
+                RESULTS[name] = result
                 if _MODE["instructor"]:
                     raise AssertionError(f"Not yet ({name}): no answer given")
                 return result
@@ -115,11 +123,30 @@ def checker(name: str):
                 where = _learner_frame(exc)
                 result = Feedback(name, False, f"your code raised {type(exc).__name__}: {exc}{where}. "
                                                "Fix that first, then run the check again.")
+            RESULTS[name] = result
             if _MODE["instructor"] and not result.passed:
                 raise AssertionError(str(result))
             return result
         return wrapper
     return decorate
+
+
+def graded(number: str) -> None:
+    """nbgrader's test for exercise ``number`` (e.g. ``"4.1"``): did its check pass in this kernel?
+
+    The test cell after each checked exercise calls it. While grading (``MICROLAB_GRADING``
+    set, as the course's ``nbgrader_config.py`` does) and in instructor mode it raises
+    ``AssertionError`` with the check's own message unless the last check of that exercise
+    passed; in a learner's session it does nothing (the check has already said what it thinks).
+    """
+    prefix = f"Exercise {number}:"
+    found = [fb for name, fb in RESULTS.items() if name.startswith(prefix)]
+    if not (os.environ.get(GRADING_ENV) or _MODE["instructor"]):
+        return
+    if not found:
+        raise AssertionError(f"Exercise {number}: its check never ran (did a cell above raise?)")
+    if not found[-1].passed:
+        raise AssertionError(str(found[-1]))
 
 
 def _learner_frame(exc: Exception) -> str:

@@ -8,6 +8,7 @@
 ``change_lab()``         insert a fraud check or add a listener: which definitions change
 ``workflow_explorer()``  pick or paste a Conductor workflow, fail tasks, see diagram and timeline
 ``time_scrubber()``      slide through simulated time: every service's state, messages in flight
+``first_exchange(A, B)`` notebook 00's first widget: re-run a small exchange at another latency or seed
 =======================  =================================================================
 
 Each returns a lab object holding its widgets (``controls``), its current run (``run``)
@@ -27,6 +28,7 @@ _LABS = {
     "change_lab": "change",
     "workflow_explorer": "explorer",
     "time_scrubber": "scrubber",
+    "first_exchange": "first",
 }
 
 __all__ = list(_LABS)
