@@ -15,6 +15,9 @@ idempotency belong to each caller and callee, see
 :mod:`~microlab.scenarios.pointtopoint`). The labs and notebooks compare the first two
 (:data:`PATTERNS`, also :func:`sweep`'s default); :func:`change_impact` and
 :func:`compare` take all three by default, and every function takes ``patterns=``.
+A fourth, ``"hybrid"`` (:func:`hybrid`, :mod:`~microlab.scenarios.domains`), mixes them:
+orchestrated inside the owner's domain, choreographed into the last step's, through an
+EVENT task and event handlers; it is not in :data:`ALL_PATTERNS`.
 
 Three flows ship (:mod:`microlab.flows`): the **order saga** (order, inventory,
 payment, shipping, notification), a **travel booking** (flight, hotel, car, itinerary)
@@ -72,6 +75,7 @@ from ..flows import CONTENT, FLOWS, ORDER, TRAVEL, BusinessFlow
 from ..system import System
 from .changes import CHANGES, change_impact, growth
 from .choreographed import build_choreography
+from .domains import HYBRID, build_hybrid
 from .fight import Comparison, compare
 from .knobs import ALL_PATTERNS, FAIRNESS, PATTERNS, KnobError, Knobs, fairness_table
 from .pointtopoint import build_point_to_point
@@ -82,7 +86,7 @@ from . import sweep   # the module, callable as sweep() (microlab.modules)
 __all__ = [
     "run", "order_saga", "travel_booking", "content_pipeline", "sweep", "change_impact", "growth",
     "compare", "Comparison", "FAIRNESS", "fairness_table", "build", "RunResult", "Knobs", "KnobError",
-    "PATTERNS", "ALL_PATTERNS", "FLOWS", "CHANGES",
+    "PATTERNS", "ALL_PATTERNS", "FLOWS", "CHANGES", "HYBRID", "hybrid",
 ]
 
 #: Central components that exist in one pattern only; knobs may name them in either.
@@ -96,9 +100,10 @@ def build(flow: BusinessFlow | str, pattern: str = "orchestration", *, max_event
     Returns ``(system, correlations, arrivals, knobs)``; most callers want :func:`run`.
     """
     flow = _flow(flow)
-    if pattern not in ALL_PATTERNS:
-        raise KnobError(f"pattern must be one of {', '.join(map(repr, ALL_PATTERNS))}, got {pattern!r}"
-                        + did_you_mean(pattern, ALL_PATTERNS))
+    if pattern not in ALL_PATTERNS + (HYBRID,):
+        known = ALL_PATTERNS + (HYBRID,)
+        raise KnobError(f"pattern must be one of {', '.join(map(repr, known))}, got {pattern!r}"
+                        + did_you_mean(pattern, known))
     knobs = Knobs.make(**knob_values)
     knobs.check_services(flow.services + list(CENTRAL))
     extra = {} if max_events is None else {"max_events": max_events}
@@ -109,6 +114,11 @@ def build(flow: BusinessFlow | str, pattern: str = "orchestration", *, max_event
         orchestrator.register(the_saga)
     elif pattern == "choreography":
         system.add(*build_choreography(flow, knobs))
+    elif pattern == HYBRID:
+        services, orchestrator, the_saga, handlers = build_hybrid(flow, knobs)
+        system.add(*services)
+        orchestrator.register(the_saga)
+        orchestrator.add_event_handlers(*handlers)
     else:
         system.add(*build_point_to_point(flow, knobs))
     correlations, arrivals = _schedule_arrivals(system, flow, knobs)
@@ -143,6 +153,16 @@ def travel_booking(pattern: str = "orchestration", **knobs) -> RunResult:
 def content_pipeline(pattern: str = "orchestration", **knobs) -> RunResult:
     """A title's way to the screen, as at Netflix: ingest, encode, publish to the CDN."""
     return run(CONTENT, pattern, **knobs)
+
+
+def hybrid(flow: BusinessFlow | str = ORDER, **knobs) -> RunResult:
+    """A flow orchestrated inside the owner's domain and choreographed into the last step's.
+
+    The owner's workflow runs every step but the last, publishes with an EVENT task,
+    and WAITs; the last step's service reacts through the broker, and an event handler
+    completes (or fails) the WAIT. See :mod:`~microlab.scenarios.domains`.
+    """
+    return run(flow, HYBRID, **knobs)
 
 
 def _flow(flow) -> BusinessFlow:
