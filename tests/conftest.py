@@ -41,3 +41,38 @@ def rally():
     system = System(seed=7, latency=Exponential(0.01))
     system.add(Pinger(rounds=3), Ponger())
     return system
+
+
+# -- labs: a lab that fails must fail its test --------------------------------------------
+# Lab.update shows any exception in the lab instead of raising (a learner must not get a
+# traceback), and keeps the previous figures. A test that then checks "nothing changed"
+# would pass while the refresh was broken, so every error a lab shows fails the test,
+# unless the test asks for the `lab_errors` fixture and so says it expects some.
+
+@pytest.fixture
+def lab_errors(_lab_error_log):
+    """The errors labs showed during this test (``[(lab class, text, detail)]``), expected by it."""
+    _lab_error_log["expected"] = True
+    return _lab_error_log["errors"]
+
+
+@pytest.fixture(autouse=True)
+def _lab_error_log(monkeypatch):
+    log = {"errors": [], "expected": False}
+    try:
+        from microlab.labs.base import Lab
+    except ImportError:   # no widgets installed: no labs to watch
+        yield log
+        return
+    shown = Lab.show_error
+
+    def show_error(self, text, detail=None):
+        log["errors"].append((type(self).__name__, text, detail))
+        shown(self, text, detail)
+
+    monkeypatch.setattr(Lab, "show_error", show_error)
+    yield log
+    if log["errors"] and not log["expected"]:
+        name, text, detail = log["errors"][0]
+        pytest.fail(f"{name} showed an error the test did not expect (ask for the lab_errors fixture "
+                    f"if it is meant): {text}" + (f"\n{detail}" if detail else ""), pytrace=False)

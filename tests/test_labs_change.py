@@ -69,7 +69,7 @@ def test_sliders_change_the_growth_series():
     assert lines["split into sub-workflows of 2"].y[-1] < lines["one workflow"].y[-1]
 
 
-def test_an_impossible_combination_shows_a_message_in_the_lab():
+def test_an_impossible_combination_shows_a_message_in_the_lab(lab_errors):
     lab = change_lab()
     lab.controls["split_every"].value = 6
     lab.controls["max_services"].value = 4
@@ -78,6 +78,7 @@ def test_an_impossible_combination_shows_a_message_in_the_lab():
     lab.controls["max_services"].value = 12
     assert lab.error is None
 
+    assert lab_errors and all('steps per sub-workflow' in text for _, text, _ in lab_errors)   # only the expected error
 
 def test_unknown_change_is_named():
     with pytest.raises(MicrolabError, match="unknown change 'fraud'.*fraud_check"):

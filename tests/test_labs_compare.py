@@ -72,7 +72,7 @@ def test_bad_settings_are_refused_with_the_range():
         CompareLab(pattern="conductor")
 
 
-def test_an_error_in_a_run_shows_in_the_lab(monkeypatch):
+def test_an_error_in_a_run_shows_in_the_lab(monkeypatch, lab_errors):
     lab = compare_patterns()
     lab.controls["latency_ms"].value = 0.5
     assert lab.error is None
@@ -81,6 +81,7 @@ def test_an_error_in_a_run_shows_in_the_lab(monkeypatch):
     assert lab.error == "latency (ms) must be positive"
     assert "Could not run this" in lab.message.value
 
+    assert lab_errors and all('latency (ms) must be positive' in text for _, text, _ in lab_errors)   # only the expected error
 
 def test_every_rerunning_control_waits_for_release():
     lab = CompareLab()

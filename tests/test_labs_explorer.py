@@ -64,7 +64,7 @@ def test_picking_an_example_fills_the_box_and_runs_it():
     assert "ship_standard" in lab.run.execution.refs()
 
 
-def test_invalid_json_shows_the_fault_in_the_lab():
+def test_invalid_json_shows_the_fault_in_the_lab(lab_errors):
     lab = workflow_explorer()
     before = lab.run
     lab.controls["definition"].value = '{"name": "x", "tasks": [}'
@@ -73,8 +73,9 @@ def test_invalid_json_shows_the_fault_in_the_lab():
     assert lab.faults and lab.faults[0][0] == "$"
     assert lab.run is before                  # the last good run stays on show
 
+    assert lab_errors and all('not valid JSON' in text for _, text, _ in lab_errors)   # only the expected error
 
-def test_invalid_definition_lists_every_fault_with_its_json_path():
+def test_invalid_definition_lists_every_fault_with_its_json_path(lab_errors):
     lab = workflow_explorer()
     bad = {"name": "x", "version": 1, "tasks": [{"name": "a", "type": "SIMPL"}]}
     lab.controls["definition"].value = json.dumps(bad)
@@ -84,6 +85,7 @@ def test_invalid_definition_lists_every_fault_with_its_json_path():
     assert "$.tasks[0].type" in lab.error and "SIMPLE" in lab.error     # did you mean
     assert "white-space:pre-wrap" in lab.message.value                 # one fault a line
 
+    assert lab_errors and all('$.tasks[0].type' in text for _, text, _ in lab_errors)   # only the expected error
 
 def test_pasted_definition_runs_and_refreshes_the_tasks_to_fail():
     lab = workflow_explorer()
@@ -98,11 +100,12 @@ def test_pasted_definition_runs_and_refreshes_the_tasks_to_fail():
     assert lab.run.execution.status == "FAILED"
 
 
-def test_bad_input_is_named():
+def test_bad_input_is_named(lab_errors):
     lab = workflow_explorer()
     lab.controls["input"].value = "[1, 2]"
     assert lab.error is not None and "workflow input" in lab.error
 
+    assert lab_errors and all('workflow input' in text for _, text, _ in lab_errors)   # only the expected error
 
 def test_unknown_example_is_named():
     with pytest.raises(MicrolabError, match="unknown example"):

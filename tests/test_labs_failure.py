@@ -72,7 +72,7 @@ def test_switching_pattern_maps_the_central_service_and_greys_out_foreign_switch
     assert lab.run.pattern == "choreography"
 
 
-def test_a_crash_of_a_service_the_pattern_lacks_is_explained():
+def test_a_crash_of_a_service_the_pattern_lacks_is_explained(lab_errors):
     lab = failure_lab(pattern="choreography")
     c = lab.controls
     c["service"].value = "broker"
@@ -82,8 +82,9 @@ def test_a_crash_of_a_service_the_pattern_lacks_is_explained():
     c["clear"].click()
     assert lab.error is None
 
+    assert lab_errors and all('which orchestration does not have' in text for _, text, _ in lab_errors)   # only the expected error
 
-def test_overlapping_crashes_are_refused_and_the_plan_is_kept():
+def test_overlapping_crashes_are_refused_and_the_plan_is_kept(lab_errors):
     lab = failure_lab()
     c = lab.controls
     c["crash"].click()
@@ -91,6 +92,7 @@ def test_overlapping_crashes_are_refused_and_the_plan_is_kept():
     assert "already down" in lab.error
     assert len(lab.crashes) == 1 and len(lab.plan) == 1
 
+    assert lab_errors and all('already down' in text for _, text, _ in lab_errors)   # only the expected error
 
 def test_partition_and_message_faults_enter_the_plan():
     lab = failure_lab()

@@ -112,7 +112,7 @@ def test_same_settings_give_the_same_run():
     assert a.run.trace.digest() != b.run.trace.digest()
 
 
-def test_an_error_while_redrawing_is_shown_in_the_lab(monkeypatch):
+def test_an_error_while_redrawing_is_shown_in_the_lab(monkeypatch, lab_errors):
     lab = time_scrubber()
 
     def broken(t):

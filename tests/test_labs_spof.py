@@ -74,11 +74,12 @@ def test_settings_that_cannot_matter_are_greyed_out():
     assert not c["duration"].disabled and not c["failover_delay"].disabled
 
 
-def test_a_crash_after_every_order_is_explained():
+def test_a_crash_after_every_order_is_explained(lab_errors):
     lab = spof_lab(orders=3)
     lab.controls["at"].value = 4.0
     assert "nothing would stall" in lab.error
 
+    assert lab_errors and all('nothing would stall' in text for _, text, _ in lab_errors)   # only the expected error
 
 def test_bad_settings_are_refused():
     with pytest.raises(KnobError, match="failover_delay must be between 0 and 3"):
