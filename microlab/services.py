@@ -34,6 +34,9 @@ handler stops right there, and whatever it had not done yet never happens.
 A handler that raises does not stop the run: the failure is recorded against the
 message (a ``fail`` record, and ``system.failures``), and the service goes on with the
 next message.
+
+One unit, longer than most modules, because the mailbox, the workers, handler dispatch
+and crash/restart are one actor's life cycle on the kernel's hot path, tuned together.
 """
 
 from __future__ import annotations

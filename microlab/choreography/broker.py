@@ -48,6 +48,9 @@ publisher with an outbox sends it again (it retries until it gets its confirm).
 While the broker is down, publishes and acks sent to it are dropped by the network.
 On restart, every unacknowledged delivery gets a fresh ack timeout, after which it is
 redelivered as usual.
+
+One unit of about the size limit, because subscriptions, deliveries, acks, redelivery
+and the dead-letter queue are one broker's bookkeeping and change together.
 """
 
 from __future__ import annotations

@@ -43,6 +43,9 @@ What survives a crash
 ---------------------
 Attributes are the service's database: ``state``, ``processed`` and the outbox table
 survive. The mailbox and the work in progress are lost (as for every service).
+
+One unit, longer than most modules, because the steps of a local transaction (dedupe,
+react, outbox, publish, ack) all act on one participant's state and its crash rules.
 """
 
 from __future__ import annotations

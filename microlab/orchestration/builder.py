@@ -32,6 +32,9 @@ completed (or timed out: their work may have happened) in the failed execution i
 receives, and runs their compensations in reverse order; so a compensation must be
 idempotent and harmless when there is nothing to undo. A compensating task's input holds the step's input and output (``stepInput``,
 ``stepOutput``), the saga's input fields, and the failure ``reason``.
+
+One unit, longer than most modules, because each task function and its
+:class:`WorkflowBuilder` method are one vocabulary, written side by side so they match.
 """
 
 from __future__ import annotations

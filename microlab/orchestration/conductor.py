@@ -14,6 +14,9 @@ are accepted and kept for export. Fields that Conductor writes with empty values
 every task (``decisionCases: {}``, ``asyncComplete: false``, ...) are accepted when
 empty; set to something on a task that cannot use it, or unknown altogether, they are
 faults, so that a typo such as ``taskReferenceNmae`` is caught rather than ignored.
+
+One unit, longer than most modules, because the field tables, the reader and the
+writer must agree field by field: what ``load_workflows`` accepts, ``dumps`` writes back.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ Two choices worth knowing:
   re-evaluates a workflow; an early or stale wake-up does nothing.
 
 The decider holds no reference to a System: tests feed it one event and read the
-actions (``tests/test_orchestration_decider.py``). It is one unit of about 650 lines
-because advancing, retrying and ending an instance call each other; the task types it
+actions (``tests/test_orchestration_decider.py``). It is one unit, longer than most
+modules, because advancing, retrying and ending an instance call each other; the task types it
 runs itself live in :mod:`~microlab.orchestration.systemtasks`, the deadlines in
 :mod:`~microlab.orchestration.deadlines`.
 """

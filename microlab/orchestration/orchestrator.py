@@ -23,8 +23,8 @@ This module is the shell: it turns each message (and each wake-up) into an event
 (:mod:`.events`), asks the pure decider (:mod:`.decider`) what to do, and carries out
 the actions (:mod:`.actions`) in order: commit to the log, then send. It keeps a
 single timer, for the earliest deadline of all instances; the decider re-checks
-deadlines against the clock when it fires, as Conductor's does. The shell is one unit
-of about 600 lines because its parts (handlers, the action loop, the one timer, crash
+deadlines against the clock when it fires, as Conductor's does. The shell is one unit,
+longer than most modules, because its parts (handlers, the action loop, the one timer, crash
 and takeover, queries) all act on the node's in-memory state and must change together.
 
 Reliability

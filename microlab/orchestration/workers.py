@@ -44,6 +44,9 @@ queued: without that, a simulated run could never end.
 ``Idempotency-Key`` header when there is one, else by workflow and task reference: a
 duplicate command (a network duplicate, a retry after a lost reply, a command re-sent
 by a standby orchestrator) gets the same answer again, without doing the work twice.
+
+One unit, longer than most modules, because a worker's push and poll paths share its
+task calls, its effects and what a crash loses; split, the two paths would drift apart.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ Each chart answers one question, and says it in its title:
 - :func:`change_impact`: what had to change to add a feature?
 - :func:`orchestrator_growth`: how big does the central definition get?
 - :func:`retry_backoff`: when does each retry happen?
+
+One unit, longer than most modules: a gallery of small charts (each under 50 lines)
+that share the axis, legend and number-format helpers at the top, so they look alike.
 """
 
 from __future__ import annotations
