@@ -38,21 +38,31 @@ class SystemTasks:
         output = {"evaluationResult": [case], "selectedCase": case} if step.type == m.SWITCH \
             else {"caseOutput": [case]}
         self._finish(run, COMPLETED, output, None)
-        first = step.cases[case] if case in step.cases else step.default
+        # As Conductor's SwitchTaskMapper and DecisionTaskMapper: a case with no tasks
+        # (or none matching) takes the default case.
+        first = step.cases.get(case) or step.default
         if first is not None:
-            self.todo.append((run.inst, first, run.iteration, 1, first.start_delay))
+            # Scheduled next, before anything queued after the SWITCH: Conductor maps a
+            # case's first task together with its SWITCH (so inside a FORK it comes
+            # before the JOIN, which decides whose output a workflow without
+            # outputParameters ends with).
+            self.todo.appendleft((run.inst, first, run.iteration, 1, first.start_delay))
         else:
+            if run.inst.joins:
+                self._check_joins(run.inst)  # the SWITCH may be what a JOIN waits for
             self._after(run.inst, step, run.iteration)
 
     _begin_DECISION = _begin_SWITCH
 
     def _begin_FORK_JOIN(self, run: Run) -> None:
         self._finish(run, COMPLETED, {}, None)
-        todo = self.todo
-        for first in run.step.branches:
-            todo.append((run.inst, first, run.iteration, 1, first.start_delay))
+        # The branches' first tasks, then the JOIN, go next, before anything queued
+        # already: Conductor maps a FORK with all of them at once, depth first (a fork
+        # nested in a branch brings its branches and JOIN before the outer JOIN).
         join = run.step.next
-        todo.append((run.inst, join, run.iteration, 1, join.start_delay))
+        queued = [(run.inst, first, run.iteration, 1, first.start_delay) for first in run.step.branches]
+        queued.append((run.inst, join, run.iteration, 1, join.start_delay))
+        self.todo.extendleft(reversed(queued))
 
     def _begin_JOIN(self, run: Run) -> None:
         self._commit(("dispatch", self.now, run.task_id, None, None))

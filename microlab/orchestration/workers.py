@@ -52,6 +52,7 @@ task calls, its effects and what a crash loses; split, the two paths would drift
 from __future__ import annotations
 
 import inspect
+import re
 
 from ..errors import MicrolabError
 from ..messages import REPLY, Message
@@ -414,6 +415,8 @@ class Worker(Service):
 
 
 _PARKED = "parked"
+#: The suffix a DO_WHILE iteration adds to its tasks' reference names.
+_ITERATION = re.compile(r"__\d+$")
 
 
 class ToyWorker(Worker):
@@ -439,7 +442,9 @@ class ToyWorker(Worker):
             status = call.request.get("query", {}).get("status")
             if status is not None and str(status).isdigit() and int(status) >= 400:
                 raise TaskFailed(f"HTTP {status} from {call.request.get('path')}", status_code=int(status))
-        for key in (call.ref, call.name):
+        # A DO_WHILE iteration's reference ends in __N: its plan is the task's own.
+        base = _ITERATION.sub("", call.ref) if isinstance(call.ref, str) else call.ref
+        for key in (call.ref, base, call.name):
             if key in self.outputs:
                 return self.outputs[key]
         return {}
