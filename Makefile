@@ -33,7 +33,7 @@ conductor-jar: setup  ## Fetch the Conductor OSS server jar with Maven into ~/.c
 
 conformance: conductor-jar  ## Differential tests against a real Conductor: agreement per feature (also build/conformance.txt)
 	rm -f build/conformance.txt
-	$(BIN)/python -m pytest tests/real_conductor/test_conformance.py tests/real_conductor/conformance_generated.py -q -s -p no:randomly
+	$(BIN)/python -m pytest tests/real_conductor/test_conformance.py tests/real_conductor/test_conformance_generated.py -q -s -p no:randomly
 
 bench: setup  ## Print the benchmark table (about a minute; see benchmarks/README.md)
 	$(BIN)/python -m benchmarks

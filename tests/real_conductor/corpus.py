@@ -246,21 +246,23 @@ def generated_cases(count: int = 320) -> list[Case]:
 
 
 def _draw(count: int) -> list[Case]:
-    """``count`` cases, the same ones on every run (hypothesis, derandomized)."""
-    drawn: list = []
+    """``count`` distinct cases, the same ones on every run (hypothesis, derandomized).
 
-    @settings(max_examples=count * 3, derandomize=True, database=None, phases=[Phase.generate],
+    Drawing stops at ``count`` distinct cases (a repeated draw is skipped, not counted).
+    """
+    seen: set = set()
+    unique: list = []
+
+    @settings(max_examples=count * 4, derandomize=True, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck), deadline=None)
     @given(cases())
     def collect(case):
-        if len(drawn) < count:
-            drawn.append(case)
-
-    collect()
-    seen, unique = set(), []
-    for case in drawn:
+        if len(unique) >= count:
+            return
         key = repr((case.workflows, case.input, case.outputs, case.fails))
         if key not in seen:
             seen.add(key)
             unique.append(case)
-    return [_named(c, i) for i, c in enumerate(unique[:count])]
+
+    collect()
+    return [_named(c, i) for i, c in enumerate(unique)]

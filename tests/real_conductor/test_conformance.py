@@ -1,10 +1,12 @@
 """Differential conformance: the simulator against a real Conductor OSS server.
 
-The corpus is every example and shipped definition (:mod:`.examples`) and a generated
-one (:mod:`.corpus`, hypothesis, derandomized). All cases run at once on the session's
-server (one set of polling workers) and each in the simulator; :mod:`microlab.real.conformance`
-compares them. The agreement per feature is printed and written to
-``build/conformance.txt`` (``make conformance``). Every disagreement must be a known one:
+The corpus is every example and shipped definition (:mod:`.examples`, here) and a
+generated one (:mod:`.corpus`, in :mod:`.test_conformance_generated`). All cases of a
+module run at once on the session's server (one set of polling workers) and each in the
+simulator; :mod:`microlab.real.conformance` compares them (a disagreeing case runs again
+on the server, up to twice: real timing varies). The agreement per feature is printed
+and written to ``build/conformance.txt`` (``make conformance`` prints it; ``make test``
+writes it). Every disagreement of an example or shipped definition must be a known one:
 a row of the README's table "Where microlab simplifies" (:data:`KNOWN`), which
 ``test_every_known_difference_is_a_row_of_the_readme_table`` keeps true.
 """
@@ -28,6 +30,8 @@ REPORT = ROOT / "build" / "conformance.txt"
 #: Known differences: a pattern a difference line matches -> the README table's feature
 #: cell for it. A disagreement no pattern explains fails the suite.
 KNOWN = {r"_join: status: microlab CANCELED, Conductor FAILED": "JOIN after a branch fails for good (real Conductor)"}
+#: Reports written by this session (the first one of a session starts the file afresh).
+_WRITTEN: set = set()
 
 
 def explained(line: str) -> str | None:
@@ -52,7 +56,8 @@ def run_and_report(api, cases, title):
             toy.stop()
     text = report(results, title)
     REPORT.parent.mkdir(exist_ok=True)
-    with open(REPORT, "a") as f:
+    with open(REPORT, "a" if _WRITTEN else "w") as f:
+        _WRITTEN.add(title)
         f.write(text + "\n")
     print("\n" + text)
     return results
