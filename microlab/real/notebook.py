@@ -29,7 +29,7 @@ def real_beside_simulated(server: str | None = None, *, fail: str = "book_shipme
                   "(needs Java 17 and `make conductor-jar`); the simulated run above stands alone.")
             return None
         order = workflow_file("order_saga")
-        inp = {"orderId": "o-1", "amount": 30}
+        inp = {"orderId": "o-1", "amount": 30, "items": ["book"]}   # every input the saga declares
         real = run_real(order, inp, fail={fail: None}, server=own or url)
     except (ConductorError, ConductorUnavailable, RealRunError) as exc:
         print(f"No real run: {str(exc).splitlines()[0]}")
