@@ -116,6 +116,10 @@ class Orchestrator(Service):
     ``task_routes`` maps task names to services, ``http_routes`` maps the first URI
     segment of HTTP tasks to services (or is a function of the URI), ``task_defs`` gives
     task definitions (retries, timeouts) by task name (a dict, or a list of TaskDefs).
+    ``servers=N`` (N >= 2) makes a cluster instead: N stateless nodes over one store,
+    with workflow locks and a sweeper, as Conductor runs (:mod:`.cluster`; its knobs
+    ``lock_lease_time``, ``lock_time_to_try``, ``workflow_offset_timeout``, ``max_postpone``,
+    ``request_retries`` and ``request_retry_delay`` are accepted only then).
     ``standby=True`` adds a standby orchestrator that takes over ``failover_delay``
     seconds after a crash. ``notify_starter=True`` sends a ``WorkflowEnded`` reply to
     whoever started an instance when it ends. ``log`` lets several orchestrators share
@@ -134,11 +138,27 @@ class Orchestrator(Service):
 
     service_name = "orchestrator"
 
+    def __new__(cls, *args, servers: int = 1, **kw):
+        # Orchestrator(servers=N) is a cluster: its first node, which builds the others
+        # and the store (see :mod:`.cluster`). One server is the plain orchestrator.
+        if isinstance(servers, bool) or not isinstance(servers, int) or servers < 1:
+            raise MicrolabError(f"Orchestrator: servers is the number of decider nodes, a whole number >= 1, "
+                                f"got {servers!r}")
+        if servers > 1 and cls is Orchestrator:
+            from .cluster import ClusterNode
+            return Service.__new__(ClusterNode)
+        from .cluster import CLUSTER_KNOBS
+        given = sorted(k for k in kw if k in CLUSTER_KNOBS)
+        if given and not issubclass(cls, _cluster_node()):
+            raise MicrolabError(f"Orchestrator: {', '.join(given)} only apply to a cluster; give servers=2 or more")
+        return Service.__new__(cls)
+
     def __init__(self, name: str | None = None, *, workers: int | None = None, work_time=None,
                  task_routes: dict | None = None, http_routes=None, task_defs=None,
                  standby: bool = False, failover_delay: float = 5.0, log: DurableLog | None = None,
                  notify_starter: bool = False, js_timeout: float = 1.0, conclusions=None,
-                 dispatch: str = POLL_MODE, limits: Limits | None = None, broker: str = "broker", _peer=None):
+                 dispatch: str = POLL_MODE, limits: Limits | None = None, broker: str = "broker",
+                 servers: int = 1, _peer=None):
         self._standby_node = None
         super().__init__(name, workers=workers, work_time=work_time)
         if _peer is not None:
@@ -465,14 +485,21 @@ class Orchestrator(Service):
 
     def handle(self, msg) -> None:
         """Handle a message if this orchestrator is the active one; else record it as stale."""
-        if self.log.active != self.name:
-            self._stale(msg, f"{self.name} is not the active orchestrator ({self.log.active} is)")
+        refusal = self._refusal(msg)
+        if refusal is not None:
+            self._stale(msg, refusal)
             return
         if msg.kind == EVENT and msg.source == self.settings.broker:
             # A delivery for the event handlers; its identity is the published event's id.
             self._decide(EventReceived(msg.topic, msg.payload, event_id(msg, msg.source), msg))
             return
         super().handle(msg)
+
+    def _refusal(self, msg) -> str | None:
+        """Why this node may not decide now (None: it may); a cluster's nodes always may."""
+        if self.log.active != self.name:
+            return f"{self.name} is not the active orchestrator ({self.log.active} is)"
+        return None
 
     def on_StartWorkflow(self, msg) -> None:
         """Start an instance: payload ``{"name", "input", "version"?, "idempotencyKey"?}``."""
@@ -713,6 +740,11 @@ class Orchestrator(Service):
     def _stale(self, msg, reason: str) -> None:
         detail = {"correlation": msg.correlation, "reason": reason}
         self._sys.trace.record(self._sys.sim.now, rec.STALE, self.name, msg, **detail)
+
+
+def _cluster_node():
+    from .cluster import ClusterNode
+    return ClusterNode
 
 
 def _task_defs(task_defs) -> dict:
