@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from .trace import DELIVER, DROP, EFFECT, END, FAIL, LOST, SEND, Record, Trace
+from .trace import CRASH, DELIVER, DROP, EFFECT, END, FAIL, LOST, RESTART, SEND, Record, Trace
 
 COMPLETED = "completed"
 COMPENSATED = "compensated"
@@ -134,7 +134,13 @@ def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=Non
     ``system.conservation()`` to include in the verdict.
     """
     by_corr: dict = defaultdict(list)
+    down: dict = {}  # service -> when it crashed, for those still down at the end of the run
     for rec in trace.records:
+        kind = rec[1]
+        if kind == CRASH:
+            down[rec[2]] = rec[0]
+        elif kind == RESTART:
+            down.pop(rec[2], None)
         rec = Record._make(rec)
         corr = rec.correlation
         if corr is not None:
@@ -143,13 +149,13 @@ def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=Non
     outcomes: dict = {}
     violations: list[Violation] = []
     for corr in wanted:
-        outcome, found = _judge(corr, by_corr.get(corr, []), spec)
+        outcome, found = _judge(corr, by_corr.get(corr, []), spec, down)
         outcomes[corr] = outcome
         violations.extend(found)
     return CheckReport(outcomes, violations, conservation)
 
 
-def _judge(corr, records: list[Record], spec: SagaSpec) -> tuple[str, list[Violation]]:
+def _judge(corr, records: list[Record], spec: SagaSpec, down=None) -> tuple[str, list[Violation]]:
     effects = [r for r in records if r.kind == EFFECT]
     count = Counter(r.detail["effect"] for r in effects)
     found: list[Violation] = []
@@ -197,14 +203,18 @@ def _judge(corr, records: list[Record], spec: SagaSpec) -> tuple[str, list[Viola
                                    show(spec.reject, *[s.effect for s in undoable_applied])))
             return INCONSISTENT, found
         return COMPENSATED, found
-    found.append(Violation("stuck", corr, _stuck_explanation(records, spec, applied, missing),
+    found.append(Violation("stuck", corr, _stuck_explanation(records, spec, applied, missing, down),
                            records[-6:]))
     return STUCK, found
 
 
-def _stuck_explanation(records: list[Record], spec: SagaSpec, applied, missing) -> str:
+def _stuck_explanation(records: list[Record], spec: SagaSpec, applied, missing, down=None) -> str:
     done = ", ".join(s.effect for s in applied) or "nothing"
     text = f"neither completed nor rejected by the end of the run; applied so far: {done}"
+    stores = sorted({(r.detail or {}).get("store") for r in records if (r.detail or {}).get("store")})
+    if stores:
+        # A cluster's nodes refused this transaction's requests: its store, not a node, is at fault.
+        text += f"; stalled on {', '.join(stores)}: the orchestrators' store was down, so no node could decide"
     waiting = _waiting_message(records)
     if waiting is not None:
         msg, fate = waiting
@@ -213,6 +223,9 @@ def _stuck_explanation(records: list[Record], spec: SagaSpec, applied, missing) 
     elif records:
         last = records[-1]
         text += f"; its last record is {last.kind} at {last.service} (t={last.time:g})"
+    if down:
+        text += "; down at the end of the run: " + ", ".join(f"{name} (crashed at t={t:g})"
+                                                            for name, t in sorted(down.items()))
     return text
 
 

@@ -142,6 +142,11 @@ class Knobs:
     - ``orchestrator_work_time`` and ``broker_work_time`` drive the latency and the
       saturation headline; their defaults and a fair setting are in :data:`FAIRNESS`;
     - ``standby``, ``failover_delay``: a standby orchestrator that takes over after a crash;
+    - ``servers``: the number of orchestrator nodes (default 1). Two or more make a
+      Conductor-style cluster: stateless nodes ``orchestrator``, ``orchestrator-2``, ...
+      over one store ``orchestrator-store``, with workflow locks and a sweeper; a crashed
+      node leaves the others serving at once, a crashed store stalls everything. Needs
+      ``dispatch="poll"`` and no standby (see :mod:`microlab.orchestration.cluster`);
     - ``dispatch``: how the orchestrator's tasks reach the workers: ``"poll"`` (workers
       poll task queues, as Conductor's do) or ``"push"`` (commands, as some other
       orchestrators send: still the scenarios' default, because the course's capacity
@@ -168,6 +173,7 @@ class Knobs:
     idempotent: bool = True
     standby: bool = False
     failover_delay: float = 1.0
+    servers: int = 1
     notification: str = "blocking"
     conclusion: str = "orchestrator"
     receipt_work: bool = True
@@ -195,6 +201,13 @@ class Knobs:
         _whole(self.orders, "orders", minimum=0)
         _whole(self.retries, "retries", minimum=0)
         _whole(self.seed, "seed", minimum=None)
+        _whole(self.servers, "servers", minimum=1)
+        if self.servers > 1 and self.standby:
+            raise KnobError(f"servers={self.servers} and standby=True are two designs for one problem: a cluster "
+                            "has no standby (every node serves); pick one")
+        if self.servers > 1 and self.dispatch != "poll":
+            raise KnobError(f"servers={self.servers} needs dispatch='poll': a worker's update may reach any node "
+                            "of the cluster, so workers poll, as Conductor's do")
         for name in ("arrival_rate",):
             if not _number(getattr(self, name)) or getattr(self, name) <= 0:
                 raise KnobError(f"{name} must be a positive number (orders per second), got {getattr(self, name)!r}")

@@ -160,7 +160,8 @@ def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchest
                                 standby=knobs.standby, failover_delay=knobs.failover_delay,
                                 conclusions=None if owner_concludes else ("complete", "reject"),
                                 notify_starter=owner_concludes or (not blocking and bool(flow.listeners)),
-                                dispatch=knobs.dispatch)
+                                dispatch=knobs.dispatch,
+                                **({"servers": knobs.servers} if knobs.servers > 1 else {}))
     the_saga = workflow_for(flow, knobs)
     tell = None if blocking or not flow.listeners else {
         "services": list(flow.listeners), "completed": flow.completed, "rejected": flow.rejected}
