@@ -21,18 +21,15 @@ from __future__ import annotations
 from ..choreography import Broker, Participant
 from ..flows import BusinessFlow, FlowStep
 from .knobs import Knobs
+from .steps import (PENDING, add_listener, applied, conclude, failure_reason, flow_services,
+                    follow_compensations, step_settings, succeeds, take_back)
 
 
 def build_choreography(flow: BusinessFlow, knobs: Knobs) -> list:
     """The broker and one participant per service of ``flow``, configured by ``knobs``."""
     workers = knobs.workers
     broker = Broker(workers=workers.get("broker"), work_time=knobs.broker_work_time)
-    services = [broker, _owner(flow, knobs)]
-    for i, step in enumerate(flow.steps):
-        services.append(_step_service(flow, i, step, knobs))
-    for name in flow.listeners:
-        services.append(_listener(flow, name, knobs))
-    return services
+    return [broker, *flow_services(flow, knobs, _owner, _step_service, _listener)]
 
 
 def _participant(name: str, knobs: Knobs) -> Participant:
@@ -46,61 +43,47 @@ def _owner(flow: BusinessFlow, knobs: Knobs) -> Participant:
 
     @owner.on(flow.request, command=True, publishes=(flow.started,))
     def start(command, ctx):
-        status[command.correlation] = "pending"
+        status[command.correlation] = PENDING
         ctx.publish(flow.started, dict(command.payload))
 
     @owner.on(flow.steps[-1].done, publishes=(flow.completed,))
     def complete(event, ctx):
-        if status.get(event.correlation) == "pending":
-            status[event.correlation] = "completed"
+        if conclude(status, event.correlation, "completed"):
             ctx.effect("complete")
             ctx.publish(flow.completed, dict(event.payload))
 
     def reject(event, ctx):
-        if status.get(event.correlation) == "pending":
-            status[event.correlation] = "rejected"
+        if conclude(status, event.correlation, "rejected"):
             ctx.effect("reject", because=event.type)
             ctx.publish(flow.rejected, dict(event.payload, reason=event.type))
 
     for step in flow.steps:
         owner.on(step.failed, reject, publishes=(flow.rejected,))
 
-    def follow(event, ctx):
-        # The owner keeps track of compensation progress, e.g. to answer the customer.
-        ctx.state.setdefault("undone", {}).setdefault(event.correlation, []).append(event.type)
-
     if knobs.compensation:
         # Only steps that a later step's failure can undo: the last step has no later
         # step, so its undo event is never published and subscribing to it would be a
         # dead subscription (describe() and the run's wiring warning would flag it).
-        for step in flow.steps[:-1]:
-            if step.compensation:
-                owner.on(step.undone, follow)
+        follow_compensations(owner, flow.steps[:-1])
     return owner
 
 
 def _step_service(flow: BusinessFlow, index: int, step: FlowStep, knobs: Knobs) -> Participant:
     service = _participant(step.service, knobs)
-    applied = service.state.setdefault("applied", {})
-    trigger = flow.started if index == 0 else flow.steps[index - 1].done
-    p_fail = knobs.failure.get(step.service, 0.0)
-    attempts = knobs.retries + 1
+    done, trigger, p_fail, attempts = step_settings(service, flow, index, step, knobs)
 
     @service.on(trigger, publishes=(step.done, step.failed))
     def do(event, ctx):
-        # Local retries: a choreographed service has nobody else to retry for it.
-        ok = p_fail == 0.0 or any(ctx.random.random() >= p_fail for _ in range(attempts))
-        if not ok:
-            ctx.publish(step.failed, dict(event.payload, reason=f"{step.effect} failed {attempts} times"))
+        if not succeeds(ctx, p_fail, attempts):
+            ctx.publish(step.failed, dict(event.payload, reason=failure_reason(step, attempts)))
             return
-        applied[event.correlation] = applied.get(event.correlation, 0) + 1
+        applied(done, event.correlation)
         ctx.effect(step.effect)
         ctx.publish(step.done, dict(event.payload))
 
     if knobs.compensation and step.compensation:
         def undo(event, ctx):
-            if applied.get(event.correlation, 0) > 0:
-                applied[event.correlation] -= 1
+            if take_back(done, event.correlation):
                 ctx.effect(step.compensation, because=event.type)
                 ctx.publish(step.undone, dict(event.payload))
 
@@ -110,11 +93,4 @@ def _step_service(flow: BusinessFlow, index: int, step: FlowStep, knobs: Knobs) 
 
 
 def _listener(flow: BusinessFlow, name: str, knobs: Knobs) -> Participant:
-    listener = _participant(name, knobs)
-
-    def hear(event, ctx):
-        ctx.effect(f"{name}_heard", outcome=event.type)
-
-    listener.on(flow.completed, hear)
-    listener.on(flow.rejected, hear)
-    return listener
+    return add_listener(_participant(name, knobs), flow, name)

@@ -26,16 +26,13 @@ from __future__ import annotations
 from ..choreography import Peer
 from ..flows import BusinessFlow, FlowStep
 from .knobs import Knobs
+from .steps import (PENDING, add_listener, applied, conclude, failure_reason, flow_services,
+                    follow_compensations, step_settings, succeeds, take_back)
 
 
 def build_point_to_point(flow: BusinessFlow, knobs: Knobs) -> list:
     """One :class:`~microlab.choreography.Peer` per service of ``flow``, configured by ``knobs``."""
-    services = [_owner(flow, knobs)]
-    for i, step in enumerate(flow.steps):
-        services.append(_step_service(flow, i, step, knobs))
-    for name in flow.listeners:
-        services.append(_listener(flow, name, knobs))
-    return services
+    return flow_services(flow, knobs, _owner, _step_service, _listener)
 
 
 def _peer(name: str, knobs: Knobs) -> Peer:
@@ -56,20 +53,18 @@ def _owner(flow: BusinessFlow, knobs: Knobs) -> Peer:
 
     @owner.on(flow.request, calls=((first, flow.started),))
     def start(msg, ctx):
-        status[msg.correlation] = "pending"
+        status[msg.correlation] = PENDING
         ctx.call(first, flow.started, dict(msg.payload))
 
     @owner.on(flow.steps[-1].done, calls=tell)
     def complete(msg, ctx):
-        if status.get(msg.correlation) == "pending":
-            status[msg.correlation] = "completed"
+        if conclude(status, msg.correlation, "completed"):
             ctx.effect("complete")
             for name in flow.listeners:
                 ctx.call(name, flow.completed, dict(msg.payload))
 
     def reject(msg, ctx):
-        if status.get(msg.correlation) == "pending":
-            status[msg.correlation] = "rejected"
+        if conclude(status, msg.correlation, "rejected"):
             ctx.effect("reject", because=msg.type)
             for name in flow.listeners:
                 ctx.call(name, flow.rejected, dict(msg.payload, reason=msg.type))
@@ -77,22 +72,14 @@ def _owner(flow: BusinessFlow, knobs: Knobs) -> Peer:
     for step in flow.steps:
         owner.on(step.failed, reject, calls=tell_rejected)
 
-    def follow(msg, ctx):
-        ctx.state.setdefault("undone", {}).setdefault(msg.correlation, []).append(msg.type)
-
     if knobs.compensation:
-        for step in flow.steps:
-            if step.compensation:
-                owner.on(step.undone, follow)
+        follow_compensations(owner, flow.steps)
     return owner
 
 
 def _step_service(flow: BusinessFlow, index: int, step: FlowStep, knobs: Knobs) -> Peer:
     service = _peer(step.service, knobs)
-    applied = service.state.setdefault("applied", {})
-    trigger = flow.started if index == 0 else flow.steps[index - 1].done
-    p_fail = knobs.failure.get(step.service, 0.0)
-    attempts = knobs.retries + 1
+    done, trigger, p_fail, attempts = step_settings(service, flow, index, step, knobs)
     after = _next(flow, index)
     # Who must hear that this step failed: the owner, and (to undo) every earlier step.
     undoers = [s.service for s in flow.steps[:index] if s.compensation] if knobs.compensation else []
@@ -100,20 +87,17 @@ def _step_service(flow: BusinessFlow, index: int, step: FlowStep, knobs: Knobs) 
 
     @service.on(trigger, calls=[(after, step.done)] + [(name, step.failed) for name in told])
     def do(msg, ctx):
-        # Local retries: nobody else retries this step for it.
-        ok = p_fail == 0.0 or any(ctx.random.random() >= p_fail for _ in range(attempts))
-        if not ok:
+        if not succeeds(ctx, p_fail, attempts):
             for name in told:
-                ctx.call(name, step.failed, dict(msg.payload, reason=f"{step.effect} failed {attempts} times"))
+                ctx.call(name, step.failed, dict(msg.payload, reason=failure_reason(step, attempts)))
             return
-        applied[msg.correlation] = applied.get(msg.correlation, 0) + 1
+        applied(done, msg.correlation)
         ctx.effect(step.effect)
         ctx.call(after, step.done, dict(msg.payload))
 
     if knobs.compensation and step.compensation:
         def undo(msg, ctx):
-            if applied.get(msg.correlation, 0) > 0:
-                applied[msg.correlation] -= 1
+            if take_back(done, msg.correlation):
                 ctx.effect(step.compensation, because=msg.type)
                 ctx.call(flow.owner, step.undone, dict(msg.payload))
 
@@ -123,11 +107,4 @@ def _step_service(flow: BusinessFlow, index: int, step: FlowStep, knobs: Knobs) 
 
 
 def _listener(flow: BusinessFlow, name: str, knobs: Knobs) -> Peer:
-    listener = _peer(name, knobs)
-
-    def hear(msg, ctx):
-        ctx.effect(f"{name}_heard", outcome=msg.type)
-
-    listener.on(flow.completed, hear)
-    listener.on(flow.rejected, hear)
-    return listener
+    return add_listener(_peer(name, knobs), flow, name)
