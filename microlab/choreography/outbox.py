@@ -19,7 +19,9 @@ stays in the table and :meth:`Outbox.resume` (or a restart) tries again.
 
 from __future__ import annotations
 
+from ..errors import MicrolabError
 from ..messages import Message
+from ..trace import END, START
 from .kinds import OUTBOX_CONFIRM, OUTBOX_RELAY, OUTBOX_STORE, OUTBOX_STUCK
 
 
@@ -140,3 +142,41 @@ class Outbox:
                                 entry=entry.entry, attempts=entry.attempts)
             return
         self.relay(entry)
+
+
+class OutboxSender:
+    """The two ends of an outbox relay that a participant and a peer share (a mixin on a Service).
+
+    ``_transmit`` is what the relay calls: the first send creates the message (caused by
+    the message whose reaction stored the entry, through ``_first_send``), later sends
+    re-send that same message, so the receiver recognises a repeat by its id.
+    ``_confirm_beside_workers`` takes a confirmation: the relay runs beside the workers
+    (as a relay process does), so it takes no worker and no work time, but it is still a
+    start and an end in the trace, so every delivered message is seen handled (queue
+    lengths and utilisation read these records).
+    """
+
+    #: What the relay does, in the error raised when the service is down ("relay", "re-send").
+    relay_verb = "relay"
+
+    def _first_send(self, entry: OutboxEntry) -> Message:
+        raise NotImplementedError
+
+    def _transmit(self, entry: OutboxEntry) -> Message:
+        if entry.message is not None:
+            if not self.up:
+                raise MicrolabError(f"{self.name} is down and cannot {self.relay_verb} {entry.type!r}")
+            self.system.network.transmit(entry.message)
+            return entry.message
+        saved, self._context = self._context, entry.cause
+        try:
+            return self._first_send(entry)
+        finally:
+            self._context = saved
+
+    def _confirm_beside_workers(self, msg: Message) -> None:
+        trace = self.system.trace
+        now = self.system.sim.now
+        trace.record(now, START, self.name, msg)
+        self.outbox_table.confirm(msg)
+        trace.record(now, END, self.name, msg)

@@ -54,10 +54,9 @@ import functools
 
 from ..errors import MicrolabError, did_you_mean
 from ..messages import EVENT, REPLY, Message
-from ..trace import END, START
 from ..services import NoHandlerError, Service
 from .kinds import DUPLICATE_IGNORED, EVENT_LOST, ack_type
-from .outbox import Outbox
+from .outbox import Outbox, OutboxSender
 from .reactions import Reaction, check_publishes, class_reactions, make_reaction
 
 
@@ -77,7 +76,7 @@ class _Transaction:
         self.committed = False
 
 
-class Participant(Service):
+class Participant(OutboxSender, Service):
     """An event-driven service: reactions, publishing, outbox and idempotent consumer.
 
     ``outbox`` (default True) commits published events with the state change and relays
@@ -328,32 +327,15 @@ class Participant(Service):
     def _restart_after_crash(self, _unused) -> None:
         self.restart()
 
-    def _transmit(self, entry) -> Message:
-        # Called by the outbox relay. The first send creates the event message, caused by
-        # the message whose reaction published it; later sends re-send that same message.
-        if entry.message is not None:
-            if not self.up:
-                raise MicrolabError(f"{self.name} is down and cannot relay {entry.type!r}")
-            self.system.network.transmit(entry.message)
-            return entry.message
-        saved, self._context = self._context, entry.cause
-        try:
-            return self.emit(self.broker_name, entry.type, entry.payload, topic=entry.topic,
-                             correlation=entry.correlation)
-        finally:
-            self._context = saved
+    def _first_send(self, entry) -> Message:
+        # The relay's first send of an entry: the event message, to the broker.
+        return self.emit(self.broker_name, entry.type, entry.payload, topic=entry.topic,
+                         correlation=entry.correlation)
 
     def _receive(self, msg: Message) -> None:
-        # The broker's confirms are for the outbox relay, which runs beside the workers
-        # (as a relay process does): they take no worker and no work time.
+        # The broker's confirms are for the outbox relay (see OutboxSender).
         if msg.kind == REPLY and msg.source == self.broker_name:
-            # Still a start and an end in the trace, so that every delivered message is
-            # seen handled (queue lengths and utilisation read these records).
-            trace = self.system.trace
-            now = self.system.sim.now
-            trace.record(now, START, self.name, msg)
-            self.outbox_table.confirm(msg)
-            trace.record(now, END, self.name, msg)
+            self._confirm_beside_workers(msg)
             return
         super()._receive(msg)
 

@@ -32,13 +32,11 @@ cannot be covered for by anybody but its caller.
 """
 
 from __future__ import annotations
-
 from ..errors import MicrolabError, did_you_mean
 from ..messages import REPLY, Message
 from ..services import NoHandlerError, Service
-from ..trace import END, START
 from .kinds import ACK_PREFIX, DUPLICATE_IGNORED, ack_type
-from .outbox import Outbox
+from .outbox import Outbox, OutboxSender
 
 
 class UndeclaredCallError(MicrolabError):
@@ -56,7 +54,7 @@ class _Call:
         self.outgoing: list = []
 
 
-class Peer(Service):
+class Peer(OutboxSender, Service):
     """A service of a point-to-point choreography (see the module docstring).
 
     ``outbox`` (default True) keeps every call in a durable outbox and re-sends it every
@@ -177,29 +175,16 @@ class Peer(Service):
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _transmit(self, entry) -> Message:
-        # Called by the outbox relay: the first send creates the call, later sends
-        # re-send that same message, so the callee recognises a repeat by its id.
-        if entry.message is not None:
-            if not self.up:
-                raise MicrolabError(f"{self.name} is down and cannot re-send {entry.type!r}")
-            self.system.network.transmit(entry.message)
-            return entry.message
-        saved, self._context = self._context, entry.cause
-        try:
-            return self.send(entry.topic, entry.type, entry.payload, correlation=entry.correlation)
-        finally:
-            self._context = saved
+    relay_verb = "re-send"
+
+    def _first_send(self, entry) -> Message:
+        # The relay's first send of an entry: the call itself (the outbox's "topic" is the callee).
+        return self.send(entry.topic, entry.type, entry.payload, correlation=entry.correlation)
 
     def _receive(self, msg: Message) -> None:
-        # Acknowledgements are for the outbox, which runs beside the workers (as a
-        # relay process does): they take no worker and no work time.
+        # Acknowledgements are for the outbox relay (see OutboxSender).
         if msg.kind == REPLY and msg.type.startswith(ACK_PREFIX):
-            trace = self.system.trace
-            now = self.system.sim.now
-            trace.record(now, START, self.name, msg)
-            self.outbox_table.confirm(msg)
-            trace.record(now, END, self.name, msg)
+            self._confirm_beside_workers(msg)
             return
         super()._receive(msg)
 
