@@ -194,16 +194,21 @@ def _run(args) -> int:
     except ToyRunError as exc:
         raise _UsageError(str(exc)) from None
     result = run.execution
-    if args.json:
-        print(result.to_json())
-    else:
-        print(f"run of {args.file} (seed {args.seed})")
-        print(result.format())
+    print_execution(result, args.json, f"run of {args.file} (seed {args.seed})")
     for failure in run.system.failures:
         print(f"handler failure: {failure}", file=sys.stderr)
     if run.storm is not None:
         print(f"stopped: {run.storm}", file=sys.stderr)
     return 0 if result.status == m.COMPLETED else 1
+
+
+def print_execution(execution, as_json: bool, heading: str) -> None:
+    """Print a run's execution for ``run``: as JSON, or a heading and the table (simulated or real)."""
+    if as_json:
+        print(execution.to_json())
+    else:
+        print(heading)
+        print(execution.format())
 
 
 def _json_option(option: str, text: str):

@@ -16,6 +16,7 @@ def run(args, inp: dict, outputs: dict, fails: list) -> int:
 
     from .client import ConductorError
     from .conductor_server import ConductorServer, ConductorUnavailable
+    from ..cli import print_execution
     from .run import RealRunError, run_real
 
     task_defs = None
@@ -38,11 +39,7 @@ def run(args, inp: dict, outputs: dict, fails: list) -> int:
         if server is not None:
             server.stop()
     execution = result.execution
-    if args.json:
-        print(execution.to_json())
-    else:
-        print(f"run of {args.file} on Conductor at {result.url}")
-        print(execution.format())
+    print_execution(execution, args.json, f"run of {args.file} on Conductor at {result.url}")
     for ref, wf_id, text in result.crashes:
         print(f"worker crash: task {ref} of workflow {wf_id}: {text}", file=sys.stderr)
     return 0 if execution.status == "COMPLETED" else 1
