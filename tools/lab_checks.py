@@ -207,14 +207,7 @@ def run_lab_check(page, check: LabCheck, timeout: float = 20.0,
         root.screenshot(path=str(shots[-1]), timeout=20_000)
     target.scroll_into_view_if_needed(timeout=10_000)
     for _ in range(check.times):
-        if check.action == "slider":
-            target.focus()
-            target.press("ArrowRight")
-        elif check.action == "select":
-            count, current = target.evaluate("(s) => [s.options.length, s.selectedIndex]")
-            target.select_option(index=(current + 1) % count, timeout=10_000)
-        else:
-            target.click(timeout=10_000)
+        act(target, check.action)
     changed = ("(a) => { const r = document.querySelector(a.sel); if (!r) return false;"
                f" const v = ({check.probe})(r);"
                " const s = JSON.stringify(v);"
@@ -273,3 +266,16 @@ def layout_report(page, selector: str) -> dict:
     """:data:`LAYOUT_REPORT` of the lab whose root matches ``selector`` (``None`` if absent)."""
     return page.evaluate(f"(sel) => {{ const r = document.querySelector(sel); return r && ({LAYOUT_REPORT})(r); }}",
                          selector)
+
+
+def act(target, action: str) -> None:
+    """Change a lab's control once, as a learner would: a slider one step right, a select to
+    its next option, a button clicked (the browser checks and the lab timings both do this)."""
+    if action == "slider":
+        target.focus()
+        target.press("ArrowRight")
+    elif action == "select":
+        count, current = target.evaluate("(s) => [s.options.length, s.selectedIndex]")
+        target.select_option(index=(current + 1) % count, timeout=10_000)
+    else:
+        target.click(timeout=10_000)

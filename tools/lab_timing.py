@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 from tools.browser import BrowserError, wait_for
-from tools.lab_checks import figure_signature
+from tools.lab_checks import act, figure_signature
 from tools.notebook_run import LAB_CLASS_PREFIX
 
 #: A change has settled when no figure redrew for this long (ms) and the kernel is idle.
@@ -181,17 +181,6 @@ def _control(root, timing: LabTiming):
     return control.locator(inner).first if inner else control
 
 
-def _act(target, timing: LabTiming) -> None:
-    if timing.action == "slider":
-        target.focus()
-        target.press("ArrowRight")
-    elif timing.action == "select":
-        count, current = target.evaluate("(s) => [s.options.length, s.selectedIndex]")
-        target.select_option(index=(current + 1) % count, timeout=10_000)
-    else:
-        target.click(timeout=10_000)
-
-
 def time_lab(page, timing: LabTiming, changes: int = 5, timeout: float = 60.0, frames: _Frames | None = None) -> LabTimes:
     """Change ``timing``'s control ``changes`` times in the open notebook; time each change.
 
@@ -209,7 +198,7 @@ def time_lab(page, timing: LabTiming, changes: int = 5, timeout: float = 60.0, f
         before = page.evaluate(_STATE, {"sel": sel})["sig"]
         page.evaluate(_ARM)
         start = time.monotonic()
-        _act(target, timing)
+        act(target, timing.action)
         deadline = start + timeout
         while True:
             s = page.evaluate(_STATE, {"sel": sel})
