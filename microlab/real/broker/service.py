@@ -105,16 +105,28 @@ class Process:
         with open(path, "w") as fh:
             fh.write(str(os.getpid()))
 
+    #: The broker's name in trace details.
+    BROKER = "JetStream"
+
+    def topic_of(self, topic: str) -> str:
+        """The subject on which events of ``topic`` are published."""
+        return naming.event_subject(self.run, topic)
+
+    async def store_on_broker(self, subject: str, env: dict) -> tuple[int, bool]:
+        """Publish ``env`` and wait for the broker to store it: ``(sequence, was a duplicate)``."""
+        headers, data = encode(env)
+        ack = await self.js.publish(subject, data, headers=headers, timeout=1.0)
+        return ack.seq, ack.duplicate
+
     async def publish(self, env: dict, subject: str, entry: int | None = None, attempt: int = 1) -> bool:
         """Publish ``env``; record the broker's side when JetStream acknowledges it."""
         self.record(SEND, env["source"], env)
         if entry is not None:
             self.record(OUTBOX_RELAY, self.name, env, entry=entry, attempt=attempt)
-        headers, data = encode(env)
         try:
-            ack = await self.js.publish(subject, data, headers=headers, timeout=1.0)
+            seq, duplicate = await self.store_on_broker(subject, env)
         except Exception as exc:
-            self.record(DROP, "broker", env, reason=f"JetStream did not acknowledge the publish "
+            self.record(DROP, "broker", env, reason=f"{self.BROKER} did not acknowledge the publish "
                                                     f"({type(exc).__name__}): the broker is down or unreachable")
             return False
         topic = env["topic"]
@@ -122,11 +134,11 @@ class Process:
         # that observed it: JetStream's acknowledgement says the event was stored.
         self.record(DELIVER, "broker", env)
         self.record(START, "broker", env)
-        if ack.duplicate:
+        if duplicate:
             self.record(DUPLICATE_PUBLISH, "broker", env, topic=topic or env["destination"])
         else:
             self.record(PUBLISH, "broker", env, topic=topic or env["destination"],
-                        subscribers=self.config["subscribers"].get(topic or "", []), stream_seq=ack.seq)
+                        subscribers=self.config["subscribers"].get(topic or "", []), stream_seq=seq)
         self.record(END, "broker", env)
         if env["kind"] == EVENT:
             # The publish acknowledgement is JetStream's confirm, the simulator's Confirm:<Type>.
@@ -233,32 +245,53 @@ class ServiceProcess(Process):
                 continue
             for m in msgs:
                 async with self.lock:
-                    await self._handle(m, command)
+                    # Not acked (withheld, failed or the ack lost): JetStream delivers it
+                    # again after ack_wait by itself, and dead-letters it after max_deliver.
+                    await self._handle(decode(m.headers, m.data), command, self._consumer_of(m),
+                                       lambda m=m: m.ack_sync(timeout=1.0))
 
-    async def _handle(self, m, command: bool) -> None:
-        env = decode(m.headers, m.data)
-        attempt = m.metadata.num_delivered
-        if command:
-            msg = env
-            if attempt > 1 and self.store.was_delivered(env["id"]):
-                # A command JetStream delivers again is one more copy of the same message
-                # (unless no earlier copy was recorded: killed between fetch and record).
-                self.record(DUPLICATE, env["source"], msg, reason=f"JetStream redelivery {attempt}: "
-                                                                  "no ack within ack_wait")
-        else:
-            msg = envelope(f"{env['id']}>{self.name}.{self.store.incarnation}.{attempt}", EVENT, env["type"],
-                           "broker", self.name, env["topic"], env["correlation"], env["id"], env["payload"])
-            if attempt > 1:
-                self.record(REDELIVER, "broker", msg, subscriber=self.name, event=env["id"], attempt=attempt)
-            self.record(SEND, "broker", msg)
-        self.record(DELIVER, self.name, msg)
-        self.record(START, self.name, msg)
+    @staticmethod
+    def _consumer_of(m) -> str:
+        return m.metadata.consumer or ""
+
+    #: Why a command arrives again, as the DUPLICATE record says.
+    REDELIVERY = "JetStream redelivery {attempt}: no ack within ack_wait"
+
+    async def _handle(self, env: dict, command: bool, consumer: str, ack) -> bool:
+        """Run the reaction to one delivery of ``env``; True when the delivery was acked.
+
+        ``ack`` is a coroutine function that acknowledges the delivery to the broker (and
+        raises if the broker does not confirm it). The attempt number is the service's own
+        count (:meth:`~microlab.real.broker.store.Store.count_delivery`), committed in one
+        transaction with the delivery's trace records.
+        """
+        store = self.store
+        store.begin()
+        try:
+            attempt = store.count_delivery(consumer, env["id"])
+            if command:
+                msg = env
+                if attempt > 1:
+                    # A command delivered again is one more copy of the same message.
+                    self.record(DUPLICATE, env["source"], msg, reason=self.REDELIVERY.format(attempt=attempt))
+            else:
+                msg = envelope(f"{env['id']}>{self.name}.{store.incarnation}.{attempt}", EVENT, env["type"],
+                               "broker", self.name, env["topic"], env["correlation"], env["id"], env["payload"])
+                if attempt > 1:
+                    self.record(REDELIVER, "broker", msg, subscriber=self.name, event=env["id"], attempt=attempt)
+                self.record(SEND, "broker", msg)
+            self.record(DELIVER, self.name, msg)
+            self.record(START, self.name, msg)
+            store.commit()
+        except BaseException:
+            store.rollback()
+            raise
         key = env["id"]
         if self.idempotent and self.store.was_processed(key):
             self.record(DUPLICATE_IGNORED, self.name, msg, event=key)
-            await self._ack_unless_withheld(m, msg, key, attempt)
+            acked = await self._ack_unless_withheld(ack, msg, key, attempt)
             self.record(END, self.name, msg)
-            return
+            return acked
         reaction = self.participant.reactions[env["type"]]
         ctx = _Context(self, msg, reaction)
         try:
@@ -267,10 +300,9 @@ class ServiceProcess(Process):
             else:
                 reaction.fn(to_message(msg))
         except Exception as exc:
-            # Not acked: JetStream delivers it again after ack_wait, and dead-letters it in the end.
+            # Not acked: delivered again later, and dead-lettered in the end.
             self.record(FAIL, self.name, msg, error=f"{type(exc).__name__}: {exc}")
-            return
-        store = self.store
+            return False
         store.begin()
         try:
             for rec in ctx.effects:
@@ -293,11 +325,12 @@ class ServiceProcess(Process):
                 self._die_before_publish(msg, ctx.outgoing)
         if not self.outbox:
             for out in ctx.outgoing:
-                await self.publish(out, naming.event_subject(self.run, out["topic"]))
-        await self._ack_unless_withheld(m, msg, key, attempt)
+                await self.publish(out, self.topic_of(out["topic"]))
+        acked = await self._ack_unless_withheld(ack, msg, key, attempt)
         self.record(END, self.name, msg)
         if self.outbox and ctx.outgoing:
             self.wake.set()
+        return acked
 
     def _die_before_publish(self, msg: dict, outgoing: list) -> None:
         # The fault plan's "kill between commit and publish": the process kills itself with
@@ -311,25 +344,26 @@ class ServiceProcess(Process):
         self.record(CRASH, self.name, reason="kill -9 between its database commit and its publish")
         os.kill(os.getpid(), signal.SIGKILL)
 
-    async def _ack_unless_withheld(self, m, msg: dict, key: str, attempt: int) -> None:
+    async def _ack_unless_withheld(self, ack, msg: dict, key: str, attempt: int) -> bool:
         if self.withhold > 0 and self.withhold_topic in (None, msg["type"]):
             self.withhold -= 1  # the fault plan's redelivery storm: handled, never acked
-            return
-        await self._ack(m, msg, key, attempt)
+            return False
+        return await self._ack(ack, msg, key, attempt)
 
-    async def _ack(self, m, msg: dict, key: str, attempt: int) -> None:
+    async def _ack(self, ack_fn, msg: dict, key: str, attempt: int) -> bool:
         ack = envelope(f"{msg['id']}.ack.{self.store.incarnation}.{attempt}", REPLY, ack_type(msg["type"]), self.name,
                        "broker", None, msg["correlation"], msg["id"])
         self.record(SEND, self.name, ack)
         try:
-            await m.ack_sync(timeout=1.0)
+            await ack_fn()
         except Exception as exc:
             self.record(DROP, "broker", ack, reason=f"the broker did not confirm the ack ({type(exc).__name__})")
-            return
+            return False
         self.record(DELIVER, "broker", ack)
         self.record(START, "broker", ack)
         self.record(ACK, "broker", ack, subscriber=self.name, event=key, attempt=attempt)
         self.record(END, "broker", ack)
+        return True
 
     async def _relay(self) -> None:
         # The outbox relay: publish every entry until JetStream acknowledges it. It runs
@@ -343,7 +377,7 @@ class ServiceProcess(Process):
             self.wake.clear()
             for entry, env, _attempts in self.store.pending():
                 attempt = self.store.attempted(entry)
-                if not await self.publish(env, naming.event_subject(self.run, env["topic"]), entry, attempt):
+                if not await self.publish(env, self.topic_of(env["topic"]), entry, attempt):
                     break
                 self.store.confirmed(entry)
 

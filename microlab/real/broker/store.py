@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS processed (event TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS outbox (entry INTEGER PRIMARY KEY AUTOINCREMENT, message TEXT, attempts INTEGER);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS deliveries (consumer TEXT, message TEXT, count INTEGER,
+    PRIMARY KEY (consumer, message));
 """
 
 
@@ -60,10 +62,24 @@ class Store:
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         (self.incarnation, time, kind, service, _dumps(message), _dumps(detail or None)))
 
-    def was_delivered(self, message_id: str) -> bool:
-        """True when a delivery of ``message_id`` to this service is already in the trace."""
-        return self.db.execute("SELECT 1 FROM trace WHERE kind='deliver' AND json_extract(message, '$.id')=? "
-                               "LIMIT 1", (message_id,)).fetchone() is not None
+    def count_delivery(self, consumer: str, message_id: str) -> int:
+        """Count one more delivery of ``message_id`` to ``consumer``; returns the count (1 for the first).
+
+        The service counts for itself, in its own database, rather than trusting the
+        broker's counter: JetStream writes a consumer's delivery counts to disk about
+        10 ms after each update, so a kill -9 of the broker can forget one and deliver a
+        message again as if for the first time; Kafka keeps no count at all. Call it in
+        the transaction that records the delivery, so count and trace agree after a kill.
+        """
+        self.db.execute("INSERT INTO deliveries VALUES (?, ?, 1) ON CONFLICT (consumer, message) "
+                        "DO UPDATE SET count = count + 1", (consumer, message_id))
+        return self.deliveries(consumer, message_id)
+
+    def deliveries(self, consumer: str, message_id: str) -> int:
+        """How many deliveries of ``message_id`` to ``consumer`` were counted (0 for none)."""
+        row = self.db.execute("SELECT count FROM deliveries WHERE consumer=? AND message=?",
+                              (consumer, message_id)).fetchone()
+        return row[0] if row else 0
 
     # -- one reaction's transaction ------------------------------------------------------
 
