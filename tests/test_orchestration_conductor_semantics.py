@@ -111,3 +111,12 @@ def test_a_loop_iteration_gets_the_output_planned_for_its_task():
     bodies = [t for t in ex.tasks if t.reference_task_name.startswith("body")]
     assert len(bodies) == 2 and all(t.output == {"y": 3} for t in bodies)
     assert ex.output == {"y": 3}
+
+
+def test_a_branch_that_goes_on_after_its_join_runs_to_its_end_before_the_workflow_completes():
+    # The JOIN waits for the SWITCH, not for the case's tasks: the workflow completes
+    # only when the case's last task has run (Conductor's checkForWorkflowCompletion).
+    tasks = _fork("f", [[_switch("sw", {"a": [_simple("c1"), _simple("c2")]}, [])], [_simple("b")]])
+    ex = _run(_wf(tasks), {"c": "a"}, outputs={"c2": {"last": True}}, fail={"c1": 1})  # b ends first
+    assert _status(ex).get("c2") == "COMPLETED", ex.format()
+    assert ex.status == "COMPLETED" and ex.output == {"last": True}

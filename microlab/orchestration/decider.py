@@ -580,7 +580,11 @@ class Decider(SystemTasks, Deadlines, EventActions):
         return out
 
     def _maybe_complete(self, inst: Instance) -> None:
-        if inst.status == RUNNING and inst.at_end and inst.active == 0:
+        # Not while this decision still has tasks of the instance to schedule: a branch
+        # may go on after its JOIN ended (the JOIN named an earlier task of it), and
+        # Conductor completes a workflow only when nothing is left to schedule.
+        if inst.status == RUNNING and inst.at_end and inst.active == 0 \
+                and not any(item[0] is inst for item in self.todo):
             self._end(inst, COMPLETED)
 
     def _handle_failure(self, run: Run) -> None:
