@@ -88,8 +88,10 @@ class EventActions:
     def _handler_end_task(self, handler, event, action, payload) -> None:
         details = action.params
         fields = {"workflowId": details.get("workflowId"), "taskId": details.get("taskId"),
-                  "taskRefName": details.get("taskRefName"),
-                  "reasonForIncompletion": details.get("reasonForIncompletion")}
+                  "taskRefName": details.get("taskRefName")}
+        if details.get("reasonForIncompletion") is not None:
+            # Conductor OSS 3.21 writes no reasonForIncompletion key unless the action gives one.
+            fields["reasonForIncompletion"] = details["reasonForIncompletion"]
         fields.update(details.get("output") or {})
         output = h.resolve(fields, payload)
         wf_id, task_id, ref = output.get("workflowId"), output.get("taskId"), output.get("taskRefName")
