@@ -51,6 +51,7 @@ DEMO = "demo_lab.ipynb"
 #: trace_count(), point_count(), arrow_count(), or figure_signature() (everything drawn).
 #: Every lab that renders in a notebook needs at least one row here.
 LAB_CHECKS = [
+    LabCheck("00_start_here.ipynb", "first", "slider", figure_signature()),          # latency one step right
     LabCheck("01_two_ways.ipynb", "compare", "slider", figure_signature()),          # orders 10 -> 11
     LabCheck("02_orchestration.ipynb", "explorer", "select", figure_signature()),    # the next example workflow
     LabCheck("03_choreography.ipynb", "scrubber", "slider", figure_signature()),     # orders 8 -> 9
