@@ -85,3 +85,64 @@ def test_the_two_failure_workflows_name_their_tasks_as_the_notebook_explains():
     text = "\n".join(before_exercises("08_netflix_conductor", "markdown"))
     for word in ("completed_steps", "if_<step>_done", "was_charged", "was_reserved", "TIMED_OUT"):
         assert word in text, word
+
+
+# -- the architecture: polling workers, a cluster, events -----------------------------------------
+
+def test_the_saga_workers_poll_and_the_server_answers_polls():
+    system, _ = ch08.run_saga(orders=3)
+    counts = ch08.message_counts(system)
+    assert counts["Poll"] > counts["TaskCompleted"] == 9   # every task was taken by a poll
+    assert counts["NoTask"] > 0                             # some polls came back empty
+    assert list(counts.values()) == sorted(counts.values(), reverse=True)
+
+
+def test_a_cluster_finishes_every_order_with_one_node_crashed_but_not_with_the_store_crashed():
+    system, orchestrator = ch08.cluster_run()
+    assert ch08.outcomes(orchestrator) == {"COMPLETED": 20}
+    spread = ch08.handled_by(system)
+    assert set(spread) == {"orchestrator", "orchestrator-2", "orchestrator-3"} and min(spread.values()) > 40
+    system, orchestrator = ch08.cluster_run(crash="orchestrator-2")
+    assert ch08.outcomes(orchestrator) == {"COMPLETED": 20}
+    assert ch08.handled_by(system)["orchestrator-2"] < 20   # the others took its share at once
+    system, orchestrator = ch08.cluster_run(crash="orchestrator-store")
+    stalled = ch08.outcomes(orchestrator)
+    assert stalled.get("COMPLETED", 0) < 20 and stalled.get("RUNNING", 0) > 0
+    assert system.services["orchestrator-store"].stats()["refused"] > 0
+
+
+def test_cluster_run_names_the_services_it_can_crash():
+    import pytest
+    with pytest.raises(ValueError, match="orchestrator-store"):
+        ch08.cluster_run(crash="orchestrator-9")
+
+
+def test_the_event_bridge_waits_forever_without_a_handler_and_completes_with_one():
+    _, orchestrator = ch08.event_bridge()
+    assert orchestrator.instance("order-1").status == "RUNNING"
+    system, orchestrator = ch08.event_bridge(ch08.ON_SHIPPED)
+    wf = orchestrator.instance("order-1")
+    assert wf.status == "COMPLETED" and wf.tasks[-1].output["tracking"] == "TRK-1"
+    assert [r[4]["status"] for r in system.trace.records if r[1] == "event_handler"] == ["COMPLETED"]
+
+
+def test_event_handler_check_nudges_before_it_reveals():
+    from microlab.exercises import feedback
+    assert ch08.check_event_handler(ch08.ON_SHIPPED).passed
+    wrong_event = dict(ch08.ON_SHIPPED, event="nats:OrderPaid")
+    feedback._TRIES.clear()
+    first = ch08.check_event_handler(wrong_event).message
+    assert "Which event does shipping publish" in first and "nats:OrderShipped" not in first
+    ch08.check_event_handler(wrong_event)
+    third = ch08.check_event_handler(wrong_event).message
+    assert '"event": "nats:OrderShipped"' in third
+    wrong_task = dict(ch08.ON_SHIPPED, actions=[{"action": "complete_task",
+                                                  "complete_task": {"workflowId": "${workflowId}",
+                                                                    "taskRefName": "paid"}}])
+    message = ch08.check_event_handler(wrong_task).message
+    assert "only a task IN_PROGRESS can be ended" in message and "still RUNNING" in message
+    assert "the orchestrator refused" in ch08.check_event_handler(
+        dict(ch08.ON_SHIPPED, actions=[{"action": "terminate_workflow"}])).message
+    assert "as a dict" in ch08.check_event_handler("nats:OrderShipped").message
+    inactive = ch08.check_event_handler(dict(ch08.ON_SHIPPED, active=False)).message
+    assert "never ran" in inactive

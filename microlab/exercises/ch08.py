@@ -9,7 +9,13 @@
 - :func:`check_screening_saga` (exercise 8.1): a fraud screening inserted in the JSON;
 - :func:`check_progress_report` (exercise 8.2): "how far along is order X?" as a query;
 - :func:`compensation_names`: the failure workflow's tasks as the builder of chapter 02
-  writes them beside those of the hand-written JSON (why they differ is told in the notebook).
+  writes them beside those of the hand-written JSON (why they differ is told in the notebook);
+- :func:`message_counts` and :func:`handled_by`: what a run's messages were, and which
+  orchestrator node handled how many (polling workers; ``Orchestrator(servers=N)``);
+- :func:`cluster_run`: the saga on a cluster of stateless servers over one store, with a
+  node or the store crashed;
+- :func:`event_bridge` and :func:`check_event_handler` (exercise 8.3): an EVENT task
+  publishes to a choreographed service, and an event handler hears its answer.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from __future__ import annotations
 import copy
 import json
 import math
+import warnings
 
 from ..distributions import Exponential
+from ..choreography.broker import WiringWarning
 from ..errors import DefinitionError
 from ..orchestration import Orchestrator, ToyWorker, execution, load_workflows
 from ..orchestration import toys
@@ -71,7 +79,8 @@ def run_saga(workflows=None, *, orders: int = 1, fail: dict | None = None, until
     extra = sorted({t.name for wf in defs for _, t in wf.walk()
                     if t.type == "SIMPLE" and t.name not in TOY_TASKS})
     system = System(seed=seed, latency=Exponential(0.01))
-    orchestrator = system.add(Orchestrator(task_routes={name: name for name in extra}, dispatch="push"))
+    # Workers poll for their tasks (Conductor's model, the default dispatch).
+    orchestrator = system.add(Orchestrator(task_routes={name: name for name in extra}))
     system.add(*toys.saga_services())
     for name in extra:
         system.add(ToyWorker(name))
@@ -163,7 +172,7 @@ def check_progress_report(report) -> str:
         raise Hint("pass your function itself (report, without parentheses): "
                    "def report(orchestrator, correlations): return {c: ... for c in correlations}")
     correlations = [f"order-{i}" for i in range(1, 6)]
-    system, orchestrator = run_saga(orders=5, spacing=0.02, until=0.15, fail={"book_shipment": 1})
+    system, orchestrator = run_saga(orders=5, spacing=0.02, until=0.3, fail={"book_shipment": 1})
     answer = report(orchestrator, list(correlations))
     if not isinstance(answer, dict):
         raise Hint(f"your function returned {type(answer).__name__}; return a dict {{correlation: fraction}}.")
@@ -181,3 +190,136 @@ def check_progress_report(report) -> str:
                        "Ask it: orchestrator.progress(c) has completed, taken, ahead and estimate.")
     return ("one query per order, answered from the orchestrator's state: the question Netflix "
             "could not answer systematically when its flows were scattered over pub/sub.")
+
+
+# -- the architecture: polling, a cluster, events ------------------------------------------------
+
+def message_counts(system) -> dict[str, int]:
+    """How many messages of each type a run sent, most frequent first (ties by name)."""
+    counts: dict[str, int] = {}
+    for record in system.trace.records:
+        if record[1] == "send":
+            counts[record[3].type] = counts.get(record[3].type, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def handled_by(system, prefix: str = "orchestrator") -> dict[str, int]:
+    """Messages handled by each service whose name starts with ``prefix`` (the orchestrator nodes)."""
+    counts: dict[str, int] = {}
+    for record in system.trace.records:
+        if record[1] == "end" and record[2].startswith(prefix) and not record[2].endswith("-store"):
+            counts[record[2]] = counts.get(record[2], 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def outcomes(orchestrator, orders: int = 20) -> dict[str, int]:
+    """How many of the orders ``order-1`` .. ``order-<orders>`` ended in each status ("not started" if none)."""
+    counts: dict[str, int] = {}
+    for i in range(1, orders + 1):
+        try:
+            status = orchestrator.status(f"order-{i}")
+        except KeyError:
+            status = "not started"
+        counts[status] = counts.get(status, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def cluster_run(servers: int = 3, *, crash: str | None = None, at: float = 0.5, orders: int = 20,
+                spacing: float = 0.05, until: float = 120.0, seed: int = 1):
+    """The project's saga for ``orders`` orders on ``Orchestrator(servers=servers)``; return ``(system, orchestrator)``.
+
+    ``crash`` names a node (``"orchestrator-2"``) or the store (``"orchestrator-store"``)
+    to crash at ``at`` seconds, for good. Workers poll, as in Conductor.
+    """
+    from ..faults import FaultPlan
+
+    system = System(seed=seed, latency=Exponential(0.01))
+    orchestrator = system.add(Orchestrator(servers=servers, js_timeout=None))
+    system.add(*toys.saga_services())
+    orchestrator.register(toys.order_saga())
+    for i in range(1, orders + 1):
+        orchestrator.start("order_saga", {"orderId": f"o-{i}", "amount": 30, "items": ["book"]},
+                           correlation=f"order-{i}", at=spacing * i)
+    if crash is not None:
+        if crash not in system.services:
+            raise ValueError(f"no service {crash!r} to crash; the cluster's are: "
+                             f"{', '.join(n for n in sorted(system.services) if n.startswith('orchestrator'))}")
+        FaultPlan().crash(crash, at=at).apply(system)
+    system.run(until=until)
+    return system, orchestrator
+
+
+#: Exercise 8.3's workflow: publish that the order is paid, then wait to hear it shipped.
+ORDER_FLOW = {"name": "order_flow", "version": 1, "inputParameters": ["orderId"], "tasks": [
+    {"name": "order_paid", "taskReferenceName": "paid", "type": "EVENT", "sink": "nats:OrderPaid",
+     "inputParameters": {"orderId": "${workflow.input.orderId}"}},
+    {"name": "await_shipment", "taskReferenceName": "await_shipment", "type": "WAIT"}]}
+
+#: An event handler that ends the wait when shipping says the order has shipped (the answer of 8.3).
+ON_SHIPPED = {"name": "on_shipped", "event": "nats:OrderShipped", "active": True,
+              "actions": [{"action": "complete_task",
+                           "complete_task": {"workflowId": "${workflowId}", "taskRefName": "await_shipment",
+                                             "output": {"tracking": "${tracking}"}}}]}
+
+
+def event_bridge(handler=None, *, seed: int = 1, until: float = 30.0):
+    """A workflow that publishes ``OrderPaid`` and waits; a choreographed ``shipping`` service
+    that hears it and publishes ``OrderShipped``; ``handler`` (Conductor JSON, default none)
+    on the orchestrator. Returns ``(system, orchestrator)`` after the run."""
+    from ..choreography import Broker, Participant
+
+    system = System(seed=seed, latency=Exponential(0.01))
+    orchestrator = system.add(Orchestrator(js_timeout=None))
+    system.add(Broker())
+    shipping = system.add(Participant("shipping"))
+
+    @shipping.on("OrderPaid", publishes=("OrderShipped",))
+    def ship(event, ctx):
+        ctx.effect("ship")
+        ctx.publish("OrderShipped", {"workflowId": event.payload["workflowInstanceId"],
+                                     "orderId": event.payload.get("orderId"), "tracking": "TRK-1"})
+
+    orchestrator.register(load_workflows([copy.deepcopy(ORDER_FLOW)]))
+    if handler is not None:
+        orchestrator.add_event_handlers(copy.deepcopy(handler))
+    orchestrator.start("order_flow", {"orderId": "o-1"}, correlation="order-1")
+    with warnings.catch_warnings():
+        # Without a handler nobody hears OrderShipped: the notebook and the check say so
+        # in their own words, so the wiring warning would only repeat it.
+        warnings.simplefilter("ignore", WiringWarning)
+        system.run(until=until)
+    return system, orchestrator
+
+
+@checker("Exercise 8.4: let an event end the wait")
+def check_event_handler(handler) -> str:
+    """Pass a Conductor event handler (a dict) that completes ``order_flow``'s WAIT task
+    ``await_shipment`` when shipping publishes ``OrderShipped``."""
+    if not isinstance(handler, dict):
+        raise Hint("pass one event handler as a dict, as Conductor's JSON has it: "
+                   "{\"name\": ..., \"event\": ..., \"actions\": [...]}.")
+    event = handler.get("event")
+    if not isinstance(event, str) or not event.endswith(":OrderShipped"):
+        raise Hint(f"your handler listens on {event!r}. Which event does shipping publish, and through "
+                   "which queue provider does the workflow's EVENT task publish (look at its sink)?",
+                   reveal="\"event\": \"nats:OrderShipped\"")
+    try:
+        system, orchestrator = event_bridge(handler)
+    except DefinitionError as exc:
+        faults = "; ".join(f"{where}: {msg}" for where, msg in exc.faults[:3])
+        raise Hint(f"the orchestrator refused the handler: {faults}.",
+                   reveal="an action is {\"action\": \"complete_task\", \"complete_task\": "
+                          "{\"workflowId\": ..., \"taskRefName\": ...}}")
+    wf = orchestrator.instance("order-1")
+    if wf.status == "COMPLETED":
+        return ("the workflow published OrderPaid, a choreographed service reacted, and your handler turned "
+                "its OrderShipped into the end of the WAIT: orchestration and choreography joined by events.")
+    executions = [r[4] for r in system.trace.records if r[1] == "event_handler"]
+    if not executions:
+        raise Hint("OrderShipped was published, but your handler never ran: is it active?",
+                   reveal="set \"active\": true")
+    reasons = "; ".join(sorted({str(e.get("reason") or e.get("status")) for e in executions}))
+    raise Hint(f"your handler ran ({reasons}) but the workflow is still {wf.status}. Which task does it "
+               "have to end, and how does it name that task's workflow? The event's payload carries "
+               "workflowId.",
+               reveal="\"complete_task\": {\"workflowId\": \"${workflowId}\", \"taskRefName\": \"await_shipment\"}")

@@ -26,7 +26,7 @@ def real_beside_simulated(server: str | None = None, *, fail: str = "book_shipme
             own = ConductorServer().start()
         if url is None and own is None:
             print("No real Conductor here: set MICROLAB_CONDUCTOR_URL, or call real_beside_simulated(start=True) "
-                  "(needs Java 17 and `make conductor-jar`); the simulated run above stands alone.")
+                  "(needs Java 17 and `make conductor-jar`) to draw a real run beside the simulated one.")
             return None
         order = workflow_file("order_saga")
         inp = {"orderId": "o-1", "amount": 30, "items": ["book"]}   # every input the saga declares
