@@ -217,15 +217,51 @@ def test_payload_sets_are_shown_sorted_so_hover_text_is_the_same_in_every_proces
     assert sequence._payload_text("<script>") == '"&lt;script>"'
 
 
-def test_failure_reports_are_dashed_red_and_named_in_the_legend():
+def test_failure_reports_are_patterned_red_and_named_in_the_legend():
     from microlab import scenarios
     run = scenarios.order_saga("orchestration", orders=4, failure={"shipping": 0.6}, seed=3)
     fig = sequence_diagram(run.system, correlation="order-2")
     report = next(t for t in fig.data if t.legendgroup == "failure_report")
-    assert report.line.color == style.VERMILLION and report.line.dash == "dash"
+    assert report.line.color == style.VERMILLION
+    assert report.line.dash == style.CATEGORY_DASHES["failure_report"] != "solid"
     assert report.name == f"{style.CATEGORY_LABELS['failure_report']} (3)"   # three failed shipments
     reply = next(t for t in fig.data if t.legendgroup == "reply")
-    assert reply.line.dash == "solid"
+    assert reply.line.dash == "dash"
+
+
+def _look(trace) -> tuple:
+    """What tells a trace's arrows apart without colour: line pattern, width, arrival mark."""
+    return trace.line.dash, trace.line.width, trace.marker.symbol
+
+
+def test_every_message_kind_is_told_apart_by_more_than_colour():
+    from microlab import scenarios
+    from microlab.faults import FaultPlan
+    runs = [scenarios.order_saga("orchestration", orders=6, failure={"shipping": 0.6}, seed=3),
+            scenarios.order_saga("choreography", orders=6, seed=2, idempotent=False,
+                                 faults=FaultPlan().drop(rate=0.2).duplicate(rate=0.3))]
+    looks = {}
+    for run in runs:
+        for t in sequence_diagram(run.system).data:
+            if t.legendgroup in style.CATEGORY_COLOURS:
+                looks.setdefault(t.legendgroup, set()).add(_look(t))
+    assert {"command", "reply", "event", "duplicate", "dropped", "failure_report"} <= set(looks)
+    assert all(len(v) == 1 for v in looks.values()), looks   # one look per kind, in every run
+    firsts = {k: next(iter(v)) for k, v in looks.items()}
+    assert len(set(firsts.values())) == len(firsts), firsts   # and no two kinds share one
+    # The style tables themselves: every category, every pair distinct without its colour.
+    table = {c: (style.CATEGORY_DASHES[c], style.CATEGORY_WIDTHS.get(c, 1.6), style.CATEGORY_HEADS.get(c, "arrow"))
+             for c in style.CATEGORY_COLOURS}
+    assert len(set(table.values())) == len(table)
+
+
+def test_webgl_arrows_keep_a_named_line_pattern():
+    from microlab import scenarios
+    run = scenarios.order_saga("orchestration", orders=4, failure={"shipping": 0.6}, seed=3)
+    fig = sequence_diagram(run.system, webgl=True)
+    assert {t.type for t in fig.data if t.legendgroup in style.CATEGORY_COLOURS} == {"scattergl"}
+    named = {"solid", "dot", "dash", "longdash", "dashdot", "longdashdot"}
+    assert all(t.line.dash in named for t in fig.data if t.legendgroup in style.CATEGORY_COLOURS)
 
 
 def test_lanes_client_then_entry_then_the_hub_then_the_rest():

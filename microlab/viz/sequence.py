@@ -108,7 +108,7 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
                   "tickvals": list(range(n)), "ticktext": lanes,
                   "range": [n - 0.5, -0.5], "showgrid": True, "gridcolor": "#CFCFCF",
                   "zeroline": False, "fixedrange": True},
-        "legend": {"title": {"text": "message (colour = kind or outcome)"}},
+        "legend": {"title": {"text": "message (colour and line = kind or outcome)"}},
         "height": height or _height(n, len(data) + bool(windows), bool(always_on)),
         "shapes": shapes,
         "annotations": notes,
@@ -242,8 +242,10 @@ def _arrows(cat, colour, idx, x0, x1, y0, y1, hover, gl) -> dict:
     dropped = cat == "dropped"
     head = ARROW_SIZE if not gl or dropped else 6
     sizes = np.tile(np.array([0.0, head + (2 if dropped else 0), 0.0]), n)
-    marker = {"color": colour, "size": sizes,
-              "symbol": "x" if dropped else ("circle" if gl else "arrow")}
+    symbol = style.CATEGORY_HEADS.get(cat, "arrow")
+    if gl and not dropped:
+        symbol = "circle"   # WebGL has no rotated arrowheads
+    marker = {"color": colour, "size": sizes, "symbol": symbol}
     if not gl and not dropped:
         marker["angleref"] = "previous"   # the arrowhead points along its own segment
     return {
@@ -253,13 +255,20 @@ def _arrows(cat, colour, idx, x0, x1, y0, y1, hover, gl) -> dict:
         "legendgroup": cat,
         "x": x, "y": y,
         # With thousands of arrows, thin translucent lines let the density show through.
-        # A report of a failure is dashed: the same red as a failed handling, told apart.
+        # Each kind has its own line pattern too (style.CATEGORY_DASHES): told apart by
+        # more than colour, under colour-vision deficiencies or in grey.
         "line": {"color": _alpha(colour, 0.35) if gl else colour,
-                 "width": 1.0 if gl else (2.2 if cat == "failure_report" else 1.6),
-                 "dash": "dot" if dropped else ("dash" if cat == "failure_report" else "solid")},
+                 "width": 1.0 if gl else style.CATEGORY_WIDTHS.get(cat, 1.6),
+                 "dash": _dash(cat, gl)},
         "marker": marker,
         "hovertext": text, "hoverinfo": "text",
     }
+
+
+def _dash(cat: str, gl: bool) -> str:
+    """The category's line pattern; WebGL takes only plotly's named patterns."""
+    dash = style.CATEGORY_DASHES[cat]
+    return dash if not gl or "px" not in dash else "dot"
 
 
 def _alpha(colour: str, opacity: float) -> str:

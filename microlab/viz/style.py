@@ -48,6 +48,28 @@ CATEGORY_COLOURS = {
     "other": GREY,
 }
 
+#: Line pattern of each message category: kinds are told apart by more than colour, so a
+#: learner who cannot tell two colours apart (or prints in grey) still can. Plotly dash
+#: names, or a px pattern where the names run out.
+CATEGORY_DASHES = {
+    "command": "solid",
+    "reply": "dash",
+    "event": "dashdot",
+    "compensation": "longdash",
+    "duplicate": "longdashdot",
+    "failure_report": "6px,3px,2px,3px,2px,3px",
+    "failed": "solid",
+    "dropped": "dot",
+    "other": "1px,4px",
+}
+
+#: Marker at the arrival end of each category's arrows (SVG). A failed handling shares the
+#: command's solid line but ends in a bar (it stopped there); a drop ends in an "x".
+CATEGORY_HEADS = {"failed": "arrow-bar-up", "dropped": "x"}
+
+#: Line width of each category (px; the default is 1.6): a failed handling is drawn heavier.
+CATEGORY_WIDTHS = {"failure_report": 2.2, "failed": 2.6}
+
 #: What each category means, as the legend says it.
 CATEGORY_LABELS = {
     "command": "command",
