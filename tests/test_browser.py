@@ -132,6 +132,9 @@ class Course:
         self.outcomes: dict[str, object] = {}
         self.started: dict[str, tuple] = {}
         self.pages = {}
+        #: ``{notebook: {lab class: layout report}}`` of each lab right after its first
+        #: render (once its figures held still), before any test acted on it.
+        self.first_layouts: dict[str, dict] = {}
 
     def _start(self, name: str) -> None:
         page = self.context.new_page()
@@ -154,6 +157,9 @@ class Course:
                 page, start = self.started.pop(name)
                 try:
                     run = notebook_run.finish_run(page, name, start, timeout=300)
+                    if any(c.notebook == name for c in LAB_CHECKS):
+                        self.first_layouts[name] = {cls: lab_checks.settled_layout(page, "." + cls)
+                                                    for cls in dict.fromkeys(run.labs)}
                     notebook_run.screenshot_cells(page, SHOTS, Path(name).stem, only_rich=True)
                     self.outcomes[name] = run
                 except Exception as e:
@@ -267,6 +273,123 @@ def test_lab_check_rejects_a_bad_row_naming_the_notebook():
 def test_no_request_left_the_machine(course, context):
     course.run(DEMO)
     assert context.blocked == []
+
+
+# --------------------------------------------------------------------------- lab layout and access
+
+#: Each course lab once: (notebook, lab name).
+COURSE_LABS = list(dict.fromkeys((c.notebook, c.lab) for c in LAB_CHECKS))
+
+
+def _lab_id(item) -> str:
+    return f"{Path(item[0]).stem}-{item[1]}"
+
+
+@pytest.mark.parametrize("where", COURSE_LABS, ids=_lab_id)
+def test_lab_figures_fill_the_cell_with_every_label_inside_on_first_render(course, where):
+    notebook, name = where
+    course.page(notebook)
+    report = course.first_layouts[notebook][notebook_run.LAB_CLASS_PREFIX + name]
+    assert report and report["figures"], f"{name} in {notebook} drew no figure"
+    for i, f in enumerate(report["figures"]):
+        what = f"{notebook} {name} figure {i + 1} ({(f['title'] or {}).get('text')!r})"
+        assert f["width"] >= 0.97 * f["areaWidth"], f"{what}: {f['width']:.0f} px of a {f['areaWidth']:.0f} px cell"
+        assert f["outside"] == [], f"{what}: labels reach outside the figure: {f['outside']}"
+        assert f["cut"] == [], f"{what}: labels cut short: {f['cut']}"
+        # Every figure has a title that says what it shows (a few words, not a bare "t = 0").
+        assert f["title"] and len(f["title"]["text"].split()) >= 3, f"{what}: no title saying what it shows"
+        if f["subtitle"]:
+            assert f["title"]["bottom"] <= f["subtitle"]["top"] + 1, f"{what}: the subtitle sits above its title"
+    assert report["clippedLabels"] == [], f"{name}: control labels cut off: {report['clippedLabels']}"
+    assert report["narrowSliders"] == [], f"{name}: slider tracks too short to drag: {report['narrowSliders']}"
+
+
+@pytest.mark.parametrize("where", COURSE_LABS, ids=_lab_id)
+def test_every_lab_control_has_a_name_a_screen_reader_announces(course, where):
+    notebook, name = where
+    page = course.page(notebook)
+    selector = "." + notebook_run.LAB_CLASS_PREFIX + name
+    # The names are tied once the lab is on the page (microlab.labs.a11y): give it a moment.
+    unnamed = []
+    for _ in range(20):
+        unnamed = lab_checks.unnamed_controls(page, selector)
+        if not unnamed:
+            break
+        page.wait_for_timeout(250)
+    assert unnamed == [], f"{name} in {notebook}: controls without an accessible name: {unnamed}"
+    controls = lab_checks.CONTROL_ROLES
+    tree = page.locator(selector).first.aria_snapshot()
+    assert sum(line.strip().startswith(f"- {r}") for line in tree.splitlines() for r in controls) >= 1
+
+
+_TEXTS = """(sel) => { const r = document.querySelector(sel);
+  return [...r.querySelectorAll('.js-plotly-plot')].filter(gd => gd._fullLayout).map(gd => ({
+    title: gd._fullLayout.title ? gd._fullLayout.title.text : '',
+    annotations: (gd._fullLayout.annotations || []).map(a => a.text),
+    xrange: gd._fullLayout.xaxis ? gd._fullLayout.xaxis.range : null,
+    // The messages' own x values (a crash star marks the crash, wherever it is).
+    xs: gd.data.filter(t => t.visible !== false && t.legendgroup !== 'crash')
+               .flatMap(t => [...(t.x || [])].filter(v => v !== null && !Number.isNaN(v)))}));
+}"""
+
+_MESSAGE = """(sel) => { const m = document.querySelector(sel + ' [data-tone]');
+  return m && {tone: m.dataset.tone, colour: getComputedStyle(m).color, text: m.textContent}; }"""
+
+
+def _click(page, selector: str, label: str) -> None:
+    page.locator(selector).first.locator(f"button.widget-button:has-text('{label}')").first.click(timeout=10_000)
+
+
+def _wait_texts(page, selector, test, what: str, timeout: float = 60):
+    js = f"(sel) => {{ const v = ({_TEXTS})(sel); return ({test})(v) ? v : false; }}"
+    return browser.wait_for(page, js, arg=selector, timeout=timeout, what=what,
+                            seen=f"(sel) => JSON.stringify(({_TEXTS})(sel)).slice(0, 400)")
+
+
+def test_failure_lab_crash_replaces_the_nothing_to_single_out_note(course):
+    page = course.page("04_failures_and_sagas.ipynb")
+    sel = ".microlab-lab-failure"
+    page.bring_to_front()
+    _click(page, sel, "Clear faults")
+    note = "no rule broken"
+    _wait_texts(page, sel, f"v => v[0].annotations.some(a => a.includes('{note}'))",
+                "the note figure after Clear faults")
+    _click(page, sel, "Crash it")
+    after = _wait_texts(page, sel, "v => v[0].title.startsWith('Transaction')",
+                        "a transaction drawn on its own after Crash it")
+    assert not any(note in a for a in after[0]["annotations"]), after[0]["annotations"]
+    assert after[0]["annotations"], "the single transaction's arrows are labelled"
+
+
+def test_spof_lab_zooms_one_order_and_colours_the_verdict_by_it(course):
+    page = course.page("06_single_point_of_failure.ipynb")
+    sel = ".microlab-lab-spof"
+    page.bring_to_front()
+    lab = page.locator(sel).first
+    message = page.evaluate(_MESSAGE, sel)
+    # The default: the orchestrator and the broker never come back; orders are stuck.
+    assert message["tone"] == "bad" and message["text"].startswith("✘"), message
+    assert message["colour"] == "rgb(178, 24, 43)", message
+    assert "recovery never" in message["text"] and "recovery 0." not in message["text"]
+    rows = page.evaluate("(sel) => [...document.querySelector(sel).querySelectorAll('table tr')]"
+                         ".map(tr => [...tr.cells].map(c => c.textContent.trim()))", sel)
+    recovery = next(row for row in rows if row[0].startswith("recovery time"))
+    assert recovery[1:] == ["never", "never"], recovery   # no recovery time for what never comes back
+    # Standby on, both restart: every order concludes, the verdict turns good and green.
+    before = page.evaluate(_TEXTS, sel)[1]["title"]
+    lab.locator(".widget-checkbox:has-text('standby') input").first.check(timeout=10_000)
+    _wait_texts(page, sel, f"v => v[1].title !== {before!r}", "the single order redrawn after standby")
+    lab.locator(".widget-checkbox:has-text('never restarts') input").first.uncheck(timeout=10_000)
+    good = browser.wait_for(page, f"(sel) => {{ const m = ({_MESSAGE})(sel); return m && m.tone === 'good' && m; }}",
+                            arg=sel, timeout=60, what="a good verdict with standby and restarts",
+                            seen=f"(sel) => ({_MESSAGE})(sel)")
+    assert good["colour"] == "rgb(27, 120, 55)" and good["text"].startswith("✔"), good
+    assert "never" not in good["text"]
+    order = page.evaluate(_TEXTS, sel)[1]
+    lo, hi = order["xrange"]
+    xs = order["xs"]
+    assert lo <= min(xs) and max(xs) <= hi, "the axis shows every message of the order"
+    assert hi - lo <= 1.2 * (max(xs) - min(xs)), f"axis {lo:.2f}-{hi:.2f} is wider than the order's messages"
 
 
 # --------------------------------------------------------------------------- servers

@@ -229,7 +229,8 @@ def run_lab_check(page, check: LabCheck, timeout: float = 20.0,
 #: Per figure: its width and the width of the output area it sits in; the title's and the
 #: subtitle's boxes (top and bottom, in page pixels); every text element (tick labels,
 #: legend entries, annotations, titles) that reaches outside the figure's own box, and
-#: every annotation's text; plus, for the lab, every control whose label is cut off.
+#: every annotation's text, and every text shortened with an ellipsis; plus, for the lab,
+#: every control whose label is cut off.
 LAYOUT_REPORT = """(root) => {
   const box = el => { const r = el.getBoundingClientRect();
                       return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width}; };
@@ -241,25 +242,46 @@ LAYOUT_REPORT = """(root) => {
     const area = gd.closest('.jp-OutputArea-output, .jp-OutputArea, .output_subarea, body');
     const title = gd.querySelector('.gtitle');
     const sub = gd.querySelector('.gtitle-subtitle');
-    const outside = [];
+    const outside = [], cut = [];
     for (const t of gd.querySelectorAll('text')) {
       const b = box(t);
       if (!t.textContent.trim() || b.width === 0) continue;
       if (b.left < r.left - 1 || b.right > r.right + 1 || b.top < r.top - 1 || b.bottom > r.bottom + 1)
         outside.push(t.textContent.slice(0, 60));
+      // A label shortened with an ellipsis ("Conducto…") reads as cut off, too.
+      if (t.textContent.trim().endsWith('…')) cut.push(t.textContent.slice(0, 60));
     }
     out.push({width: r.width, areaWidth: area ? box(area).width : null,
               title: title && title.textContent ? {text: title.textContent, ...box(title)} : null,
               subtitle: sub && sub.textContent ? {text: sub.textContent, ...box(sub)} : null,
-              outside, annotations: (gd._fullLayout.annotations || []).map(a => a.text),
+              outside, cut, annotations: (gd._fullLayout.annotations || []).map(a => a.text),
               xrange: gd._fullLayout.xaxis ? gd._fullLayout.xaxis.range : null});
   }
   const clipped = [];
   for (const label of root.querySelectorAll('.widget-label')) {
     if (label.offsetParent && label.scrollWidth > label.clientWidth + 1) clipped.push(label.textContent);
   }
-  return {figures: out, clippedLabels: clipped};
+  // Buttons, toggle buttons and other controls whose own text is cut off at their edge.
+  for (const el of root.querySelectorAll('button, .widget-toggle-button, select')) {
+    if (el.closest('.js-plotly-plot') || !el.offsetParent) continue;
+    if (el.scrollWidth > el.clientWidth + 1) clipped.push(el.textContent.trim().slice(0, 60));
+  }
+  // Sliders whose track is too short to drag (a long description left one 40 px).
+  const narrow = [];
+  for (const sl of root.querySelectorAll('.widget-slider')) {
+    const track = sl.querySelector('.noUi-target');
+    if (!sl.offsetParent || !track) continue;
+    const w = track.getBoundingClientRect().width;
+    if (w < MIN_TRACK) narrow.push(`${(sl.querySelector('.widget-label') || {}).textContent}: ${Math.round(w)} px`);
+  }
+  return {figures: out, clippedLabels: clipped, narrowSliders: narrow};
 }"""
+
+
+#: The shortest slider track (px) a learner can drag with any precision.
+MIN_TRACK = 120
+
+LAYOUT_REPORT = LAYOUT_REPORT.replace("MIN_TRACK", str(MIN_TRACK))
 
 
 def layout_report(page, selector: str) -> dict:
@@ -279,3 +301,38 @@ def act(target, action: str) -> None:
         target.select_option(index=(current + 1) % count, timeout=10_000)
     else:
         target.click(timeout=10_000)
+
+
+def settled_layout(page, selector: str, timeout: float = 15.0, every: float = 0.4) -> dict:
+    """:func:`layout_report` once it holds still (two reads ``every`` s apart agree), or the
+    last read after ``timeout`` s: a lab's figures are redrawn once it reports its width."""
+    deadline = time.monotonic() + timeout
+    report = layout_report(page, selector)
+    while time.monotonic() < deadline:
+        time.sleep(every)
+        again = layout_report(page, selector)
+        if again == report:
+            break
+        report = again
+    return report
+
+
+#: Roles of the controls a learner operates (in Chromium's accessibility tree).
+CONTROL_ROLES = ("button", "checkbox", "combobox", "listbox", "radio", "slider", "spinbutton", "switch", "textbox")
+
+
+def unnamed_controls(page, selector: str) -> list[str]:
+    """The controls inside the lab that a screen reader would announce without a name, as
+    lines of Chromium's accessibility tree (``- slider``), plotly's own toolbar aside."""
+    tree = page.locator(selector).first.aria_snapshot()
+    found = []
+    for line in tree.splitlines():
+        item = line.strip().removeprefix("- ").strip("'")
+        role, _, rest = item.partition(" ")
+        role = role.rstrip(":")
+        if role not in CONTROL_ROLES:
+            continue
+        name = rest.split('"')[1] if rest.startswith('"') else ""
+        if not name.strip():
+            found.append(item[:80])
+    return found

@@ -66,14 +66,19 @@ class Lab:
         controls = widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
         return widgets.VBox([controls, *self.figures.values()])
 
-    def figure(self, key: str, fig: go.Figure | None = None, height: int = 420) -> go.FigureWidget:
-        """Create (or replace the contents of) the figure widget called ``key``."""
+    def figure(self, key: str, fig: go.Figure | None = None, height: int = 420,
+               keep_slots: bool = False) -> go.FigureWidget:
+        """Create (or replace the contents of) the figure widget called ``key``.
+
+        ``keep_slots``: hide surplus traces instead of deleting them (see :func:`replace_figure`),
+        for a figure whose number of traces goes up and down between updates.
+        """
         if key not in self.figures:
             fw = go.FigureWidget(fig if fig is not None else go.Figure())
             fw.layout.height = fw.layout.height or height
             self.figures[key] = fw
         elif fig is not None:
-            replace_figure(self.figures[key], fig)
+            replace_figure(self.figures[key], fig, keep_slots=keep_slots)
         return self.figures[key]
 
     def watch(self, *names: str) -> None:
@@ -133,12 +138,17 @@ class Lab:
             head = widgets.HTML(f"<h3 style='margin:4px 0'>{html.escape(self.title)}</h3>"
                                 + (f"<div style='color:#555'>{html.escape(self.try_first)}</div>"
                                    if self.try_first else ""))
+            from .a11y import ControlLabels
             from .resize import WidthWatch
 
             #: Reports the lab's width and makes its figures fit it (see microlab.labs.resize).
             self.width_watch = WidthWatch()
             self.width_watch.observe(self._fit_width, names="width")
-            self._root = widgets.VBox([head, self.layout(), self.progress, self.message, self.width_watch])
+            #: Names each control after its visible label for screen readers (microlab.labs.a11y).
+            self.control_labels = ControlLabels()
+            fit_sliders(self.controls.values())
+            self._root = widgets.VBox([head, self.layout(), self.progress, self.message, self.width_watch,
+                                       self.control_labels])
             self._root.add_class(f"microlab-lab-{self.name}")
         return self._root
 
@@ -162,7 +172,23 @@ class Lab:
         display(self.root)
 
 
-def replace_figure(target: go.FigureWidget, fig: go.Figure) -> None:
+#: Width (px) of a slider's track and readout, beside its description.
+SLIDER_TRACK = 230
+#: About how wide one character of a description is (px, at the widgets' font size).
+CHAR_WIDTH = 7.5
+
+
+def fit_sliders(controls) -> None:
+    """Give each slider whose description takes its own width ("initial") room for a
+    usable track: without a width, a long description left the track 40-110 px."""
+    for control in controls:
+        if not isinstance(control, (widgets.IntSlider, widgets.FloatSlider)) or control.layout.width:
+            continue
+        if control.style.description_width == "initial":
+            control.layout.width = f"{round(len(control.description) * CHAR_WIDTH) + SLIDER_TRACK}px"
+
+
+def replace_figure(target: go.FigureWidget, fig: go.Figure, keep_slots: bool = False) -> None:
     """Make ``target`` show ``fig``, sending the browser only what changed.
 
     A full resend (delete every trace, add them again, replace the layout) costs the
@@ -171,14 +197,22 @@ def replace_figure(target: go.FigureWidget, fig: go.Figure) -> None:
     position, same type) get only their changed properties, and the layout only its changed
     top-level keys, assigned inside ``batch_update`` (one ``plotly_update`` message). Extra traces are then added, or surplus ones deleted, in one message each. The
     browser redraws once when the shape of the figure did not change.
+
+    With ``keep_slots``, surplus traces of a matching type are hidden (``visible=False``,
+    their data cleared) in the same message instead of deleted, and reused by a later
+    figure with more traces: a figure whose trace count goes up and down (the workflow
+    explorer's diagram, 5 to 8 traces by example) then redraws once per update, not three
+    times (delete, update, add). ``target.data`` then holds those hidden traces too.
     """
     # The figure's own validated dicts: ``to_plotly_json`` would turn numpy arrays into
     # base64 dicts, which then compare and read back as something else.
-    new_data, new_layout = fig._data, dict(fig._layout)
+    new_data, new_layout = list(fig._data), dict(fig._layout)
     for size in ("height", "width"):   # the widget's own size stays unless the figure sets one
         if new_layout.get(size) is None and target.layout[size] is not None:
             new_layout[size] = target.layout[size]
     old_data = target._data
+    if keep_slots and len(new_data) < len(old_data):
+        new_data += [{"type": t.get("type", "scatter"), "visible": False} for t in old_data[len(new_data):]]
     shared = 0
     while (shared < min(len(old_data), len(new_data))
            and old_data[shared].get("type", "scatter") == new_data[shared].get("type", "scatter")):

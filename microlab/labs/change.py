@@ -203,11 +203,15 @@ def definitions_html(view: ChangeView) -> str:
             state = "<b style='color:%s'>edited</b>" % style.VERMILLION
             cells = _events(now, gained) + ("" if not lost else
                                              " <s>" + ", ".join(map(html.escape, sorted(lost))) + "</s>")
-        rows.append(f"<tr><td>{_code(name)}</td><td>{state}</td><td>{cells}</td></tr>")
+        # Padded cells: unpadded, "notification" and "unchanged" ran together.
+        pad = "style='padding:1px 14px 1px 0;vertical-align:top'"
+        keep = "style='padding:1px 14px 1px 0;vertical-align:top;white-space:nowrap'"
+        rows.append(f"<tr><td {pad}>{_code(name)}</td><td {keep}>{state}</td><td {pad}>{cells}</td></tr>")
     chor = ("<b>Choreography</b>: each service's subscriptions after the change "
             f"(<span style='color:{style.GREEN}'><b>new</b></span> in green)"
             "<table style='font-size:12px;border-collapse:collapse'>"
-            "<tr><th align=left>service</th><th align=left>definition</th><th align=left>subscribes to</th></tr>"
+            "<tr><th align=left style='padding-right:14px'>service</th><th align=left style='padding-right:14px'>"
+            "definition</th><th align=left>subscribes to</th></tr>"
             + "".join(rows) + "</table>")
     return f"<div style='font-size:13px;line-height:1.5'>{orch}<hr style='margin:6px 0'>{chor}</div>"
 

@@ -96,7 +96,7 @@ class FailureLab(Lab):
         c["duplicate"] = widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.05,
                                              description="duplicate rate", **slider)
         c["target"] = widgets.Dropdown(options=[ANY, *services_of("orchestration")], value=ANY,
-                                       description="messages to")
+                                       description="messages to", style={"description_width": "initial"})
         # -- protections -------------------------------------------------------------------------
         c["retries"] = widgets.IntSlider(value=2, min=0, max=3, description="retries", **slider)
         c["compensation"] = widgets.Checkbox(value=True, description="compensation", indent=False)
