@@ -78,3 +78,20 @@ def test_diffs_name_removed_keys_and_compare_arrays_by_value():
     assert list(changes) == ["name"] and changes["name"] == ["b"]
     assert same(np.array([1, 2]), [1, 2]) and not same(np.array([1, 2]), np.array([1, 2, 3]))
     assert same({"a": [1, {"b": 2}]}, {"a": [1, {"b": 2}]}) and not same({"a": 1}, {"a": 1, "b": 2})
+
+
+def test_keep_slots_hides_surplus_traces_and_reuses_them_in_one_message_each():
+    def scatters(n):
+        return go.Figure([go.Scatter(x=[i], y=[i], name=f"s{i}") for i in range(n)])
+    fw = go.FigureWidget(scatters(4))
+    sent = sent_messages(fw)
+    replace_figure(fw, scatters(2), keep_slots=True)
+    assert [k for k, _, _ in sent] == ["update"], "no deleteTraces: the two spare traces are hidden"
+    assert [t.visible for t in fw.data] == [None, None, False, False]
+    assert fw.data[3].x is None, "a hidden spare trace keeps no data"
+    sent.clear()
+    replace_figure(fw, scatters(3), keep_slots=True)
+    assert [k for k, _, _ in sent] == ["update"], "no addTraces: a spare trace is reused"
+    assert [t.visible for t in fw.data] == [None, None, None, False] and list(fw.data[2].x) == [2]
+    replace_figure(fw, scatters(1))          # without keep_slots, surplus traces go
+    assert len(fw.data) == 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
@@ -33,6 +34,22 @@ FAIL_TIMES = (("every attempt", -1), ("the first attempt", 1), ("the first 2 att
               ("the first 3 attempts", 3))
 #: Trace records shown under the execution (the whole trace of a small run).
 TRACE_LIMIT = 400
+#: A reference to a task's output in a definition: ``${charge_payment.output.chargeId}``.
+OUTPUT_REF = re.compile(r"\$\{([A-Za-z0-9_-]+)\.output\.([A-Za-z0-9_]+)\}")
+
+
+def toy_outputs(text: str, refs) -> dict:
+    """What each toy worker returns: every output key the definition reads from its task, with
+    a made-up value (``chargeId`` -> ``"charge-1"``).
+
+    Without it a toy worker returns ``{}``, and a COMPLETED run's output shows
+    ``chargeId: null``, which reads as broken wiring rather than as a toy.
+    """
+    out: dict = {}
+    for ref, key in OUTPUT_REF.findall(text):
+        if ref in refs:
+            out.setdefault(ref, {})[key] = f"{key[:-2] if key.endswith('Id') and len(key) > 2 else key}-1"
+    return out
 
 
 def _builder_examples() -> dict:
@@ -133,7 +150,9 @@ class WorkflowExplorerLab(Lab):
         c = self.controls
         c["example"] = widgets.Dropdown(options=names, value=example, description="example",
                                         layout=widgets.Layout(width="520px"))
+        # The description fits its words ("initial" width): a fixed width cut it to "Conducto…".
         c["definition"] = widgets.Textarea(value=text, description="Conductor JSON", continuous_update=False,
+                                           style={"description_width": "initial"},
                                            layout=widgets.Layout(width="98%", height="220px"))
         c["input"] = widgets.Text(value=json.dumps(inp), description="input", continuous_update=False,
                                   layout=widgets.Layout(width="520px"))
@@ -142,7 +161,11 @@ class WorkflowExplorerLab(Lab):
         c["fail_times"] = widgets.Dropdown(options=FAIL_TIMES, value=-1, description="fails",
                                            layout=widgets.Layout(width="260px"))
         c["seed"] = widgets.IntText(value=1, description="seed", layout=widgets.Layout(width="160px"))
-        c["run"] = widgets.Button(description="Run", button_style="primary", icon="play")
+        # Picking an example, a failure or a seed re-runs at once; an edit of the JSON or the
+        # input waits for this button (a half-typed definition would only show faults).
+        c["run"] = widgets.Button(description="Run the edited JSON", button_style="primary", icon="play",
+                                  tooltip="run the definition and input as edited in the boxes above",
+                                  layout=widgets.Layout(width="auto"))
         if diagram_function() is not None:
             self.figure("diagram", height=460)
         self.figure("timeline", height=360)
@@ -151,6 +174,7 @@ class WorkflowExplorerLab(Lab):
         #: The faults of the last invalid definition, as (JSON path, message) pairs.
         self.faults: list = []
         self._quiet = False          # True while the lab itself sets controls
+        self._texts = None           # the accordion of texts, once laid out
         c["example"].observe(self._pick_example, names="value")
         for name in ("fail", "fail_times", "seed", "input"):
             c[name].observe(self._changed, names="value")
@@ -167,6 +191,10 @@ class WorkflowExplorerLab(Lab):
         texts.set_title(0, "execution (as Conductor reports it)")
         texts.set_title(1, "trace (every record of the run)")
         texts.selected_index = 0
+        # The trace (12-16 kB of text a run) is written only while it is open: every run
+        # would otherwise send it to the browser for a closed section.
+        texts.observe(self._texts_opened, names="selected_index")
+        self._texts = texts
         return widgets.VBox([row1, c["definition"], row2, *self.figures.values(), texts])
 
     # -- running --------------------------------------------------------------------------
@@ -195,10 +223,12 @@ class WorkflowExplorerLab(Lab):
         except DefinitionError as exc:
             self.faults = list(exc.faults)
             raise
-        self._offer_refs(list(toy_services(workflows).by_ref))
+        refs = list(toy_services(workflows).by_ref)
+        self._offer_refs(refs)
         times = c["fail_times"].value
         fail = {ref: (None if times < 0 else times) for ref in c["fail"].value}
-        run = run_toy(workflows, parse_input(c["input"].value), fail=fail, seed=c["seed"].value)
+        run = run_toy(workflows, parse_input(c["input"].value), fail=fail, seed=c["seed"].value,
+                      outputs=toy_outputs(c["definition"].value, refs))
         self.run = run
         self._draw(run)
 
@@ -220,10 +250,12 @@ class WorkflowExplorerLab(Lab):
         if "diagram" in self.figures:
             by_name = {wf.name: wf for wf in run.workflows}
             failure = by_name.get(run.main.failure_workflow) if run.main.failure_workflow else None
-            self.figure("diagram", diagram_function()(run.main, execution=ex, failure_workflow=failure))
-        self.figure("timeline", timeline_figure(run))
+            # Examples draw 5 to 8 traces: hidden spare ones save two redraws per pick.
+            self.figure("diagram", diagram_function()(run.main, execution=ex, failure_workflow=failure),
+                        keep_slots=True)
+        self.figure("timeline", timeline_figure(run), keep_slots=True)
         self.execution_text.value = _pre(ex.format())
-        self.trace_text.value = _pre(run.system.trace.format(limit=TRACE_LIMIT), height="360px")
+        self._show_trace()
         attempts = sum(len(e.tasks) for e in ex.walk())
         when = f" at t={ex.end:.3f} s" if ex.end is not None else ""
         text = f"Workflow {html.escape(ex.name)} ended {ex.status}{when} after {attempts} task attempt(s)"
@@ -235,6 +267,19 @@ class WorkflowExplorerLab(Lab):
         if run.storm is not None:
             text += f". Stopped: {html.escape(str(run.storm))}"
         self.say(text + ".", "good" if ex.status == "COMPLETED" and run.storm is None else "bad")
+
+
+    def _texts_opened(self, change) -> None:
+        self._show_trace()
+
+    def _show_trace(self) -> None:
+        """Write the trace text if its section is open (or no browser shows the lab yet)."""
+        if self.run is None:
+            return
+        if self._texts is not None and self._texts.selected_index != 1:
+            self.trace_text.value = _pre("(open this section to see the trace)")
+            return
+        self.trace_text.value = _pre(self.run.system.trace.format(limit=TRACE_LIMIT), height="360px")
 
 
 def diagram_function():
@@ -265,8 +310,10 @@ def _placeholder(text: str) -> go.Figure:
 
 
 def _pre(text: str, height: str = "none") -> str:
+    # Long lines wrap (an execution's output line ran off the right edge of the lab).
     return (f"<pre style='font-size:11px;line-height:1.3;max-height:{height};overflow:auto;"
-            f"white-space:pre'>{html.escape(text)}</pre>")
+            f"white-space:pre-wrap;overflow-wrap:anywhere'>"
+            f"{html.escape(text)}</pre>")
 
 
 def workflow_explorer(example: str | None = None) -> WorkflowExplorerLab:

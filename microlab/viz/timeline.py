@@ -21,6 +21,8 @@ compensation). Anything else that produces spans in this format can use
 
 from __future__ import annotations
 
+import re
+
 import plotly.graph_objects as go
 
 from ..modules import callable_module
@@ -99,15 +101,41 @@ def timeline(spans, *, title: str = "Timeline", lanes=None, lane_title: str = "s
         "title": {"text": title},
         "barmode": "overlay",
         "xaxis": {"title": {"text": f"simulated time ({unit})"}},
+        # Long lane names (a compensation's "order_saga_compensation: refund_payment") are
+        # broken into lines, and the legend runs along the bottom: on the right, the two
+        # squeezed the bars into a quarter of the width.
         "yaxis": {"title": {"text": lane_title}, "categoryorder": "array",
-                  "categoryarray": order, "autorange": "reversed", "type": "category"},
-        "legend": {"title": {"text": "status"}},
+                  "categoryarray": order, "autorange": "reversed", "type": "category",
+                  "tickmode": "array", "tickvals": order, "ticktext": [wrap_lane(lane) for lane in order]},
+        "legend": {"title": {"text": "status"}, "orientation": "h", "yref": "container", "y": 0,
+                   "yanchor": "bottom", "x": 0, "xanchor": "left"},
+        "margin": {"b": 100},
         # Labels that do not fit inside their bar are hidden rather than spilling over.
         "uniformtext": {"minsize": style.SMALL_SIZE, "mode": "hide"},
         # Tall enough for every row and for the whole legend (a legend must not scroll).
-        "height": height or max(300, 150 + 48 * len(order), 175 + 32 * len(data)),
+        "height": height or max(300, 190 + 48 * len(order) + 12 * sum("<br>" in wrap_lane(x) for x in order)),
     }
     return go.Figure(data=data, layout=layout)
+
+
+#: Characters per line of a lane's name on the axis.
+LANE_CHARS = 24
+
+
+def wrap_lane(name, width: int = LANE_CHARS) -> str:
+    """A lane name broken into lines of about ``width`` characters, after ": " or "_" (task
+    names have no spaces), never cut short."""
+    text = str(name)
+    if len(text) <= width:
+        return text
+    lines, line = [], ""
+    for piece in re.split(r"(?<=[: _/])", text):
+        if line and len(line) + len(piece) > width:
+            lines.append(line.strip())
+            line = ""
+        line += piece
+    lines.append(line.strip())
+    return "<br>".join(lines)
 
 
 def transaction_timeline(source, correlation, *, title: str | None = None, **options) -> go.Figure:
