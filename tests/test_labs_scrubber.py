@@ -148,3 +148,13 @@ def test_the_hubs_state_label_sits_right_of_it_not_on_it():
     assert labels.x[i] > broker[0] + 0.4 and labels.textposition[i] == "middle right"
     # the other nodes keep their labels centred under (or over) them
     assert sum(1 for p in labels.textposition if p == "middle center") == len(labels.x) - 1
+
+
+def test_it_opens_inside_the_crash_and_says_what_a_down_service_does_to_its_messages():
+    from microlab.labs.scrubber import time_scrubber
+    for pattern in ("orchestration", "choreography"):
+        lab = time_scrubber(pattern=pattern)
+        (service, start, end), = lab.states.down
+        assert start <= lab.time < end, f"{pattern}: opened at t={lab.time} outside {service}'s crash"
+        assert "Down: payment" in lab.message.value and "dropped on arrival" in lab.message.value
+    assert "whole run" in lab.figures["topology"].layout.title.subtitle.text   # the link numbers explained

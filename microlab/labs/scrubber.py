@@ -114,6 +114,11 @@ class RunStates:
         self._mailbox, self._busy = _intervals(trace)
         self.down = [(s, a, b) for s, a, b, _ in down_spans(trace, until=math.inf)]
         self.wires = wires(trace)
+        #: Per service, the times copies were dropped on arriving at it (while it was down).
+        self._dropped_at = {}
+        for time, kind, service, _msg, _detail in trace.records:
+            if kind == DROP and service is not None:
+                self._dropped_at.setdefault(service, []).append(time)
         self._sent = np.array([w.sent for w in self.wires], dtype=float)
         self._ended = np.array([math.inf if w.ended is None else w.ended for w in self.wires], dtype=float)
 
@@ -139,6 +144,19 @@ class RunStates:
             top = max(top, int(open_.max()))
         return top
 
+    def dropped_at(self, service: str, since: float, t: float) -> int:
+        """Copies dropped at ``service`` from ``since`` up to ``t`` (a down service drops what arrives)."""
+        return sum(1 for x in self._dropped_at.get(service, ()) if since <= x <= t)
+
+    def opening(self) -> float:
+        """The instant to open on: inside the first crash, at its busiest moment (its start if
+        nothing travels then), so the learner sees the failure first; else the busiest instant."""
+        if not self.down:
+            return self.busiest()
+        _service, start, end = min(self.down, key=lambda d: d[1])
+        t = self.busiest(start, min(end, self.end))
+        return t if start <= t < end else start
+
     def in_flight(self, t: float) -> list[Wire]:
         """Copies sent at or before ``t`` and not yet delivered or dropped at ``t``."""
         idx = np.flatnonzero((self._sent <= t) & (t < self._ended))
@@ -159,16 +177,21 @@ class RunStates:
         i = int(np.searchsorted(self.record_times, t, side="left")) - 1
         return float(self.record_times[i]) if i >= 0 else t
 
-    def busiest(self) -> float:
-        """An instant with the most messages in flight (the earliest such), 0 for none."""
+    def busiest(self, start: float = -math.inf, end: float = math.inf) -> float:
+        """An instant with the most messages in flight (the earliest such) between ``start`` and
+        ``end`` (default: the whole run); 0, or ``start``, for none."""
         if not self.wires:
-            return 0.0
+            return 0.0 if start == -math.inf else start
         times = np.concatenate([self._sent, self._ended])
         steps = np.concatenate([np.ones(len(self._sent)), -np.ones(len(self._ended))])
         # At equal times, arrivals come first: a copy delivered at t is not in flight at t.
         order = np.lexsort((steps, times))
         counts = np.cumsum(steps[order])
-        return float(times[order][int(np.argmax(counts))])
+        at = times[order]
+        inside = np.flatnonzero((at >= start) & (at < end))
+        if not len(inside):
+            return 0.0 if start == -math.inf else float(start)
+        return float(at[inside[int(np.argmax(counts[inside]))]])
 
 
 def _intervals(trace: Trace) -> tuple[dict, dict]:
@@ -258,7 +281,7 @@ class TimeScrubberLab(Lab):
         c["next"] = widgets.Button(description="next event", icon="step-forward")
         c["play"] = widgets.Play(value=0, min=0, max=PLAY_STEPS, step=1, interval=150, description="play")
         self.figure("topology", height=520)
-        self.figure("state", height=300)
+        self.figure("state", height=340)
         self.records = widgets.HTML()
         self.states: RunStates | None = None
         self._pos: dict = {}
@@ -303,7 +326,7 @@ class TimeScrubberLab(Lab):
         self.figures["state"].layout.yaxis.range = [0, max(states.peak(), 1) + 0.5]
         self._n_base = len(self.figures["topology"].data) - len(OVERLAYS)
         slider = c["time"]
-        t = states.busiest() if first else min(slider.value, states.end)
+        t = states.opening() if first else min(slider.value, states.end)
         self._quiet = True
         try:
             # Widen before narrowing so that ipywidgets never clamps the value on the way.
@@ -343,10 +366,19 @@ class TimeScrubberLab(Lab):
             down = [s for s in services if not s.up]
             bars.data[2].x = [s.name for s in down]
             bars.data[2].y = [0.5] * len(down)
-            bars.layout.title.text = f"Each service at t = {t:.3f} s"
+            bars.layout.title.text = f"Each service at t = {t:.3f} s: busy workers and waiting messages"
         self.records.value = records_html(st.recent(t), t)
         down_names = ", ".join(s.name for s in services if not s.up)
-        self.say(f"t = {t:.3f} s of {st.end:.3f} s. " + (f"Down: {down_names}. " if down_names else "All services up. ")
+        lost = ""
+        if down_names:
+            # While a service is down, what is sent to it is dropped on arrival (a few ms in
+            # flight): "0 in flight" then means "nothing reaches it", which the line says.
+            crashed = [(s, a) for s, a, b in st.down if a <= t < b]
+            n = sum(st.dropped_at(s, a, t) for s, a in crashed)
+            lost = (f"Since it went down, {n} message(s) sent to it were dropped on arrival; "
+                    "their senders retry after a timeout. ")
+        self.say(f"t = {t:.3f} s of {st.end:.3f} s. " + (f"Down: {down_names}. {lost}" if down_names
+                                                          else "All services up. ")
                  + f"In flight: {len(flying)}; waiting in mailboxes: {sum(s.mailbox for s in services)}; "
                  f"busy workers: {sum(s.busy for s in services)}.", "bad" if down_names else "info")
 
@@ -384,6 +416,9 @@ OVERLAYS = ("in flight", "down", "state")
 def base_topology(system) -> go.Figure:
     """:func:`microlab.viz.topology` of the whole run, faded, with empty overlay traces on top."""
     fig = viz.topology(system, title="t = 0")
+    # Say what the numbers on the links are: whole-run totals, not the instant's.
+    fig.layout.title.subtitle.text = ("numbers on the links: messages sent over the whole run; "
+                                      "dots: messages in flight at this instant")
     # The links are the background: faded, out of the legend (their numbers are whole-run totals).
     fig.update_traces(opacity=0.3, showlegend=False, selector={"mode": "lines+markers"})
     ring = {"width": 1, "color": "white"}
@@ -403,7 +438,7 @@ def base_topology(system) -> go.Figure:
     ]
     fig.add_traces(overlays)
     fig.update_layout(legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0.5, "xanchor": "center"},
-                      margin={"t": 50, "b": 40, "l": 10, "r": 10})
+                      margin={"t": 80, "b": 40, "l": 10, "r": 10})
     return fig
 
 
@@ -496,11 +531,14 @@ def state_bars(services: list) -> go.Figure:
          "texttemplate": "DOWN", "textposition": "top center", "textfont": {"color": style.VERMILLION},
          "marker": {"symbol": "x", "size": 18, "color": style.VERMILLION}},
     ]
-    layout = {"template": style.TEMPLATE, "barmode": "group", "title": {"text": "Each service"},
+    # A toy service handles a message in about a millisecond: most instants show no bar.
+    why = "a toy service handles a message in ~1 ms, so most instants show none; \"next event\" finds one"
+    layout = {"template": style.TEMPLATE, "barmode": "group",
+              "title": {"text": "Each service: busy workers and waiting messages", "subtitle": {"text": why}},
               "yaxis": {"title": {"text": "count"}, "rangemode": "tozero", "dtick": 1},
               "xaxis": {"title": {"text": "service"}, "categoryorder": "array", "categoryarray": names},
-              "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
-              "margin": {"t": 70, "b": 50}}
+              "legend": {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+              "margin": {"t": 80, "b": 90}}
     return go.Figure(data=data, layout=layout)
 
 
