@@ -15,8 +15,9 @@ the last redraw of the lab's figures once nothing moves any more (plotly's
 Targets: a median under 300 ms for every lab's default change, under 150 ms for the
 lightest. Run it alone with ``python -m benchmarks --only browser``; ``--quick`` times one
 lab twice. ``--baseline REV`` (or ``MICROLAB_BENCH_BASELINE=REV``) measures microlab as it
-was at git revision REV too, lab by lab alternating with the current code, so that a
-before/after comparison shares the machine's load. Without Chromium the section prints a row saying so. A measurement, not a test.
+was at git revision REV too (default :data:`BASELINE`), lab by lab alternating with the current
+code, so that a before/after comparison shares the machine's load; the notes say, per version,
+whether the targets are met. Without Chromium the section prints a row saying so. A measurement, not a test.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ QUICK = [TIMINGS[3]]
 
 #: Median wait targets (ms): every lab's default change, and the lightest change.
 TARGET_MS, LIGHTEST_TARGET_MS = 300.0, 150.0
+
+#: The revision measured as "before" unless told otherwise: main before issue 18's wait and
+#: layout work (labs sent diffs already; spare traces, lazy trace text, control names not yet).
+#: ``MICROLAB_BENCH_BASELINE=none`` measures the current code alone.
+BASELINE = "00c835f"
 
 COLUMNS = ["lab", "change", "browser median (ms)", "browser p90 (ms)", "first redraw median (ms)",
            "kernel median (ms)", "Python-side median (ms)", "plotly redraw events per change", "KB from kernel per change",
@@ -127,7 +133,9 @@ def run(options: Options, baseline: str | None = None) -> Table:
     row per change measured with ``microlab`` as it was at that revision, in a second
     JupyterLab, alternating lab by lab with the current code so both see the same load.
     """
-    baseline = baseline or os.environ.get("MICROLAB_BENCH_BASELINE") or None
+    baseline = baseline or os.environ.get("MICROLAB_BENCH_BASELINE") or BASELINE
+    if baseline == "none" or options.quick:
+        baseline = None
     columns = ["code", *COLUMNS] if baseline else COLUMNS
     table = Table("Browser: input to repainted-and-settled figure, in JupyterLab in headless Chromium", columns)
     timings = QUICK if options.quick else TIMINGS
@@ -137,6 +145,7 @@ def run(options: Options, baseline: str | None = None) -> Table:
                   *[None] * (len(COLUMNS) - 2))
         return table
     loads = []
+    medians: dict = {}
     with tempfile.TemporaryDirectory(prefix="microlab-bench-browser-") as tmp, contextlib.ExitStack() as stack:
         tmp = Path(tmp)
         root = tmp / "labs"
@@ -163,6 +172,7 @@ def run(options: Options, baseline: str | None = None) -> Table:
                 loads.append(os.getloadavg()[0])
                 settled = [c.settled_ms for c in times.changes]
                 median = statistics.median(settled)
+                medians.setdefault(label, {})[f"{t.name} {_label(t)}"] = median
                 print(f"  browser: {label} {t.name} {_label(t)}: median {median:.0f} ms "
                       f"({', '.join(f'{x:.0f}' for x in settled)})", file=sys.stderr, flush=True)
                 n = len(times.changes)
@@ -187,7 +197,22 @@ def run(options: Options, baseline: str | None = None) -> Table:
         "the lightest."
         + (f" 1-minute load average while measuring: {min(loads):.2f} to {max(loads):.2f}." if loads else "")
         + (" Quick mode: one change kind, twice; the figures mean nothing." if options.quick else ""))
+    for label, by_change in medians.items():
+        table.notes.append(verdict(label, by_change))
     return table
+
+
+def verdict(label: str, medians: dict) -> str:
+    """Whether the targets are met by one code version's medians ``{change: ms}``."""
+    if not medians:
+        return f"{label}: nothing measured."
+    worst = max(medians, key=medians.get)
+    lightest = min(medians, key=medians.get)
+    every = "met" if medians[worst] < TARGET_MS else "NOT met"
+    light = "met" if medians[lightest] < LIGHTEST_TARGET_MS else "NOT met"
+    return (f"Targets, {label}: every lab's median < {TARGET_MS:g} ms {every} (slowest: {worst}, "
+            f"{medians[worst]:.0f} ms); the lightest < {LIGHTEST_TARGET_MS:g} ms {light} ({lightest}, "
+            f"{medians[lightest]:.0f} ms).")
 
 
 def main(argv=None) -> int:
