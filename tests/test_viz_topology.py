@@ -146,3 +146,14 @@ def test_role_overrides_and_determinism():
     assert any(t.name == "broker" for t in fig.data)
     assert topology(star()).to_json() == topology(star()).to_json()
     assert fig.layout.title.text and fig.layout.legend.title.text
+
+
+def test_who_reacts_to_whom_says_the_broker_is_left_out():
+    from microlab import scenarios
+    from microlab.viz import topology as topo
+    chor = scenarios.order_saga("choreography", orders=2, seed=1)
+    orch = scenarios.order_saga("orchestration", orders=2, seed=1)
+    assert "broker is left out" in topo.topology(chor.system, logical=True).layout.title.subtitle.text
+    assert "broker is left out" in topo.topology_pair(orch.system, chor.system).layout.title.subtitle.text
+    assert not topo.topology(chor.system).layout.title.subtitle.text          # the broker is drawn
+    assert not topo.topology(orch.system, logical=True).layout.title.subtitle.text   # no broker to leave out

@@ -80,6 +80,17 @@ def positions(graph: nx.DiGraph) -> dict:
             for name, (x, y) in pos.items()}
 
 
+def broker_note(sources, logical: bool, roles_override: dict | None = None) -> str:
+    """The subtitle of a "who reacts to whom" drawing of a run with a broker: the broker is not
+    drawn, and that is on purpose (chapter 03 draws every message through it)."""
+    if not logical:
+        return ""
+    if not any("broker" in find_roles(s, roles_override).values() for s in sources):
+        return ""
+    return ("the broker is left out: each event is drawn from its publisher to each consumer, "
+            "though every one passes through the broker (drawn with logical=False)")
+
+
 def topology(source, *, logical: bool = False, roles: dict | None = None,
              title: str | None = None, height: int = 560) -> go.Figure:
     """Draw the services as a graph; edge width = messages exchanged (see the module doc).
@@ -93,7 +104,7 @@ def topology(source, *, logical: bool = False, roles: dict | None = None,
     view = "who reacts to whom (events drawn publisher → consumer)" if logical else "who sent messages to whom"
     layout = {
         "template": style.TEMPLATE,
-        "title": {"text": title or f"Topology: {view}"},
+        "title": {"text": title or f"Topology: {view}", "subtitle": {"text": broker_note([source], logical, roles)}},
         "xaxis": _hidden_axis(),
         "yaxis": {**_hidden_axis(), "scaleanchor": "x"},
         "annotations": annotations,
@@ -123,7 +134,8 @@ def topology_pair(a, b, *, titles=("orchestration", "choreography"), logical: bo
     view = "who reacts to whom" if logical else "who sent messages to whom"
     layout = {
         "template": style.TEMPLATE,
-        "title": {"text": title or f"Topology side by side: {view} (line width = messages)"},
+        "title": {"text": title or f"Topology side by side: {view} (line width = messages)",
+                  "subtitle": {"text": broker_note([a, b], logical, roles)}},
         "xaxis": {**_hidden_axis(), "domain": [0.0, 0.46]},
         "yaxis": {**_hidden_axis(), "scaleanchor": "x"},
         "xaxis2": {**_hidden_axis(), "domain": [0.54, 1.0]},
