@@ -173,7 +173,7 @@ class Lab:
 
 
 #: Width (px) of a slider's track and readout, beside its description.
-SLIDER_TRACK = 230
+SLIDER_TRACK = 310
 #: About how wide one character of a description is (px, at the widgets' font size).
 CHAR_WIDTH = 7.5
 
