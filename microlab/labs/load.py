@@ -90,8 +90,10 @@ class LoadLab(Lab):
         c = self.controls
         note = widgets.HTML(f"<span style='color:#555'>Every other service has {SERVICE_WORKERS} workers; "
                             f"each point of the curve is a run of {self.orders} orders.</span>")
-        return widgets.VBox([widgets.HBox([c["rate"], c["workers"], c["seed"]]), note, self.table,
-                             *self.figures.values()])
+        # The row wraps: three sliders with usable tracks (see base.fit_sliders) are wider
+        # than a notebook cell, and a row that cannot wrap squeezed their tracks to ~100 px.
+        row = widgets.HBox([c["rate"], c["workers"], c["seed"]], layout=widgets.Layout(flex_flow="row wrap"))
+        return widgets.VBox([row, note, self.table, *self.figures.values()])
 
     def knobs(self) -> dict:
         """The scenario knobs shared by the sweep and the current point."""
