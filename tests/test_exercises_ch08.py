@@ -56,7 +56,10 @@ def test_screening_saga_hints():
 def test_progress_report():
     assert ch08.check_progress_report(lambda o, cs: {c: o.progress(c).estimate for c in cs}).passed
     partial = ch08.check_progress_report(lambda o, cs: {c: o.progress(c).fraction for c in cs})
-    assert not partial.passed and "the orchestrator knows" in partial.message
+    assert not partial.passed and "those not reached yet" in partial.message
+    assert "of 3 tasks done" in partial.message   # it quotes the progress line it should match
+    halves = ch08.check_progress_report(lambda o, cs: {c: 0.5 for c in cs})
+    assert not halves.passed and "reached so far" not in halves.message
     assert "no entry for" in ch08.check_progress_report(lambda o, cs: {}).message
     assert "without parentheses" in ch08.check_progress_report(0.5).message
 

@@ -87,7 +87,52 @@ def test_progress_counts_the_path_taken_so_far():
         seen.append((p.completed, p.taken, p.ahead))
     assert seen == [(0, 1, 2), (1, 2, 1), (2, 3, 0), (3, 3, 0)]
     assert orchestrator.progress("o").fraction == 1.0 and execution(system, "o").progress.fraction == 1.0
-    assert "3/3 tasks done" in str(orchestrator.progress("o"))
+    assert str(orchestrator.progress("o")) == "w-1 COMPLETED: 3 of 3 tasks done"
+
+
+def test_progress_lines_share_a_denominator_whichever_task_an_order_has_reached():
+    system = System(seed=1, latency=0.01)
+    orchestrator = system.add(Orchestrator())
+    system.add(*saga_services())
+    orchestrator.register(workflow("w").simple("reserve_inventory").simple("charge_payment")
+                          .simple("book_shipment").build())
+    orchestrator.start("w", {}, correlation="early")
+    system.run(until=0.035)
+    orchestrator.start("w", {}, correlation="late")
+    system.run(until=0.05)
+    early, late = orchestrator.progress("early"), orchestrator.progress("late")
+    assert early.taken > late.taken, "the two orders have reached different tasks"
+    assert early.total == late.total == 3
+    assert str(late).endswith(f"{late.completed} of 3 tasks done") and str(early).endswith(" of 3 tasks done")
+    assert late.estimate == late.completed / 3
+
+
+def test_a_compensated_workflow_is_failed_and_says_compensation_ran():
+    from microlab.orchestration.progress import status_words
+    assert status_words("FAILED", "COMPLETED") == "FAILED, compensation ran"
+    assert status_words("FAILED", "RUNNING") == "FAILED, compensation running"
+    assert status_words("FAILED", "FAILED") == "FAILED, compensation FAILED"
+    assert status_words("COMPLETED") == "COMPLETED"
+    system, orchestrator = _failed_saga()
+    assert orchestrator.status("order-9") == "FAILED"
+    line = str(orchestrator.progress("order-9"))
+    assert line.endswith("FAILED, compensation ran: 2 of 3 tasks done"), line
+    ex = execution(system, "order-9")
+    assert ex.status_words == "FAILED, compensation ran" and str(ex.progress) == line
+
+
+def _failed_saga():
+    system = System(seed=1, latency=0.01)
+    orchestrator = system.add(Orchestrator())
+    _, _, shipping = system.add(*saga_services())
+    orchestrator.register(saga("order_saga", inputs=["orderId", "amount"])
+                          .step("reserve_inventory", compensate="release_inventory")
+                          .step("charge_payment", compensate="refund_payment")
+                          .step("book_shipment", compensate="cancel_shipment").build())
+    shipping.fail("book_shipment")
+    orchestrator.start("order_saga", {"orderId": 9, "amount": 30}, correlation="order-9")
+    system.run()
+    return system, orchestrator
 
 
 def test_a_stalled_execution_says_what_it_waits_for():

@@ -153,7 +153,7 @@ def check_screening_saga(workflows) -> str:
     undo = _names(bad.failure_workflow, "COMPLETED") if bad.failure_workflow else []
     missing = [t for t in ("refund_payment", "release_inventory") if t not in undo]
     if bad.outcome != "COMPENSATED" or missing:
-        raise Hint(f"when the screening fails the order ends {bad.outcome} and {', '.join(missing) or 'nothing'} "
+        raise Hint(f"when the screening fails the order ends {bad.status_words} and {', '.join(missing) or 'nothing'} "
                    "did not run: keep the failure workflow as it was, it finds the completed steps itself.")
     slow = ""
     if bad.status == "TIMED_OUT":
@@ -167,7 +167,8 @@ def check_screening_saga(workflows) -> str:
 @checker("Exercise 8.2: how far along is each order?")
 def check_progress_report(report) -> str:
     """Pass a function ``report(orchestrator, correlations) -> {correlation: fraction}``
-    giving each order's estimated fraction done (0 to 1) at the moment it is called."""
+    giving each order's fraction done (0 to 1) at the moment it is called, with the
+    denominator of the orchestrator's progress line ("1 of 3 tasks done": 1/3)."""
     if not callable(report):
         raise Hint("pass your function itself (report, without parentheses): "
                    "def report(orchestrator, correlations): return {c: ... for c in correlations}")
@@ -186,8 +187,10 @@ def check_progress_report(report) -> str:
             raise Hint(f"the entry for {c} is {got!r}; a fraction is a number between 0 and 1.")
         if abs(got - truth) > 0.01:
             p = orchestrator.progress(c)
-            raise Hint(f"for {c} you said {got:.2f}, the orchestrator knows {truth:.2f} ({p}). "
-                       "Ask it: orchestrator.progress(c) has completed, taken, ahead and estimate.")
+            hint = (" You divided by the tasks reached so far; the line also counts those not reached yet."
+                    if p.taken and abs(got - p.completed / p.taken) <= 0.01 else "")
+            raise Hint(f"for {c} you said {got:.2f}, but its progress line reads '{p}'.{hint} "
+                       "orchestrator.progress(c) has completed, taken, ahead and total.")
     return ("one query per order, answered from the orchestrator's state: the question Netflix "
             "could not answer systematically when its flows were scattered over pub/sub.")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ..modules import callable_module
 from . import model as m
 from . import records as rec
-from .progress import Progress, count
+from .progress import Progress, count, status_words
 
 
 @dataclass
@@ -113,7 +113,9 @@ class Execution:
     def progress(self) -> Progress:
         """Completed tasks out of the path taken so far."""
         completed, taken = count((t.reference_task_name, t.status) for t in self.tasks)
-        return Progress(self.workflow_id, self.status, completed, taken)
+        fw = self.failure_workflow
+        return Progress(self.workflow_id, self.status, completed, taken,
+                        compensation=fw.status if fw is not None else None)
 
     @property
     def outcome(self) -> str:
@@ -126,6 +128,13 @@ class Execution:
             if fw == m.RUNNING:
                 return "COMPENSATING"
         return self.status
+
+    @property
+    def status_words(self) -> str:
+        """Conductor's status and what the failure workflow did, in the words the progress
+        line and the diagram's title share: ``"FAILED, compensation ran"``."""
+        fw = self.failure_workflow
+        return status_words(self.status, fw.status if fw is not None else None)
 
     def walk(self):
         """This execution, then its sub-workflows and failure workflow (depth first)."""

@@ -478,8 +478,11 @@ class Orchestrator(Service):
         return self.instance(key).status
 
     def progress(self, key) -> Progress:
-        """How far along an instance is: completed tasks out of the path taken so far."""
-        return progress_of(self.instance(key))
+        """How far along an instance is: completed tasks out of those on its path so far and
+        those not reached yet; for a failed one, also what its failure workflow did."""
+        inst = self.instance(key)
+        failure = next((i for i in self.workflows(inst.correlation) if i.failure_of == inst.id), None)
+        return progress_of(inst, compensation=failure.status if failure is not None else None)
 
     # -- handlers: each message is one event for the decider -------------------------------------
 

@@ -226,7 +226,9 @@ def _title(panels) -> str:
         return f"Workflow {defn.name} v{defn.version}: the definition"
     # Short enough to fit an 850 px output area (the workflow id is in the hover and the
     # execution's format()); the outcome is last, and must not be the part that is cut.
-    return f"Workflow {defn.name} v{defn.version}, transaction {ex.correlation}: {ex.outcome}"
+    # The status is Conductor's (FAILED stays FAILED after compensation): the same words as
+    # orchestrator.progress(), e.g. "FAILED, compensation ran".
+    return f"Workflow {defn.name} v{defn.version}, transaction {ex.correlation}: {ex.status_words}"
 
 
 def _time_unit(executions) -> tuple[str, float]:
@@ -427,7 +429,7 @@ def _task_notes(task, p: Path, ex) -> list[str]:
             ids = {t.task_id for t in runs}
             for sub in ex.sub_workflows:
                 if sub.parent_task in ids:
-                    lines.append(f"sub-workflow {sub.workflow_id}: {sub.outcome}")
+                    lines.append(f"sub-workflow {sub.workflow_id}: {sub.status_words}")
         return lines
     if kind == m.TERMINATE:
         return [f"ends the workflow as {task.input_parameters.get('terminationStatus', m.COMPLETED)}"]
@@ -452,7 +454,7 @@ def _end_hover(node: Node, ex, lay: Layout) -> str:
     if wf.failure_workflow:
         lines.append(f"on failure, runs workflow {wf.failure_workflow}")
     if ex is not None:
-        lines.append(f"status: <b>{ex.status}</b>" + (f" (outcome {ex.outcome})" if ex.outcome != ex.status else ""))
+        lines.append(f"status: <b>{ex.status_words}</b>")
         if ex.reason:
             lines.append(f"reason: {_short(ex.reason, HOVER_CHARS)}")
         if ex.failure_workflow is not None:
