@@ -20,8 +20,9 @@ falling due, a timeout) are entries of the decider queue, swept by whichever nod
 
 Crashing a node: the others go on at once; there is no failover and no replay. What the
 crashed node held is lost like a broken connection: requests in flight to it, in its
-mailbox or being handled fail at their sender, whose client tries again through the load
-balancer after ``request_retry_delay`` (up to ``request_retries`` times), and long polls it
+mailbox or being handled fail at their sender; a worker's client (or the system's client)
+tries again through the load balancer after ``request_retry_delay`` (up to ``request_retries``
+times; a service with a retry of its own keeps to it), and long polls it
 held break, so their workers poll again. A workflow whose lock it held waits for the
 lease to expire (``lock_lease_time``, 60 s as in Conductor), then the sweeper decides it.
 
@@ -33,13 +34,14 @@ from __future__ import annotations
 
 from ..errors import MicrolabError
 from ..messages import COMMAND, REPLY
-from ..services import Service
+from ..services import Client, Service
 from . import records as rec
 from .events import CompleteTask, Polled, TaskResult, Terminate, TimerFired
 from .lease import LOCK_LEASE_TIME, LOCK_TIME_TO_TRY, may_lock
 from .orchestrator import COMPLETE_TASK, START_WORKFLOW, TERMINATE_WORKFLOW, Orchestrator
 from .polling import NO_TASK, POLL
 from .store import Store
+from .workers import Worker
 from .sweeper import MAX_POSTPONE, WORKFLOW_OFFSET_TIMEOUT, decide_backoff, next_sweep, sweep_backoff
 
 #: Requests a node answers for a client or a worker (they fail at their sender if the node dies).
@@ -334,7 +336,15 @@ class ClusterNode(Orchestrator):
             self._sys.sim.schedule(0.0, lost, (worker.incarnation, task_type, msg.id))
 
     def _retry_later(self, msg) -> None:
-        """The sender's client saw the request fail: it tries again through the load balancer."""
+        """The sender's client saw the request fail: it tries again through the load balancer.
+
+        Only for senders whose client library would: workers (their updates) and the
+        system's client. A service with its own retry (the scenarios' order owner asks
+        again every second with an idempotency key) is left to it.
+        """
+        sender = self._sys.services.get(msg.source)
+        if not isinstance(sender, (Worker, Client)):
+            return
         first = self.nodes[0]
         attempt = first._attempts.pop(msg.id, 0) + 1
         if attempt > self.knobs["request_retries"]:
