@@ -184,3 +184,66 @@ def test_a_plain_service_that_cannot_poll_is_pushed_to():
     orchestrator.start("wf", {}, correlation="tx")
     system.run()
     assert execution(system, "tx").status == m.COMPLETED
+
+
+# -- the worker's side: a thread pool per task type, polling as conductor-python's TaskRunner --
+
+def _polls_of(system, task_type):
+    return [r for r in system.trace.of_kind(rec.POLL) if r.detail["task_type"] == task_type]
+
+
+def test_each_task_type_has_its_own_pool_of_thread_count_threads():
+    from microlab.orchestration.builder import simple
+    wf = workflow("wf").fork([simple("a")], [simple("b")]).build()
+    system, orchestrator, worker = setup(wf, worker_kw=dict(thread_count=2, work_time=Constant(1.0)))
+    assert worker.thread_count == 2 and worker.workers == 4   # two types, two threads each
+    start_many(orchestrator, "wf", 5, at=0.5)
+    system.run()
+    assert all(execution(system, f"tx{i}").status == m.COMPLETED for i in range(5))
+    for task_type in ("a", "b"):
+        asked = [r.detail for r in _polls_of(system, task_type)]
+        assert max(d["count"] for d in asked) == 2 and max(d["leased"] for d in asked) == 2
+    # Both pools ran at once: four tasks in progress together at the worker.
+    starts = sorted(r.time for r in system.trace.of_kind("start") if r.service == "w" and r.message.type in "ab")
+    assert starts[3] - starts[0] < 0.1
+
+
+def test_thread_count_defaults_to_workers_and_bad_values_are_refused():
+    assert ToyWorker("w", workers=3).thread_count == 3
+    assert ToyWorker("w").thread_count == 1       # conductor-python's thread_count=1
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="thread_count is the number of threads per task type"):
+            ToyWorker("w", thread_count=bad)
+
+
+def test_a_busy_worker_polls_again_the_moment_a_thread_frees_not_after_an_interval():
+    system, orchestrator, worker = setup(workflow("wf").simple("a").build(),
+                                         worker_kw=dict(work_time=Constant(0.5), polling_interval=2.0))
+    start_many(orchestrator, "wf", 3, at=0.5)
+    system.run()
+    leased = [r for r in _polls_of(system, "a") if r.detail["leased"]]
+    assert len(leased) == 3
+    ends = sorted(r.time for r in system.trace.of_kind("end") if r.service == "w" and r.message.type == "a")
+    sent = [r for r in system.trace.of_kind(SEND) if r.message.type == "Poll"]
+    for done in ends[:2]:
+        # The next poll leaves when the task ends (latency 0.01 s, far below the 2 s interval).
+        assert any(done <= p.time < done + 1e-9 for p in sent)
+
+
+def test_after_empty_polls_the_worker_backs_off_up_to_the_polling_interval():
+    system = System(seed=1, latency=0.01)
+    orchestrator = system.add(Orchestrator(task_routes={"a": "w", "b": "slow"}))
+    worker = system.add(ToyWorker("w", poll_timeout=0.0, polling_interval=0.05))
+    system.add(ToyWorker("slow", work_time=Constant(5.0)))
+    worker.idle_polls = 100
+    orchestrator.register(workflow("wa").simple("a").build(), workflow("wb").simple("b").build())
+    orchestrator.start("wb", {}, correlation="busy")   # a workflow runs, so the server is not idle
+    system.run(until=0.1)              # the loop parked at once: nothing ran when it first polled
+    worker.resume_polling("a")
+    system.run(until=1.2)
+    sent = [r.time for r in system.trace.of_kind(SEND) if r.message.type == "Poll" and r.message.source == "w" and r.time >= 0.1]
+    gaps = [b - a for a, b in zip(sent, sent[1:])]
+    # Each gap is a round trip (0.02 s) plus the back-off: 2, 4, 8, 16, 32 ms, then 50 ms.
+    backoffs = [round(g - 0.02, 4) for g in gaps]
+    assert backoffs[:6] == [0.002, 0.004, 0.008, 0.016, 0.032, 0.05]
+    assert set(backoffs[6:]) == {0.05}

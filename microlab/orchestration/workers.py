@@ -27,15 +27,24 @@ attempt; ``worker.fail_rate("charge_payment", 0.1)`` fails one attempt in ten at
 random (drawn from the simulation's generator, so runs repeat).
 
 Polling, as Conductor's workers do: when the orchestrator runs with ``dispatch="poll"``
-(its default), registering a workflow tells each worker which task types to poll for,
-and the worker sends ``Poll`` ``{"taskType", "count", "timeout", "workerId"}`` for each:
-``count`` is its free capacity (``workers`` minus tasks in hand), the
-server holds the poll up to ``poll_timeout`` seconds (a long poll), and
-``polling_interval`` seconds after each answer the worker polls again. These are the
-Conductor clients' ``pollingInterval`` (100 ms by default) and long-poll timeout
-(https://conductor-oss.github.io/conductor/documentation/clientsdks/java-sdk.html). A
-polled task arrives as a reply whose type is the task name; the worker's update goes to
-whichever node serves it now (a load balancer's choice), not necessarily the one that
+(its default), registering a workflow tells each worker which task types to poll for.
+Per task type the worker runs a pool of ``thread_count`` threads (default: its
+``workers``, 1 unless set; conductor-python's ``thread_count`` and the Java client's
+per-type thread count both default to 1) and one polling loop, as conductor-python's
+``TaskRunner`` does
+(https://github.com/conductor-sdk/conductor-python/blob/main/src/conductor/client/automator/task_runner.py):
+
+- it sends ``Poll`` ``{"taskType", "count", "timeout", "workerId"}``, where ``count``
+  is the type's free threads, and the server holds the poll up to ``poll_timeout``
+  seconds (a long poll; 100 ms by default, as the SDK's);
+- after a poll that brought tasks it polls again at once if threads are still free;
+  with every thread busy it polls as soon as one finishes its task (the SDK checks every
+  millisecond);
+- after an empty poll it backs off 2, 4, 8, ... ms, at most ``polling_interval``
+  seconds (the SDK's ``poll_interval``, 100 ms by default), before it polls again.
+
+A polled task arrives as a reply whose type is the task name; the worker's update goes
+to whichever node serves it now (a load balancer's choice), not necessarily the one that
 leased the task. An empty poll that says the server is idle (no workflow running at
 all), or ``idle_polls`` empty polls in a row, pause the loop until a task of its type is
 queued: without that, a simulated run could never end.
@@ -157,16 +166,16 @@ class Worker(Service):
                 f"__init__: self.task({name!r}, self.{name}_task)")
         super().__init_subclass__(**kwargs)
 
-    #: Seconds between the answer to a poll and the next poll (Conductor clients: 100 ms).
+    #: The longest back-off after empty polls, in seconds (conductor-python's poll_interval, 100 ms).
     polling_interval: float = 0.1
-    #: Seconds the server may hold a poll open waiting for a task (a long poll).
+    #: Seconds the server may hold a poll open waiting for a task (a long poll; the SDK's 100 ms).
     poll_timeout: float = 0.1
     #: After this many empty polls in a row a loop pauses until a task of its type is queued.
     idle_polls: int = 10
 
     def __init__(self, name: str | None = None, *, workers: int | None = None, work_time=None,
                  idempotent: bool = False, polling_interval: float | None = None,
-                 poll_timeout: float | None = None):
+                 poll_timeout: float | None = None, thread_count: int | None = None):
         super().__init__(name, workers=workers, work_time=work_time)
         self.idempotent = idempotent
         if polling_interval is not None:
@@ -179,12 +188,19 @@ class Worker(Service):
                 raise ValueError(f"worker {self.name!r}: poll_timeout is between 0 and 5 seconds (Conductor's "
                                  f"limit for a long poll), got {poll_timeout!r}")
             self.poll_timeout = float(poll_timeout)
+        if thread_count is not None and (isinstance(thread_count, bool) or not isinstance(thread_count, int)
+                                         or thread_count < 1):
+            raise ValueError(f"worker {self.name!r}: thread_count is the number of threads per task type, "
+                             f"a whole number >= 1, got {thread_count!r}")
+        #: Threads per task type when polling (each type has its own pool, as in Conductor's clients).
+        self.thread_count = self.workers if thread_count is None else thread_count
         #: Task type -> the orchestrator it polls (set by orchestrator.register with dispatch="poll").
         self.polled: dict = {}
-        # Per task type: the outstanding poll's (message id, count), None, or PARKED.
+        # Per task type: the outstanding poll's (message id, count, guard), None, PARKED or FULL.
         self._poll_state: dict = {}
-        self._reserved = 0
-        self._incoming = 0
+        # Per task type: threads taken, by a poll out or by a leased task not finished yet
+        # (the Java client's PollingSemaphore).
+        self._taken: dict = {}
         self._wanted: set = set()
         self._empty_streak: dict = {}
         #: Task name -> bound method that does it.
@@ -245,6 +261,9 @@ class Worker(Service):
             return
         self.polled[task_type] = orchestrator
         self._poll_state[task_type] = _PARKED
+        self._taken[task_type] = 0
+        # Each type has its own pool of threads: the service can run them all at once.
+        self.workers = max(self.workers, self.thread_count * len(self.polled))
         self.resume_polling(task_type)
 
     def resume_polling(self, task_type: str) -> None:
@@ -258,6 +277,10 @@ class Worker(Service):
             self._poll_state[task_type] = None
             self.system.sim.schedule(0.0, self._poll_tick, (self.incarnation, task_type))
 
+    def free_threads(self, task_type: str) -> int:
+        """Threads of ``task_type``'s pool that no poll and no task in hand holds now."""
+        return self.thread_count - self._taken.get(task_type, 0)
+
     def _poll_tick(self, token) -> None:
         incarnation, task_type = token
         if incarnation != self.incarnation:
@@ -266,14 +289,11 @@ class Worker(Service):
             self._poll_state[task_type] = _PARKED
             return
         if self._poll_state.get(task_type) is not None:
-            return  # a poll is out, or the loop is parked
-        # Each task type's loop asks for the capacity free now (Conductor's clients poll per
-        # type, with a thread pool each); two types may briefly take more than the worker
-        # can start at once, and the surplus waits in its mailbox.
-        free = self.workers - self.busy - len(self.mailbox) - self._incoming
-        system = self.system
+            return  # a poll is out, or the loop is parked or waits for a thread
+        free = self.thread_count - self._taken[task_type]
         if free <= 0:
-            system.sim.schedule(self.polling_interval, self._poll_tick, token)
+            # Every thread has a task: poll again the moment one finishes (_release).
+            self._poll_state[task_type] = _FULL
             return
         node = self.polled[task_type]._poll_target()
         if node is None:
@@ -281,34 +301,55 @@ class Worker(Service):
             # than poll into the void for ever; the node that recovers wakes the loop.
             self._poll_state[task_type] = _PARKED
             return
+        system = self.system
         msg = self.send(node, POLL, {"taskType": task_type, "count": free, "timeout": self.poll_timeout,
                                      "workerId": self.name}, correlation=None)
         # A cancellable guard: a poll answered in time leaves nothing behind in the heap.
         guard = system.sim.timer(self.poll_timeout + POLL_GRACE, self._poll_lost, (incarnation, task_type, msg.id))
         self._poll_state[task_type] = (msg.id, free, guard)
-        self._reserved += free
+        self._taken[task_type] += free
 
     def _poll_lost(self, token) -> None:
         incarnation, task_type, mid = token
         state = self._poll_state.get(task_type)
         if incarnation != self.incarnation or not isinstance(state, tuple) or state[0] != mid:
             return
-        self._poll_answered(task_type, state, None)  # no answer: the node may be down; poll again
+        self._poll_answered(task_type, state, None, 0)  # no answer: the node may be down; poll again
 
-    def _poll_answered(self, task_type: str, state, msg) -> None:
-        self._reserved -= state[1]
+    def _poll_answered(self, task_type: str, state, msg, leased: int) -> None:
+        # The threads the poll held and got no task for are free again.
+        self._taken[task_type] = max(self._taken[task_type] - (state[1] - leased), 0)
         if msg is not None:
             state[2].cancel()
         self._poll_state[task_type] = None
         wanted = task_type in self._wanted
         self._wanted.discard(task_type)
-        empty = msg is not None and msg.type == NO_TASK
-        streak = self._empty_streak[task_type] = self._empty_streak.get(task_type, 0) + 1 if empty else 0
-        if empty and not wanted and ((msg.payload or {}).get("idle") or streak >= self.idle_polls):
+        if msg is None:
+            self.system.sim.schedule(self.polling_interval, self._poll_tick, (self.incarnation, task_type))
+            return
+        if leased:
+            self._empty_streak[task_type] = 0
+            # Tasks came: poll again at once for the threads still free (the SDK does not sleep).
+            self.system.sim.schedule(0.0, self._poll_tick, (self.incarnation, task_type))
+            return
+        streak = self._empty_streak[task_type] = self._empty_streak.get(task_type, 0) + 1
+        if not wanted and ((msg.payload or {}).get("idle") or streak >= self.idle_polls):
             self._poll_state[task_type] = _PARKED
             self._empty_streak[task_type] = 0
             return
-        self.system.sim.schedule(self.polling_interval, self._poll_tick, (self.incarnation, task_type))
+        # conductor-python's back-off after empty polls: 2, 4, 8, ... ms, at most poll_interval.
+        delay = min(0.001 * 2 ** min(streak, 10), self.polling_interval)
+        self.system.sim.schedule(delay, self._poll_tick, (self.incarnation, task_type))
+
+    def _release(self, task_type) -> None:
+        """A polled task of ``task_type`` is done (answered or not): its thread is free."""
+        taken = self._taken.get(task_type)
+        if not taken:
+            return
+        self._taken[task_type] = taken - 1
+        if self._poll_state.get(task_type) is _FULL:
+            self._poll_state[task_type] = None
+            self.system.sim.schedule(0.0, self._poll_tick, (self.incarnation, task_type))
 
     def _receive(self, msg: Message) -> None:
         if msg.kind == REPLY and self._poll_state:
@@ -316,23 +357,24 @@ class Worker(Service):
             for task_type, state in self._poll_state.items():
                 if isinstance(state, tuple) and state[0] == mid:
                     leased = (msg.payload or {}).get("leased", 1) if msg.type != NO_TASK else 0
-                    self._incoming += max(leased - 1, 0)
-                    self._poll_answered(task_type, state, msg)
+                    self._poll_answered(task_type, state, msg, min(leased, state[1]))
                     break
-            else:
-                if msg.type != NO_TASK and self._incoming and isinstance(msg.payload, dict) \
-                        and msg.payload.get("polled"):
-                    self._incoming -= 1
             if msg.type == NO_TASK:
                 return  # the client library reads it; no worker thread is needed
         super()._receive(msg)
 
+    def _handle(self, msg: Message) -> None:
+        incarnation = self.incarnation
+        super()._handle(msg)
+        payload = msg.payload
+        if self._taken and type(payload) is dict and payload.get("polled") and incarnation == self.incarnation:
+            self._release(payload.get("name", msg.type))
+
     def on_crash(self) -> None:
         """Polls out and tasks in hand are lost; the loops start again at restart."""
-        self._reserved = 0
-        self._incoming = 0
         for task_type in self._poll_state:
             self._poll_state[task_type] = _PARKED
+            self._taken[task_type] = 0
 
     def on_restart(self) -> None:
         """Start every poll loop again."""
@@ -415,6 +457,7 @@ class Worker(Service):
 
 
 _PARKED = "parked"
+_FULL = "full"
 #: The suffix a DO_WHILE iteration adds to its tasks' reference names.
 _ITERATION = re.compile(r"__\d+$")
 
