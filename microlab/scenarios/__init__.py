@@ -54,6 +54,13 @@ knob                       default              what it decides (and why this de
                                                 business content (``"business"``)
 ``work_time``, ``latency`` 10 ms, 5 ms          the same in every pattern
 ``workers``                1 each               the orchestrator and the broker alike
+``dispatch``               ``"push"``           the orchestrator sends commands; ``"poll"``:
+                                                workers poll task queues, as Conductor's do,
+                                                and each task costs a poll and its wait
+``thread_count``           1                    a polling worker's threads per task type
+                                                (conductor-python's and the Java client's
+                                                default); ``polling_interval`` and
+                                                ``poll_timeout`` 100 ms, the SDK's
 ========================== ==================== =============================================
 
 Measured on the order saga, 200 orders at 20/s, p50, seed 1 (seeds 1-5 pooled):

@@ -73,6 +73,26 @@ FAIRNESS = (
      "how many messages a service (the orchestrator, the broker) handles at once",
      "one worker shows queueing and saturation at classroom loads",
      "the same for the orchestrator and the broker"),
+    ("dispatch", "\"push\"",
+     "how an orchestrated task reaches its worker: the worker polls the task's queue "
+     "(\"poll\"), or the orchestrator sends it a command (\"push\")",
+     "the course's chapters measure pushed commands so far; Conductor's workers poll (the queue "
+     "is its backpressure): each task then costs a poll at the orchestrator and the wait for "
+     "one, see \"Polling against push\" in the README",
+     "\"push\", as the broker delivers to its consumers; \"poll\" to measure Conductor itself"),
+    ("polling_interval, poll_timeout", "100 ms, 100 ms",
+     "a polling worker's longest back-off after empty polls; how long the server holds a "
+     "poll open for a task (a long poll)",
+     "conductor-python's defaults (poll_interval, poll_timeout: "
+     "[worker_task](https://github.com/conductor-sdk/conductor-python/blob/main/src/conductor/client/worker/worker_task.py))",
+     "leave them (under \"push\" nothing polls)"),
+    ("thread_count", "1",
+     "threads per task type of each polling worker, the tasks it takes per poll at most "
+     "(a service's workers, when set, are its thread count)",
+     "conductor-python's thread_count ([worker_task](https://github.com/conductor-sdk/conductor-python/blob/main/src/conductor/client/worker/worker_task.py)) and the Java client's per-type "
+     "thread count ([TaskRunnerConfigurer](https://github.com/conductor-oss/conductor/blob/main/client/src/main/java/com/netflix/conductor/client/automator/TaskRunnerConfigurer.java)) default to 1: "
+     "as one worker per service under push",
+     "the same as the services' workers"),
 )
 
 
@@ -148,11 +168,15 @@ class Knobs:
       node leaves the others serving at once, a crashed store stalls everything. Needs
       ``dispatch="poll"`` and no standby (see :mod:`microlab.orchestration.cluster`);
     - ``dispatch``: how the orchestrator's tasks reach the workers: ``"poll"`` (workers
-      poll task queues, as Conductor's do) or ``"push"`` (commands, as some other
-      orchestrators send: still the scenarios' default, because the course's capacity
-      exercises count pushed messages); ``polling_interval`` and ``poll_timeout`` are the
-      workers' pause between polls and the server's long-poll wait (Conductor clients:
-      100 ms each);
+      poll task queues, as Conductor's do) or ``"push"`` (commands, as other
+      orchestrators send them, and as the broker delivers events; still the scenarios'
+      default, because the course's chapters measure pushed commands);
+      ``polling_interval`` and ``poll_timeout`` are a polling worker's longest back-off
+      after empty polls and the server's long-poll wait (conductor-python: 100 ms each);
+      ``thread_count`` is each polling worker's threads per task type (conductor-python
+      and the Java client: 1), and ``workers[service]``, when given, sets that service's
+      instead. A poll costs the orchestrator one ``orchestrator_work_time``, like any
+      message it handles;
     - ``faults``: a :class:`~microlab.faults.FaultPlan`;
     - ``seed``: the one seed of the run.
     """
@@ -181,6 +205,7 @@ class Knobs:
     dispatch: str = "push"
     polling_interval: float = 0.1
     poll_timeout: float = 0.1
+    thread_count: int = 1
     faults: FaultPlan | None = None
     seed: int = 1
 
@@ -208,6 +233,7 @@ class Knobs:
         if self.servers > 1 and self.dispatch != "poll":
             raise KnobError(f"servers={self.servers} needs dispatch='poll': a worker's update may reach any node "
                             "of the cluster, so workers poll, as Conductor's do")
+        _whole(self.thread_count, "thread_count", minimum=1)
         for name in ("arrival_rate",):
             if not _number(getattr(self, name)) or getattr(self, name) <= 0:
                 raise KnobError(f"{name} must be a positive number (orders per second), got {getattr(self, name)!r}")
@@ -217,6 +243,9 @@ class Knobs:
         for name in ("polling_interval", "poll_timeout"):
             if not _number(getattr(self, name)) or getattr(self, name) <= 0:
                 raise KnobError(f"{name} must be a number of seconds > 0, got {getattr(self, name)!r}")
+        if self.poll_timeout > 5:
+            raise KnobError(f"poll_timeout is at most 5 seconds (Conductor refuses a longer long poll), "
+                            f"got {self.poll_timeout!r}")
         for name in ("retry_delay", "response_timeout", "failover_delay"):
             if not _number(getattr(self, name)) or getattr(self, name) < 0:
                 raise KnobError(f"{name} must be a number of seconds >= 0, got {getattr(self, name)!r}")

@@ -192,9 +192,12 @@ def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchest
 
 
 def _worker(name: str, knobs: Knobs) -> Worker:
-    return Worker(name, workers=knobs.workers.get(name), work_time=knobs.work_time,
+    # A service's workers, when the knob names it, are its threads per task type too.
+    workers = knobs.workers.get(name)
+    return Worker(name, workers=workers, work_time=knobs.work_time,
                   idempotent=knobs.idempotent, polling_interval=knobs.polling_interval,
-                  poll_timeout=knobs.poll_timeout)
+                  poll_timeout=knobs.poll_timeout,
+                  thread_count=knobs.thread_count if workers is None else workers)
 
 
 def _do_task(worker: Worker, effect: str, applied: dict):

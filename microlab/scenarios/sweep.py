@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ..modules import callable_module
+from ..orchestration.pollstats import poll_summary, queue_waits
 from .knobs import PATTERNS
 
 
@@ -21,7 +22,10 @@ def sweep(flow, rates, patterns=PATTERNS, *, progress=None, orders: int = 200, *
     ``scenarios.ALL_PATTERNS`` to add point-to-point choreography.
 
     Rows: ``{"pattern", "rate", "throughput", "p50", "p95", "completed", "orders",
-    "busiest", "utilization"}`` where ``busiest`` names the most utilised service.
+    "busiest", "utilization", "task_queue", "queue_wait"}`` where ``busiest`` names the
+    most utilised service, ``task_queue`` is the longest task queue a poll saw (0 unless
+    workers poll, ``dispatch="poll"``) and ``queue_wait`` the mean time a task waited in
+    its queue for a poll (s).
     ``progress(done, total)`` is called after each run (a lab's progress bar). A
     KeyboardInterrupt (the notebook's stop button) ends the sweep early and returns the
     rows measured so far.
@@ -45,12 +49,21 @@ def sweep(flow, rates, patterns=PATTERNS, *, progress=None, orders: int = 200, *
                     "p50": m["latency_p50"], "p95": m["latency_p95"], "completed": m["completed"],
                     "orders": orders, "busiest": busiest,
                     "utilization": util.get(busiest, math.nan) if busiest else math.nan,
+                    **_queueing(result.trace),
                 })
                 if progress is not None:
                     progress(len(rows), total)
     except KeyboardInterrupt:
         pass
     return rows
+
+
+def _queueing(trace) -> dict:
+    # Polling's queueing: the server's task queues, and each task's wait for a poll.
+    polls = poll_summary(trace).values()
+    waits = [w for *_, w in queue_waits(trace)]
+    return {"task_queue": max((p.max_queue for p in polls), default=0),
+            "queue_wait": sum(waits) / len(waits) if waits else 0.0}
 
 
 # `from microlab.scenarios import sweep` gives this module, which calls sweep(): see microlab.modules.

@@ -1,0 +1,54 @@
+"""Scenarios under polling workers (dispatch="poll"), against pushed commands."""
+
+import pytest
+
+from microlab import scenarios
+from microlab.orchestration import Worker
+from microlab.orchestration.pollstats import poll_summary, queue_waits
+
+
+def test_polling_workers_get_thread_count_threads_per_task_type_and_workers_overrides_it():
+    system, *_ = scenarios.build("order", "orchestration", dispatch="poll", thread_count=3,
+                                 workers={"payment": 2})
+    inventory, payment = system.services["inventory"], system.services["payment"]
+    assert isinstance(inventory, Worker) and inventory.thread_count == 3
+    assert payment.thread_count == 2
+    assert inventory.workers == 3 * len(inventory.polled) == 6   # reserve and release, 3 threads each
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "4"])
+def test_a_bad_thread_count_is_refused_by_name(bad):
+    with pytest.raises(scenarios.KnobError, match="thread_count must be a whole number >= 1"):
+        scenarios.order_saga(dispatch="poll", thread_count=bad)
+
+
+def test_a_long_poll_over_conductors_limit_is_refused_by_name():
+    with pytest.raises(scenarios.KnobError, match="poll_timeout is at most 5 seconds"):
+        scenarios.order_saga(dispatch="poll", poll_timeout=6)
+
+
+def test_at_low_load_the_wait_for_a_poll_adds_latency_that_push_does_not_pay():
+    runs = {d: scenarios.order_saga("orchestration", orders=100, arrival_rate=5, dispatch=d)
+            for d in ("push", "poll")}
+    waits = {d: [w for *_, w in queue_waits(r.trace)] for d, r in runs.items()}
+    assert set(waits["push"]) == {0.0}                           # a pushed task leaves at once
+    assert sum(waits["poll"]) / len(waits["poll"]) > 0.002        # a polled one waits for its poll
+    assert runs["poll"].metrics["latency_p50"] > runs["push"].metrics["latency_p50"]
+    assert runs["poll"].checks.ok and runs["push"].checks.ok
+    summary = poll_summary(runs["poll"].trace)
+    assert sum(s.leased for s in summary.values()) == len(waits["poll"])
+    assert any(s.empty for s in summary.values()) and not poll_summary(runs["push"].trace)
+
+
+def test_past_saturation_the_task_queue_grows_under_polling_while_push_keeps_up():
+    rows = scenarios.sweep("order", rates=[5, 40], orders=200, patterns=("orchestration",), dispatch="poll")
+    pushed = scenarios.sweep("order", rates=[40], orders=200, patterns=("orchestration",), dispatch="push")
+    low, high = rows
+    # Each task costs the orchestrator a poll as well as its update: it saturates first.
+    assert high["throughput"] < 0.75 * high["rate"] and pushed[0]["throughput"] > 0.9 * 40
+    assert high["busiest"] == "orchestrator"
+    # The backlog waits in the server's task queues, and every step waits longer for a poll.
+    assert low["task_queue"] <= 3 and high["task_queue"] >= 10 * max(low["task_queue"], 1)
+    assert high["queue_wait"] > 20 * low["queue_wait"] > 0
+    assert pushed[0]["task_queue"] == 0 and pushed[0]["queue_wait"] == 0
+    assert high["p50"] > 5 * pushed[0]["p50"]
