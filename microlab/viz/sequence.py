@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 from ..network import NetworkFault, Partition
 from . import style
 from .data import as_trace, down_spans, flights, lane_order, live_services, roles, services_in
+from .polls import POLL_MODES, poll_marks, without_polls
 
 #: Above this many message copies the diagram draws with WebGL (``scattergl``).
 WEBGL_THRESHOLD = 2000
@@ -37,7 +38,8 @@ ARROW_SIZE = 10
 
 def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
                      compensation_types=(), title: str | None = None,
-                     webgl: bool | None = None, height: int | None = None) -> go.Figure:
+                     webgl: bool | None = None, height: int | None = None,
+                     polls: str = "summary") -> go.Figure:
     """Draw every message of a run (or of one transaction) between service lanes.
 
     ``source``: a System or its Trace. ``correlation``: draw only that transaction.
@@ -48,10 +50,21 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
     network faults (``system.network.faults``), drawn as shaded spans.
     ``compensation_types``: message types to colour as compensations (the trace's
     ``compensate`` records are coloured too). ``webgl``: force WebGL on or off
-    (default: on above ``WEBGL_THRESHOLD`` copies).
+    (default: on above ``WEBGL_THRESHOLD`` copies). ``polls``: ``"summary"`` (default)
+    draws no ``Poll``/``NoTask`` arrows of polling workers, but one mark on a worker's
+    lane per task it leased, "N polls, M empty" (see :mod:`.polls`); ``"all"`` draws
+    every poll as an arrow. The trace keeps every poll either way.
     """
+    if polls not in POLL_MODES:
+        raise ValueError(f"polls is 'summary' (one mark per leased task) or 'all' (every poll an arrow), "
+                         f"got {polls!r}")
     trace = as_trace(source)
     f = flights(trace, correlation, compensation_types)
+    marks = []
+    if polls == "summary":
+        f, hidden = without_polls(f)
+        # A transaction's polls are nobody's (they carry no correlation): marks only for the run.
+        marks = poll_marks(trace) if hidden and correlation is None else []
     lanes = _lanes(source, trace, f, lanes, correlation)
     row = {name: i for i, name in enumerate(lanes)}
     crashes = [s for s in down_spans(trace) if s[0] in row and
@@ -89,6 +102,8 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
             continue
         data.append(_arrows(cat, colour, idx, sent * scale, end_x * scale, src_row, end_y,
                             hover, gl))
+    if marks:
+        data.append(_poll_markers([mk for mk in marks if mk.worker in row], row, unit, scale, gl))
     shapes = []
     if crashes:
         data.append(_crash_markers(crashes, row, unit, scale, gl))
@@ -345,6 +360,29 @@ def _crash_markers(crashes, row, unit, scale, gl) -> dict:
         "y": np.array([row[c[0]] for c in crashes], dtype=float),
         "marker": {"symbol": "star", "size": 15, "color": style.VERMILLION,
                    "line": {"color": style.INK, "width": 1}},
+        "hovertext": text, "hoverinfo": "text",
+    }
+
+
+def _poll_markers(marks, row, unit, scale, gl) -> dict:
+    """One trace of marks: each says how many polls (and empty ones) a worker made for a task."""
+    fmt = style.format_time
+    polls = sum(mk.polls for mk in marks)
+    empty = sum(mk.empty for mk in marks)
+    text = [f"<b>{mk.worker}</b> polled for {mk.task_type}: {mk.label()}<br>"
+            + (f"then leased {mk.leased} task{'s' * (mk.leased != 1)} at t={fmt(mk.time, unit)}" if mk.leased
+               else f"no task after them (last at t={fmt(mk.time, unit)})")
+            for mk in marks]
+    labelled = len(marks) <= LABELLED_ARROWS
+    return {
+        "type": "scattergl" if gl else "scatter", "mode": "markers+text" if labelled else "markers",
+        "name": f"polls ({polls}, {empty} empty), one mark per task leased",
+        "legendgroup": "polls",
+        "x": np.array([mk.time for mk in marks]) * scale,
+        "y": np.array([row[mk.worker] for mk in marks], dtype=float),
+        "text": [f"{mk.polls}p" for mk in marks] if labelled else None,
+        "textposition": "top center", "textfont": {"size": style.SMALL_SIZE},
+        "marker": {"symbol": "diamond-open", "size": 8, "color": style.GREY},
         "hovertext": text, "hoverinfo": "text",
     }
 
