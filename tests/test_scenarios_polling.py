@@ -52,3 +52,24 @@ def test_past_saturation_the_task_queue_grows_under_polling_while_push_keeps_up(
     assert high["queue_wait"] > 20 * low["queue_wait"] > 0
     assert pushed[0]["task_queue"] == 0 and pushed[0]["queue_wait"] == 0
     assert high["p50"] > 5 * pushed[0]["p50"]
+
+
+def test_polling_vs_push_shows_the_task_queue_growing_and_the_poll_wait_on_every_step():
+    from microlab.scenarios.dispatching import format_rows
+    rows = scenarios.polling_vs_push("order", rates=[5, 40], orders=200)
+    by = {(r["dispatch"], r["rate"]): r for r in rows}
+    assert [r["dispatch"] for r in rows] == ["push", "push", "poll", "poll"]
+    # Push: nothing waits for a poll, and it keeps up at 40/s.
+    assert all(by["push", rate]["task_queue"] == 0 == by["push", rate]["queue_wait"] for rate in (5, 40))
+    assert by["push", 40]["throughput"] > 0.9 * 40
+    # Poll: the wait for a poll is on every step even at 5/s; at 40/s the queue grows.
+    assert by["poll", 5]["queue_wait"] > 0 and by["poll", 5]["p50"] > by["push", 5]["p50"]
+    assert by["poll", 40]["task_queue"] > 10 * by["poll", 5]["task_queue"]
+    assert by["poll", 40]["throughput"] < 0.75 * 40
+    text = format_rows(rows)
+    assert len(text.splitlines()) == 5 and "poll wait ms" in text
+
+
+def test_polling_vs_push_refuses_a_dispatch_knob():
+    with pytest.raises(ValueError, match="leave dispatch out"):
+        scenarios.polling_vs_push(dispatch="poll")

@@ -82,6 +82,7 @@ from ..flows import CONTENT, FLOWS, ORDER, TRAVEL, BusinessFlow
 from ..system import System
 from .changes import CHANGES, change_impact, growth
 from .choreographed import build_choreography
+from .dispatching import polling_vs_push
 from .domains import HYBRID, build_hybrid
 from .fight import Comparison, compare
 from .knobs import ALL_PATTERNS, FAIRNESS, PATTERNS, KnobError, Knobs, fairness_table
@@ -93,7 +94,7 @@ from . import sweep   # the module, callable as sweep() (microlab.modules)
 __all__ = [
     "run", "order_saga", "travel_booking", "content_pipeline", "sweep", "change_impact", "growth",
     "compare", "Comparison", "FAIRNESS", "fairness_table", "build", "RunResult", "Knobs", "KnobError",
-    "PATTERNS", "ALL_PATTERNS", "FLOWS", "CHANGES", "HYBRID", "hybrid",
+    "PATTERNS", "ALL_PATTERNS", "FLOWS", "CHANGES", "HYBRID", "hybrid", "polling_vs_push",
 ]
 
 #: Central components that exist in one pattern only; knobs may name them in either.
