@@ -41,13 +41,15 @@ bench: setup  ## Print the benchmark table (about a minute; see benchmarks/READM
 gallery: setup  ## Write every figure as HTML and PNG to build/gallery (PNG needs chromium)
 	$(BIN)/python scripts/gallery.py build/gallery
 
-students: setup  ## Regenerate the student notebooks in notebooks/ from solutions/
+students: setup  ## Regenerate the student notebooks in notebooks/ from solutions/ (after nbgrader and slide metadata)
+	$(BIN)/python scripts/grading_metadata.py
+	$(BIN)/python scripts/slide_metadata.py
 	$(BIN)/python scripts/student_versions.py
 
 clean:  ## Remove the virtual environment and generated files
 	rm -rf $(VENV) build *.egg-info
 
-.PHONY: site present screenshots
+.PHONY: site present screenshots grade slides
 
 site: setup  ## Build the static course site in site/ (every notebook run; figures work offline)
 	$(BIN)/python -m tools.build_site site
@@ -57,3 +59,10 @@ present: setup  ## Show a lab as an app with Voila on 127.0.0.1:8866 (default 01
 
 screenshots: setup  ## Run every notebook in JupyterLab (headless Chromium); PNGs in artifacts/screenshots/
 	$(BIN)/python -m tools.screenshots
+
+grade: setup  ## Autograde submissions with nbgrader: DIR/<student>/<notebook>.ipynb -> build/grades.csv (OUT=...)
+	@test -n "$(DIR)" || { echo "make grade DIR=submissions/  (one folder per student, holding chapter notebooks)"; exit 2; }
+	$(BIN)/python -m tools.grade $(DIR) $(if $(OUT),--out $(OUT))
+
+slides: setup  ## Show a chapter as RISE slides in JupyterLab (default 01; NB=05_performance, SLIDES_PORT=...)
+	$(BIN)/python -m tools.slides $(NB) $(if $(SLIDES_PORT),--port $(SLIDES_PORT))

@@ -4,9 +4,10 @@ Each chapter has a module (``microlab.exercises.ch04`` for notebook 04) whose ch
 functions take the learner's answer (a service class, a workflow, a fault plan, a
 number) and return a :class:`Feedback`. Instructor versions of the notebooks switch on
 :func:`instructor_mode`, in which a failing check raises, so the test suite proves
-that every solution passes its check.
+that every solution passes its check. :func:`graded` is nbgrader's test cell for a
+checked exercise (see ``tools/grade.py``).
 """
 
-from .feedback import Feedback, Hint, checker, instructor_mode
+from .feedback import Feedback, Hint, checker, graded, instructor_mode
 
-__all__ = ["Feedback", "Hint", "checker", "instructor_mode"]
+__all__ = ["Feedback", "Hint", "checker", "graded", "instructor_mode"]

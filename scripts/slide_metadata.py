@@ -1,0 +1,83 @@
+"""Write RISE slide metadata into the instructor notebooks (idempotent: re-run after any edit).
+
+``make slides NB=...`` shows a chapter as reveal.js slides with RISE (``jupyterlab-rise``).
+Which cell starts a slide is a rule of the chapter's structure, not a hand-made choice,
+so it is re-applied whenever the notebooks change:
+
+- the title (``# ``) and each section (``## ``) start a **slide**;
+- each exercise (``### Exercise``) and each paragraph that follows a code cell (the text
+  that interprets a result) start a **subslide** (down, in reveal.js), so a slide holds one
+  paragraph, its code and its output;
+- code cells and other paragraphs continue the slide they are on (``-``);
+- the ``instructor`` cell (instructor mode) and the navigation line at the end are
+  **skipped**.
+
+The notebook's ``rise`` metadata turns scrolling on (a figure taller than the screen can be
+scrolled) and picks a plain theme. Run ``python scripts/slide_metadata.py`` (``--check``
+exits 1 when a notebook is out of date), then ``scripts/student_versions.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+#: RISE's settings for every chapter.
+RISE = {"scroll": True, "theme": "white", "transition": "none", "enable_chalkboard": False,
+        "autolaunch": False}
+
+
+def slide_type(cell, previous) -> str:
+    """RISE's ``slide_type`` of ``cell``, given the cell before it (None for the first)."""
+    text = cell.source.lstrip()
+    if "instructor" in cell.metadata.get("tags", []):
+        return "skip"
+    if cell.cell_type != "markdown":
+        return "-"
+    if text.startswith("---") and ("Previous:" in text or "Next:" in text):
+        return "skip"
+    if text.startswith(("# ", "## ")) or previous is None:
+        return "slide"
+    if text.startswith("### ") or (previous is not None and previous.cell_type == "code"):
+        return "subslide"
+    return "-"
+
+
+def annotate(nb) -> bool:
+    """Set every cell's slide type and the notebook's RISE settings; True when something changed."""
+    before = nbformat.writes(nb)
+    previous = None
+    for cell in nb.cells:
+        cell.metadata["slideshow"] = {"slide_type": slide_type(cell, previous)}
+        if cell.metadata["slideshow"]["slide_type"] != "skip":
+            previous = cell
+    nb.metadata["rise"] = dict(RISE)
+    return nbformat.writes(nb) != before
+
+
+def main(argv=None) -> int:
+    """Annotate every chapter in ``solutions/`` (``--check``: only say which are out of date)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a notebook needs annotating")
+    args = parser.parse_args(argv)
+    stale = []
+    for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, 4)
+        if annotate(nb):
+            stale.append(path.name)
+            if not args.check:
+                nbformat.write(nb, path)
+    if args.check and stale:
+        print("needs scripts/slide_metadata.py:", ", ".join(stale))
+        return 1
+    print(("slides: " + ", ".join(stale)) if stale else "slide metadata up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
