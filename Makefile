@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## Create .venv and install microlab with everything the course and tests need
 
-course: setup  ## Set up, then open the course in JupyterLab (localhost only, token on; as root adds --allow-root)
-	$(BIN)/python -m tools.course --port $(PORT)
+course: setup  ## Set up, then open the course in JupyterLab (localhost only, token on; as root adds --allow-root; GRADING=1 shows nbgrader's menus)
+	$(BIN)/python -m tools.course --port $(PORT) $(if $(GRADING),--grading)
 
 test: setup  ## Set up, then run every test: unit tests, every notebook (nbval), browser tests
 	$(BIN)/python -m pytest

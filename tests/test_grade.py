@@ -106,3 +106,32 @@ def test_make_grade_names_a_missing_directory(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tools.grade", str(tmp_path / "nope")], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "no such directory" in proc.stderr
+
+
+def test_a_learners_jupyterlab_shows_no_grading_menus_unless_the_instructor_opts_in():
+    # nbgrader enables its lab extension and server extensions for everyone when installed;
+    # the course's JupyterLab (make course, make slides) turns them off, GRADING=1 keeps them.
+    import json
+    import re
+    import urllib.error
+    import urllib.request
+
+    from tools import course
+    from tools.browser import JupyterLab
+
+    learner = course.course_environment(env={})
+    assert learner["JUPYTER_CONFIG_PATH"] == str(course.LEARNER_CONFIG)
+    assert "JUPYTER_CONFIG_PATH" not in course.course_environment(grading=True, env={})
+    with JupyterLab(REPO, env={"JUPYTER_CONFIG_PATH": learner["JUPYTER_CONFIG_PATH"]}) as lab:
+        with urllib.request.urlopen(lab.url("lab"), timeout=60) as r:
+            page = r.read().decode()
+        config = json.loads(re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S).group(1))
+        assert "@jupyter/nbgrader" in config["disabledExtensions"]
+        assert any(e["name"] == "jupyterlab-rise" for e in config["federated_extensions"])
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(lab.url("formgrader"), timeout=60)
+        assert missing.value.code == 404
+    listed = subprocess.run([sys.executable, "-m", "jupyterlab.labextensions", "list"], capture_output=True,
+                            text=True, timeout=120, env=course.course_environment(grading=True))
+    line = next(l for l in (listed.stdout + listed.stderr).splitlines() if "@jupyter/nbgrader" in l)
+    assert "enabled" in line and "disabled" not in line

@@ -57,6 +57,8 @@ def test_rise_shows_a_chapter_as_slides_offline(pytestconfig):
                          timeout=120, what="RISE's slides")
         assert count == expected
         assert "00. start here" in page.inner_text(".reveal section.present").lower()
+        # The slides are drawn before reveal.js listens to the keyboard: wait until it says it is ready.
+        wait_for(page, "() => !!document.querySelector('.reveal.ready')", timeout=60, what="reveal.js ready")
         page.keyboard.press("ArrowRight")
         wait_for(page, "() => location.hash && !location.hash.startsWith('#/slide-0-')",
                  timeout=30, what="the next slide")

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
-from tools.course import ROOT_WARNING, install_overrides, lab_command
+from tools.course import ROOT_WARNING, course_environment, install_overrides, lab_command
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     install_overrides()
     print(f"Slides of {notebook.relative_to(REPO)}: {url}\n(Space or arrows: next slide; "
           "Shift+Enter runs a cell; Ctrl-C stops)", flush=True)
-    os.execve(cmd[0], cmd, dict(os.environ, JUPYTER_TOKEN=token))
+    # No grading menus on the projector either (course_environment keeps nbgrader off).
+    os.execve(cmd[0], cmd, dict(course_environment(), JUPYTER_TOKEN=token))
 
 
 if __name__ == "__main__":
