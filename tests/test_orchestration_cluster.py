@@ -80,6 +80,34 @@ def test_decider_queue_keeps_one_entry_per_workflow_visible_from_its_due_time():
     assert q.next_due() is None and q.pop_due(100.0) == []
 
 
+def test_decider_queue_pops_one_at_a_time_so_a_decision_may_move_the_others():
+    q = DeciderQueue()
+    q.push("a", 1.0, cause="m1")
+    q.push("b", 2.0)
+    q.push("c", 2.0)
+    q.push("a", 1.0, cause="m3")  # the same due time: only the cause changes, one heap entry
+    assert len(q._heap) == 3 and q.due_of("a") == 1.0 and q.due_of("z") is None
+    assert q.pop_next(5.0) == ("a", "m3")
+    q.push("b", 9.0)  # what deciding "a" did: move "b" later, drop "c", add "d" now
+    q.remove("c")
+    q.push("d", 5.0)
+    assert q.pop_next(5.0) == ("d", None) and q.pop_next(5.0) is None
+    assert q.next_due() == 9.0
+    q.clear()
+    assert len(q) == 0 and q.next_due() is None
+
+
+def test_one_wake_queue_for_a_node_and_the_store():
+    system, orchestrator = cluster(servers=3, orders=0)
+    single = Orchestrator()
+    assert isinstance(single._wakes, DeciderQueue) and isinstance(orchestrator.store.decider, DeciderQueue)
+    store = orchestrator.store
+    assert store.refusal("orchestrator-2") is None
+    store.up = False
+    assert store.refusal("orchestrator-2") == ("the store orchestrator-store is down: "
+                                               "orchestrator-2 can read and commit nothing")
+
+
 # -- the cluster ---------------------------------------------------------------------------
 
 def test_servers_builds_stateless_nodes_over_one_store():

@@ -202,30 +202,30 @@ class ClusterNode(Orchestrator):
     # -- handling: refused while the store is down -----------------------------------------
 
     def _refusal(self, msg):
-        return None  # every node of a cluster decides
+        """Every node of a cluster decides; none can while the store is down."""
+        return self.store.refusal(self.name)
+
+    def _refuse(self, msg, reason: str) -> None:
+        """Refuse a request while the store is down; its sender tries again later."""
+        store = self.store
+        store.refused += 1
+        self._stale(msg, reason, store=store.name)
+        if msg.type == POLL:
+            # "No task; wait": the worker parks its loop until the store is back.
+            self.reply(msg, NO_TASK, {"taskType": (msg.payload or {}).get("taskType"), "idle": True})
+        elif msg.type in REQUESTS:
+            self._retry_later(msg)
 
     def handle(self, msg) -> None:
         """Handle a request, unless the store is down: then refuse it, and its sender retries later."""
         self._open.pop(msg.id, None)
-        store = self.store
-        if not store.up:
-            store.refused += 1
-            reason = f"the store {store.name} is down: {self.name} can read and commit nothing"
-            self._sys.trace.record(self._sys.sim.now, rec.STALE, self.name, msg, correlation=msg.correlation,
-                                   reason=reason, store=store.name)
-            if msg.type == POLL:
-                # "No task; wait": the worker parks its loop until the store is back.
-                self.reply(msg, NO_TASK, {"taskType": (msg.payload or {}).get("taskType"), "idle": True})
-            elif msg.type in REQUESTS:
-                self._retry_later(msg)
-            self._held.pop(msg.id, None)
-            return
+        store_up = self.store.up
         try:
             Orchestrator.handle(self, msg)
         finally:
             wf_id = self._held.pop(msg.id, None)
-            if wf_id is not None:
-                store.locks.release(wf_id, self.name, self.incarnation)
+            if wf_id is not None and store_up:
+                self.store.locks.release(wf_id, self.name, self.incarnation)
 
     def _decide(self, event) -> None:
         store = self.store
@@ -237,12 +237,9 @@ class ClusterNode(Orchestrator):
         lease = store.locks.get(wf_id)
         if not may_lock(lease, self.name, self.incarnation, now, self._deciding(lease)):
             # The try times out (lockTimeToTry): keep the update, let the sweeper decide.
-            store.locks.refused += 1
             store.pending.setdefault(wf_id, []).append((event, self._context))
-            store.sweep_at(wf_id, now + decide_backoff(store.lock_time_to_try), self._context)
-            self._sys.trace.record(now, rec.LOCK, self.name, self._context,
-                                   correlation=self._correlation_of(wf_id), workflow_id=wf_id,
-                                   holder=lease.node, node=self.name, expires=lease.expires)
+            self._locked_out(wf_id, lease, now + decide_backoff(store.lock_time_to_try), self._context,
+                             self._context)
             return
         store.locks.take(wf_id, self.name, self.incarnation, now)
         try:
@@ -252,6 +249,14 @@ class ClusterNode(Orchestrator):
         inst = store.state.instances.get(wf_id)
         if inst is not None and inst.status == "RUNNING" and wf_id not in store.decider:
             store.sweep_at(wf_id, next_sweep(None, now, store.workflow_offset_timeout, store.max_postpone))
+
+    def _locked_out(self, wf_id: str, lease, again: float, cause, msg) -> None:
+        """Another node holds the workflow's lock: count it, sweep the workflow at ``again``, record it."""
+        store = self.store
+        store.locks.refused += 1
+        store.sweep_at(wf_id, again, cause)
+        self._sys.trace.record(self._sys.sim.now, rec.LOCK, self.name, msg, correlation=self._correlation_of(wf_id),
+                               workflow_id=wf_id, holder=lease.node, node=self.name, expires=lease.expires)
 
     def _deciding(self, lease) -> bool:
         """Whether a lock's holder is up, in the life that took it (then its decision ends soon)."""
@@ -282,10 +287,8 @@ class ClusterNode(Orchestrator):
         store.sweeps += 1
         lease = store.locks.get(wf_id)
         if not may_lock(lease, self.name, self.incarnation, now, self._deciding(lease)):
-            store.locks.refused += 1
-            store.sweep_at(wf_id, now + sweep_backoff(store.locks.lease_time, store.max_postpone), cause)
-            self._sys.trace.record(now, rec.LOCK, self.name, None, correlation=self._correlation_of(wf_id),
-                                   workflow_id=wf_id, holder=lease.node, node=self.name, expires=lease.expires)
+            self._locked_out(wf_id, lease, now + sweep_backoff(store.locks.lease_time, store.max_postpone),
+                             cause, None)
             return
         pending = store.pending.pop(wf_id, [])
         if pending:

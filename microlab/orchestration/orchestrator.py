@@ -57,8 +57,6 @@ resumes. Whichever orchestrator is active answers queries (``status``, ``progres
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import warnings
 
 from ..errors import MicrolabError
@@ -83,6 +81,7 @@ from .progress import Progress, progress_of
 from .registry import Registry, as_definitions
 from .routing import Router
 from .state import Instance, State
+from .sweeper import DeciderQueue
 
 #: Message types the orchestrator accepts.
 START_WORKFLOW = "StartWorkflow"
@@ -206,9 +205,8 @@ class Orchestrator(Service):
         self._to_serve: list = []
         self._lease_batch = 1
         # The one timer: wake-ups by instance, a heap of (due, seq, workflow id), the alarm.
-        self._wakes: dict = {}
-        self._wake_heap: list = []
-        self._wake_seq = itertools.count()
+        #: The instances' earliest deadlines, with the message that set each (one timer runs them).
+        self._wakes = DeciderQueue()
         self._alarm = None
         self._alarm_at = None
         if standby and _peer is None:
@@ -490,7 +488,7 @@ class Orchestrator(Service):
         """Handle a message if this orchestrator is the active one; else record it as stale."""
         refusal = self._refusal(msg)
         if refusal is not None:
-            self._stale(msg, refusal)
+            self._refuse(msg, refusal)
             return
         if msg.kind == EVENT and msg.source == self.settings.broker:
             # A delivery for the event handlers; its identity is the published event's id.
@@ -499,10 +497,14 @@ class Orchestrator(Service):
         super().handle(msg)
 
     def _refusal(self, msg) -> str | None:
-        """Why this node may not decide now (None: it may); a cluster's nodes always may."""
+        """Why this node may not handle ``msg`` now (None: it may): a standby is not the active one."""
         if self.log.active != self.name:
             return f"{self.name} is not the active orchestrator ({self.log.active} is)"
         return None
+
+    def _refuse(self, msg, reason: str) -> None:
+        """Leave ``msg`` unhandled, for ``reason``: a stale record says so (a cluster node also answers)."""
+        self._stale(msg, reason)
 
     def on_StartWorkflow(self, msg) -> None:
         """Start an instance: payload ``{"name", "input", "version"?, "idempotencyKey"?}``."""
@@ -632,39 +634,28 @@ class Orchestrator(Service):
 
     def _set_wake(self, wf_id: str, due) -> None:
         wakes = self._wakes
-        old = wakes.get(wf_id)
+        old = wakes.due_of(wf_id)
         if due is None:
             if old is not None:
-                del wakes[wf_id]
-                if old[0] == self._alarm_at:
+                wakes.remove(wf_id)
+                if old == self._alarm_at:
                     self._arm()  # the earliest deadline is gone: a run may end sooner
             return
-        cause = self._context
-        if old is not None and old[0] == due:
-            wakes[wf_id] = (due, cause)
+        wakes.push(wf_id, due, self._context)
+        if old == due:
             return
-        wakes[wf_id] = (due, cause)
-        heapq.heappush(self._wake_heap, (due, next(self._wake_seq), wf_id))
-        if self._alarm_at is None or due < self._alarm_at or (old is not None and old[0] == self._alarm_at):
+        if self._alarm_at is None or due < self._alarm_at or old == self._alarm_at:
             self._arm()
 
     def _arm(self) -> None:
-        heap = self._wake_heap
-        wakes = self._wakes
-        while heap:
-            due, _, wf_id = heap[0]
-            entry = wakes.get(wf_id)
-            if entry is not None and entry[0] == due:
-                break
-            heapq.heappop(heap)  # superseded
+        due = self._wakes.next_due()
         if self._alarm is not None:
-            if heap and heap[0][0] == self._alarm_at:
+            if due is not None and due == self._alarm_at:
                 return
             self._alarm.cancel()
             self._alarm = None
             self._alarm_at = None
-        if heap:
-            due = heap[0][0]
+        if due is not None:
             self._alarm_at = due
             self._alarm = self.after(max(due - self._sys.sim.now, 0.0), self._alarm_fired)
 
@@ -672,21 +663,19 @@ class Orchestrator(Service):
         self._alarm = None
         self._alarm_at = None
         now = self._sys.sim.now
-        heap = self._wake_heap
         wakes = self._wakes
-        while heap and heap[0][0] <= now:
-            due, _, wf_id = heapq.heappop(heap)
-            entry = wakes.get(wf_id)
-            if entry is None or entry[0] != due:
-                continue
-            del wakes[wf_id]
+        # One at a time: a decision may set, move or clear other instances' deadlines.
+        entry = wakes.pop_next(now)
+        while entry is not None:
+            wf_id, cause = entry
             # The decision runs as if still handling the message that set the deadline
             # (a retry's command is caused by the failure that asked for it).
-            self._context = entry[1]
+            self._context = cause
             try:
                 self._decide(TimerFired(wf_id))
             finally:
                 self._context = None
+            entry = wakes.pop_next(now)
         self._arm()
 
     def _forget_wakes(self) -> None:
@@ -695,7 +684,6 @@ class Orchestrator(Service):
         self._alarm = None
         self._alarm_at = None
         self._wakes.clear()
-        self._wake_heap.clear()
 
     # -- crash, takeover and restart -------------------------------------------------------------
 
@@ -740,9 +728,10 @@ class Orchestrator(Service):
             self._decide(Resume(inst.id))
         self._wake_pollers()
 
-    def _stale(self, msg, reason: str) -> None:
-        detail = {"correlation": msg.correlation, "reason": reason}
-        self._sys.trace.record(self._sys.sim.now, rec.STALE, self.name, msg, **detail)
+    def _stale(self, msg, reason: str, **extra) -> None:
+        # The one writer of a refusal's record, for a standby, a cluster node and a down store.
+        self._sys.trace.record(self._sys.sim.now, rec.STALE, self.name, msg, correlation=msg.correlation,
+                               reason=reason, **extra)
 
 
 def _cluster_node():

@@ -65,6 +65,12 @@ class Store(Service):
         self.system.trace.record(self.system.sim.now, tr.DROP, self.name, msg,
                                reason=f"{self.name} is the orchestrators' store; send requests to a node")
 
+    def refusal(self, node: str) -> str | None:
+        """Why ``node`` can do nothing now (None: the store is up)."""
+        if self.up:
+            return None
+        return f"the store {self.name} is down: {node} can read and commit nothing"
+
     # -- the decider queue's one timer -------------------------------------------------------
 
     def sweep_at(self, workflow_id: str, due: float, cause=None) -> None:

@@ -68,8 +68,15 @@ class DeciderQueue:
 
     def push(self, workflow_id: str, due: float, cause=None) -> None:
         """Make the workflow's entry visible at ``due`` (replacing an earlier due time)."""
+        old = self.entries.get(workflow_id)
         self.entries[workflow_id] = (due, cause)
-        heapq.heappush(self._heap, (due, next(self._seq), workflow_id))
+        if old is None or old[0] != due:
+            heapq.heappush(self._heap, (due, next(self._seq), workflow_id))  # same due: only the cause changes
+
+    def due_of(self, workflow_id: str) -> float | None:
+        """When the workflow's entry becomes visible (None: it has none)."""
+        entry = self.entries.get(workflow_id)
+        return None if entry is None else entry[0]
 
     def remove(self, workflow_id: str) -> None:
         """Take the workflow off the queue (it ended)."""
@@ -87,19 +94,36 @@ class DeciderQueue:
             heapq.heappop(heap)  # superseded by a later push, or removed
         return None
 
-    def pop_due(self, now: float) -> list:
-        """``(workflow id, cause)`` of every entry visible at ``now``, earliest first; they leave the queue."""
-        out = []
+    def pop_next(self, now: float):
+        """``(workflow id, cause)`` of the earliest entry visible at ``now`` (it leaves the queue), or None.
+
+        One at a time, so that a caller deciding each workflow as it pops it sees the
+        entries that decision pushes, moves or removes.
+        """
         heap = self._heap
         entries = self.entries
         while heap and heap[0][0] <= now:
             due, _, wf_id = heapq.heappop(heap)
             entry = entries.get(wf_id)
             if entry is None or entry[0] != due:
-                continue
+                continue  # superseded by a later push, or removed
             del entries[wf_id]
-            out.append((wf_id, entry[1]))
+            return wf_id, entry[1]
+        return None
+
+    def pop_due(self, now: float) -> list:
+        """``(workflow id, cause)`` of every entry visible at ``now``, earliest first; they leave the queue."""
+        out = []
+        entry = self.pop_next(now)
+        while entry is not None:
+            out.append(entry)
+            entry = self.pop_next(now)
         return out
+
+    def clear(self) -> None:
+        """Forget every entry (a node that crashed loses its in-memory wake-ups)."""
+        self.entries.clear()
+        self._heap.clear()
 
     def __len__(self) -> int:
         return len(self.entries)
