@@ -100,7 +100,7 @@ def test_decider_queue_pops_one_at_a_time_so_a_decision_may_move_the_others():
 def test_one_wake_queue_for_a_node_and_the_store():
     system, orchestrator = cluster(servers=3, orders=0)
     single = Orchestrator()
-    assert isinstance(single._wakes, DeciderQueue) and isinstance(orchestrator.store.decider, DeciderQueue)
+    assert isinstance(single._wakes.queue, DeciderQueue) and isinstance(orchestrator.store.decider, DeciderQueue)
     store = orchestrator.store
     assert store.refusal("orchestrator-2") is None
     store.up = False

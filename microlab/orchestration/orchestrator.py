@@ -22,10 +22,12 @@ Shell and core
 This module is the shell: it turns each message (and each wake-up) into an event
 (:mod:`.events`), asks the pure decider (:mod:`.decider`) what to do, and carries out
 the actions (:mod:`.actions`) in order: commit to the log, then send. It keeps a
-single timer, for the earliest deadline of all instances; the decider re-checks
-deadlines against the clock when it fires, as Conductor's does. The shell is one unit,
-longer than most modules, because its parts (handlers, the action loop, the one timer, crash
-and takeover, queries) all act on the node's in-memory state and must change together.
+single timer, for the earliest deadline of all instances (:mod:`.wakeups`); the decider
+re-checks deadlines against the clock when it fires, as Conductor's does. The shell is
+one unit, longer than most modules, because its parts (handlers, the action loop, crash
+and takeover, queries) all act on the node's in-memory state and must change together;
+what stands apart lives beside it: the timer (:mod:`.wakeups`), polling (:mod:`.polling`),
+routing (:mod:`.routing`), the registry (:mod:`.registry`) and the cluster (:mod:`.cluster`).
 
 Reliability
 -----------
@@ -81,7 +83,7 @@ from .progress import Progress, progress_of
 from .registry import Registry, as_definitions
 from .routing import Router
 from .state import Instance, State
-from .sweeper import DeciderQueue
+from .wakeups import WakeTimer
 
 #: Message types the orchestrator accepts.
 START_WORKFLOW = "StartWorkflow"
@@ -204,11 +206,8 @@ class Orchestrator(Service):
         self.polls = PollServer(self)
         self._to_serve: list = []
         self._lease_batch = 1
-        # The one timer: wake-ups by instance, a heap of (due, seq, workflow id), the alarm.
-        #: The instances' earliest deadlines, with the message that set each (one timer runs them).
-        self._wakes = DeciderQueue()
-        self._alarm = None
-        self._alarm_at = None
+        #: The instances' earliest deadlines and the one timer that runs them (:mod:`.wakeups`).
+        self._wakes = WakeTimer(self, self._wake_due)
         if standby and _peer is None:
             node = Orchestrator(f"{self.name}-standby", workers=self.workers, work_time=self.work_time, _peer=self)
             self._peer = node
@@ -633,56 +632,18 @@ class Orchestrator(Service):
     # -- the one timer ---------------------------------------------------------------------------
 
     def _set_wake(self, wf_id: str, due) -> None:
-        wakes = self._wakes
-        old = wakes.due_of(wf_id)
-        if due is None:
-            if old is not None:
-                wakes.remove(wf_id)
-                if old == self._alarm_at:
-                    self._arm()  # the earliest deadline is gone: a run may end sooner
-            return
-        wakes.push(wf_id, due, self._context)
-        if old == due:
-            return
-        if self._alarm_at is None or due < self._alarm_at or old == self._alarm_at:
-            self._arm()
+        self._wakes.set(wf_id, due, self._context)
 
-    def _arm(self) -> None:
-        due = self._wakes.next_due()
-        if self._alarm is not None:
-            if due is not None and due == self._alarm_at:
-                return
-            self._alarm.cancel()
-            self._alarm = None
-            self._alarm_at = None
-        if due is not None:
-            self._alarm_at = due
-            self._alarm = self.after(max(due - self._sys.sim.now, 0.0), self._alarm_fired)
-
-    def _alarm_fired(self) -> None:
-        self._alarm = None
-        self._alarm_at = None
-        now = self._sys.sim.now
-        wakes = self._wakes
-        # One at a time: a decision may set, move or clear other instances' deadlines.
-        entry = wakes.pop_next(now)
-        while entry is not None:
-            wf_id, cause = entry
-            # The decision runs as if still handling the message that set the deadline
-            # (a retry's command is caused by the failure that asked for it).
-            self._context = cause
-            try:
-                self._decide(TimerFired(wf_id))
-            finally:
-                self._context = None
-            entry = wakes.pop_next(now)
-        self._arm()
+    def _wake_due(self, wf_id: str, cause) -> None:
+        # The decision runs as if still handling the message that set the deadline
+        # (a retry's command is caused by the failure that asked for it).
+        self._context = cause
+        try:
+            self._decide(TimerFired(wf_id))
+        finally:
+            self._context = None
 
     def _forget_wakes(self) -> None:
-        if self._alarm is not None:
-            self._alarm.cancel()
-        self._alarm = None
-        self._alarm_at = None
         self._wakes.clear()
 
     # -- crash, takeover and restart -------------------------------------------------------------
