@@ -51,3 +51,21 @@ def test_statuses_split_into_terminal_and_successful():
     assert m.TASK_TERMINAL >= m.TASK_SUCCESSFUL and m.IN_PROGRESS not in m.TASK_TERMINAL
     assert m.TASK_RETRIABLE == {m.FAILED, m.TIMED_OUT}
     assert m.RUNNING not in m.WORKFLOW_TERMINAL and len(m.WORKFLOW_STATUSES) == 5
+
+
+
+def test_the_model_and_the_validator_import_no_serialiser_and_no_task_runner():
+    # Issue 15's import cycle: model.py took its serialiser from conductor.py, validate.py
+    # took parse_duration from tasks.py. Now conductor owns JSON in and out, durations.py
+    # the small helper. Read each module's own relative imports (the package loads all).
+    import ast
+    from pathlib import Path
+    import microlab.orchestration as pkg
+    folder = Path(pkg.__file__).parent
+    for name in ("model.py", "validate.py"):
+        imported = set()
+        for node in ast.walk(ast.parse((folder / name).read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                imported |= {node.module} if node.module else {a.name for a in node.names}
+        assert not imported & {"conductor", "tasks"}, (name, imported)
+        assert imported, name  # the walk did see the module's imports
