@@ -1,7 +1,9 @@
-"""Before/after for performance work on the core: ``python -m benchmarks.compare_core [REF]``.
+"""Before/after for performance work on the core: ``python -m benchmarks.compare_core [REF] [--after REF2]``.
 
 Loads the ``microlab`` package as it is at git revision REF (default ``HEAD``) under the
-name ``microlab_ref``, next to the working tree's ``microlab``, and runs the order saga
+name ``microlab_ref``, next to the working tree's ``microlab`` (or, with ``--after``,
+revision REF2's, as ``microlab_after``: one step of a series measured against its
+parent), and runs the order saga
 with both, alternately (REF, working tree, REF, ...), trace on and off. It prints the
 medians of CPU time (steadier than the wall clock on a shared machine) and their ratio, and checks first that both versions write byte-identical
 traces (same digest): a faster core that changes the trace is not an optimisation.
@@ -12,6 +14,7 @@ It only reads the repository (``git archive``); nothing is checked out.
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import shutil
 import subprocess
@@ -30,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(__file__).resolve().parent / "models_microlab.py"
 
 
-def load_ref(ref: str, into: Path) -> types.ModuleType:
-    """Import the ``microlab`` package of revision ``ref`` as ``microlab_ref``."""
+def load_ref(ref: str, into: Path, name: str = "microlab_ref") -> types.ModuleType:
+    """Import the ``microlab`` package of revision ``ref`` as ``name`` (``microlab_ref``)."""
     archive = subprocess.run(["git", "archive", "--format=tar", ref, "microlab"], cwd=ROOT,
                              capture_output=True, check=False)
     if archive.returncode != 0:
@@ -40,13 +43,13 @@ def load_ref(ref: str, into: Path) -> types.ModuleType:
         # The "data" filter (refuse links and absolute paths) exists from Python 3.11.4.
         extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         tar.extractall(into, **extra)
-    shutil.move(str(into / "microlab"), str(into / "microlab_ref"))
+    shutil.move(str(into / "microlab"), str(into / name))
     sys.path.insert(0, str(into))
-    import microlab_ref  # noqa: E402  (imported from the folder just added)
+    package = importlib.import_module(name)  # from the folder just added
 
-    if not microlab_ref.System.__module__.startswith("microlab_ref"):
-        raise SystemExit("the old package imports the working tree's microlab: cannot compare")
-    return microlab_ref
+    if not package.System.__module__.startswith(name):
+        raise SystemExit(f"the package of {ref} imports the working tree's microlab: cannot compare")
+    return package
 
 
 def models(package: str) -> types.ModuleType:
@@ -91,12 +94,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare_core", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ref", nargs="?", default="HEAD", help="git revision to compare with (HEAD)")
+    parser.add_argument("--after", metavar="REF2", default=None,
+                        help="git revision to measure instead of the working tree")
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=11)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        load_ref(args.ref, Path(tmp))
-        table = compare(models("microlab_ref"), models("microlab"), Load(orders=args.orders), args.repeats)
+        load_ref(args.ref, Path(tmp) / "before")
+        after = "microlab"
+        if args.after is not None:
+            after = "microlab_after"
+            load_ref(args.after, Path(tmp) / "after", after)
+        table = compare(models("microlab_ref"), models(after), Load(orders=args.orders), args.repeats)
     print(table.to_markdown())
     return 0
 
