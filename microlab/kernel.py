@@ -167,6 +167,8 @@ class Simulation:
         budget = self.max_events if max_events is None else max_events
         if type(budget) is not int:  # e.g. math.inf or 1e6: at most ceil(budget) callbacks
             budget = sys.maxsize if budget == math.inf else max(0, math.ceil(budget))
+        # One loop for both ways of ending: without ``until`` the horizon is infinite.
+        horizon = math.inf if until is None else until
         heap = self._heap
         pop = heapq.heappop
         done = 0
@@ -176,31 +178,21 @@ class Simulation:
         try:
             # ``for done in range(budget)`` counts the callbacks and enforces the budget
             # in one step (cheaper than ``done += 1`` and a comparison per callback):
-            # ``done`` is the number of callbacks that returned before this one.
-            if until is None:
-                for done in range(budget):
-                    if len(heap) <= self._cancelled:
-                        break
-                    t, _, fn, arg = pop(heap)
-                    self.now = t
-                    fn(arg)
-                else:
-                    done = budget
-                    if len(heap) > self._cancelled:
-                        raise EventLimitExceeded(done, self.now)
+            # ``done`` is the number of callbacks that returned before this one. The
+            # next entry is peeked at rather than popped and pushed back when it is too
+            # late: engines read the heap's layout (a cluster node's crash walks it).
+            for done in range(budget):
+                if len(heap) <= self._cancelled or heap[0][0] > horizon:
+                    break
+                t, _, fn, arg = pop(heap)
+                self.now = t
+                fn(arg)
             else:
-                for done in range(budget):
-                    if len(heap) <= self._cancelled or heap[0][0] > until:
-                        break
-                    t, _, fn, arg = pop(heap)
-                    self.now = t
-                    fn(arg)
-                else:
-                    done = budget
-                    if len(heap) > self._cancelled and heap[0][0] <= until:
-                        raise EventLimitExceeded(done, self.now)
-                if until > self.now:
-                    self.now = until
+                done = budget
+                if len(heap) > self._cancelled and heap[0][0] <= horizon:
+                    raise EventLimitExceeded(done, self.now)
+            if until is not None and until > self.now:
+                self.now = until
         finally:
             self.events += done
             if collecting:
