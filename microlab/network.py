@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .distributions import Distribution, Exponential, as_distribution
 from .messages import Message
-from .trace import DELAY, DELIVER, DROP, DUPLICATE, SEND, START
+from .trace import DELAY, DELIVER, DROP, DUPLICATE, SEND
 
 
 @dataclass
@@ -236,18 +236,11 @@ class Network:
             return
         trace = system.trace
         if trace.enabled:
-            now = system.sim.now
-            trace.records.append((now, DELIVER, msg.destination, msg, None))
-            if dest._plain_receive and dest.work_time is None and dest.busy < dest.workers:
-                # Service._receive for an instant service with a free worker, written
-                # out (one call fewer per message). A service that overrides _receive
-                # (System.add then sets _plain_receive False) always gets the call.
-                dest.busy += 1
-                trace.records.append((now, START, dest.name, msg, None))
-                dest._handle(msg)
-                return
-        elif dest._plain_receive and dest.work_time is None and dest.busy < dest.workers:
-            dest.busy += 1
-            dest._handle(msg)
-            return
-        dest._receive(msg)
+            trace.records.append((system.sim.now, DELIVER, msg.destination, msg, None))
+        if dest._plain_receive and dest.busy < dest.workers:
+            # Service._receive's check made here: a free worker takes the message at
+            # once (one call fewer per message). A service that overrides _receive
+            # (System.add then sets _plain_receive False) always gets the call.
+            dest._start(msg)
+        else:
+            dest._receive(msg)

@@ -405,22 +405,11 @@ class Service:
         if self.busy >= self.workers:
             self.mailbox.append(msg)
             return
-        # What follows is _start(msg), written out: the network calls this once per
-        # delivered message, and one call fewer is worth a few duplicated lines.
-        system = self.system
-        self.busy += 1
-        trace = system.trace
-        if trace.enabled:
-            trace.records.append((system.sim.now, START, self.name, msg, None))
-        work = self.work_time
-        if work is None:
-            self._handle(msg)
-        else:
-            self._working.append(msg)
-            system.sim.schedule(work.sample(system.sim.random), self._work_done, (self.incarnation, msg))
+        self._start(msg)
 
     def _start(self, msg: Message) -> None:
-        # Keep in step with _receive, which repeats these lines.
+        # A free worker takes ``msg``: from the network (Network._arrive, or _receive), or
+        # from the mailbox when a handler is done.
         system = self.system
         self.busy += 1
         trace = system.trace
