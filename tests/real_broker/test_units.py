@@ -92,3 +92,19 @@ def test_a_missing_binary_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(nats_server, "find_nats_server", lambda: None)
     with pytest.raises(nats_server.NatsNotInstalled, match="apt-get install nats-server"):
         nats_server.NatsServer()
+
+
+def test_a_process_that_recorded_its_own_crash_is_known_to_have_killed_itself(tmp_path):
+    # The supervisor asks this after a planned kill -9, to tell a kill that hit a process
+    # already ending (its own kill between commit and publish) from a kill that did the work.
+    from microlab.real.broker.store import Store, killed_itself
+
+    path = str(tmp_path / "inventory.sqlite")
+    first = Store(path)
+    first.record(0.1, DELIVER, "inventory")
+    assert not killed_itself(path)
+    first.record(0.2, CRASH, "inventory", reason="kill -9 between its database commit and its publish")
+    assert killed_itself(path)
+    first.close()
+    Store(path).close()  # the next incarnation has recorded nothing yet
+    assert not killed_itself(path)

@@ -46,7 +46,7 @@ from .faults import Kill, RealPlan
 from .flows import real_flow, subscriptions
 from .merge import merge
 from .processes import Processes
-from .store import outbox_size, read_trace
+from .store import killed_itself, outbox_size, read_trace
 
 
 class RealRunError(MicrolabError):
@@ -292,6 +292,15 @@ def _supervise(procs, server, plan, names, workdir, run, t0, go, timeout, quiet,
                     supervisor.append((time.monotonic() - t0, CRASH, "broker", {"reason": "kill -9 (fault plan)"}))
                 else:
                     inc = procs.kill(service)
+                    if service not in self_killed and plan.restart_after_self_kill(service) is not None \
+                            and killed_itself(os.path.join(workdir, f"{service}.sqlite")):
+                        # It had killed itself between commit and publish a moment before, and
+                        # the launcher had not yet said so: that is its planned self-kill, and
+                        # this kill waits for the next incarnation (one crash, one restart each).
+                        self_killed.add(service)
+                        due.append((now + plan.restart_after_self_kill(service), "restart-self", service))
+                        due.append((now + 0.05, what, fault))
+                        continue
                     at = time.monotonic() - t0
                     kills.append((service, inc, at))
                     supervisor.append((at, CRASH, service, {"reason": "kill -9 (fault plan)"}))

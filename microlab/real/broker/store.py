@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from ...trace import CRASH
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trace (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, incarnation INTEGER, time REAL,
@@ -162,5 +164,25 @@ def outbox_size(path: str) -> int:
         return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
     except sqlite3.OperationalError:
         return 0
+    finally:
+        db.close()
+
+
+def killed_itself(path: str) -> bool:
+    """True if the latest incarnation of a database's service recorded its own crash.
+
+    The supervisor asks after a planned kill -9: a process that had just killed itself
+    between its commit and its publish may not yet have been reported dead, and the
+    kill then hit a process that was already ending.
+    """
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key='incarnation'").fetchone()
+        if row is None:
+            return False
+        return db.execute("SELECT COUNT(*) FROM trace WHERE incarnation=? AND kind=? AND service IS NOT NULL",
+                          (int(row[0]), CRASH)).fetchone()[0] > 0
+    except sqlite3.OperationalError:
+        return False
     finally:
         db.close()
