@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .trace import CRASH, DELIVER, EFFECT, END, FAIL, LOST, RESTART, SEND, START, Record, Trace
+from .trace import EFFECT, END, FAIL, LOST, SEND, START, Record, Trace
 
 
 @dataclass(frozen=True)
@@ -134,43 +134,6 @@ def utilization(trace: Trace, workers: dict, horizon: float | None = None) -> di
     if horizon <= 0:
         return {name: 0.0 for name in workers}
     return {name: busy.get(name, 0.0) / (horizon * n) for name, n in workers.items()}
-
-
-def queue_lengths(trace: Trace, service: str) -> list[tuple[float, int]]:
-    """Messages waiting in ``service``'s mailbox over time: ``[(time, length), ...]`` steps."""
-    out = [(0.0, 0)]
-    waiting = 0
-    for rec in trace.records:
-        if rec[2] != service:
-            continue
-        kind = rec[1]
-        if kind == DELIVER:
-            waiting += 1
-        elif kind == START:
-            waiting -= 1
-        elif kind == CRASH:
-            waiting = 0
-        else:
-            continue
-        out.append((rec[0], waiting))
-    return out
-
-
-def downtime(trace: Trace, service: str, until: float) -> list[tuple[float, float]]:
-    """The intervals during which ``service`` was down (crash to restart, or to ``until``)."""
-    out = []
-    down_at = None
-    for rec in trace.records:
-        if rec[2] != service:
-            continue
-        if rec[1] == CRASH and down_at is None:
-            down_at = rec[0]
-        elif rec[1] == RESTART and down_at is not None:
-            out.append((down_at, rec[0]))
-            down_at = None
-    if down_at is not None:
-        out.append((down_at, until))
-    return out
 
 
 def availability(trace: Trace, start: float, end: float, within: float) -> float:

@@ -108,6 +108,12 @@ class Service:
     any number of times.
     """
 
+    #: What this service is in its pattern, declared by the engines (``"orchestrator"``,
+    #: ``"broker"``, ``"worker"``, ``"participant"``, ``"owner"``, ``"listener"``,
+    #: ``"client"``); None for a plain service. Figures group services by it
+    #: (:func:`microlab.analysis.roles`), instead of guessing from class names.
+    role: str | None = None
+
     #: Default number of messages handled at once (a subclass or __init__ may change it).
     workers: int = 1
     #: Default work time per message: None (instant), seconds, or a Distribution.
@@ -489,6 +495,8 @@ class Client(Service):
 
     It accepts any message and keeps it in ``received``.
     """
+
+    role = "client"
 
     def __init__(self, name: str = "client"):
         super().__init__(name)

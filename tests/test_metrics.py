@@ -4,6 +4,8 @@ import math
 
 import pytest
 
+from microlab.analysis import down_spans, queue_series
+
 from microlab import Constant, Service, System
 from microlab import metrics
 
@@ -48,8 +50,8 @@ def test_throughput_bins():
 
 def test_queue_and_utilization_show_a_saturated_service():
     system = chain(orders=4, work=Constant(2.0), gap=0.0)
-    queue = metrics.queue_lengths(system.trace, "a")
-    assert max(n for _, n in queue) == 3
+    queue = queue_series(system.trace, ["a"])["a"]   # the analysis layer's, as figures draw it
+    assert max(queue.queue) == 3
     util = metrics.utilization(system.trace, {"a": 1, "b": 1}, horizon=8.5)
     assert util["a"] == pytest.approx(8 / 8.5) and util["b"] == 0
 
@@ -64,6 +66,6 @@ def test_availability_downtime_and_recovery():
     system2.run()
     assert metrics.availability(system.trace, 0, 6, within=2.0) == 1.0
     assert metrics.availability(system2.trace, 0, 6, within=2.0) == pytest.approx(4 / 6)  # orders 1 and 2 reach b while it is down
-    assert metrics.downtime(system2.trace, "b", until=10) == [(1.9, 3.9)]
+    assert [(a, b) for s, a, b, _ in down_spans(system2.trace, until=10) if s == "b"] == [(1.9, 3.9)]
     assert metrics.recovery_time(system2.trace, 1.9) == pytest.approx(4.5 - 1.9)
     assert math.isnan(metrics.availability(system.trace, 50, 60, within=1))

@@ -13,7 +13,7 @@ import microlab
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 PACKAGES = ["microlab", "microlab.orchestration", "microlab.choreography", "microlab.scenarios",
-            "microlab.viz", "microlab.labs", "microlab.exercises", "microlab.real"]
+            "microlab.viz", "microlab.analysis", "microlab.labs", "microlab.exercises", "microlab.real"]
 
 
 def _readme_table() -> dict:

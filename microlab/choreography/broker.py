@@ -132,6 +132,8 @@ class Broker(Service):
     accepted. See the module docstring for the full lifecycle and crash semantics.
     """
 
+    role = "broker"
+
     service_name = "broker"
 
     def __init__(self, name: str | None = None, *, ack_timeout: float = 1.0,

@@ -92,6 +92,8 @@ class Participant(OutboxSender, Service):
     on restart, the outbox relay resumes.
     """
 
+    role = "participant"
+
     def __init__(self, name: str | None = None, *, outbox: bool = True, idempotent: bool = True,
                  broker: str = "broker", publishes=(), workers: int | None = None,
                  work_time=None, relay_interval: float = 1.0, relay_attempts: int = 20):

@@ -65,6 +65,8 @@ class Peer(OutboxSender, Service):
     needed); it may crash and restart, and on restart its outbox resumes re-sending.
     """
 
+    role = "participant"
+
     def __init__(self, name: str | None = None, *, outbox: bool = True, idempotent: bool = True,
                  workers: int | None = None, work_time=None, retry_after: float = 1.0,
                  attempts: int = 20):

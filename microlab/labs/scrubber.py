@@ -7,26 +7,26 @@ waiting in its mailbox), the messages in flight (sent, not yet delivered) drawn
 between their sender and receiver, and the last few trace records. Moving the slider
 only redraws: the run is not simulated again, so it follows the slider smoothly.
 
-The state at an instant is computed from the trace alone by :class:`RunStates`, which
-draws nothing (tests and exercises can use it).
+The state at an instant is computed from the trace alone by
+:class:`microlab.analysis.instants.RunStates`, which draws nothing (tests and exercises
+can use it); this module is the lab around it.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
 
 import ipywidgets as widgets
-import numpy as np
 import plotly.graph_objects as go
 
 from .. import scenarios, viz
 from ..errors import MicrolabError
 from ..faults import FaultPlan
-from ..trace import DELIVER, DROP, DUPLICATE, SEND, Trace
+from ..trace import Trace
 from ..viz import style
-from ..viz.data import deliveries, down_spans, lane_order
+# The state at an instant is the analysis layer's; re-exported for the course's older imports.
+from ..analysis.instants import RECENT, RunStates, ServiceState, Wire, wires  # noqa: F401
 from ..viz.topology import positions, talk_graph
 from .base import Lab
 
@@ -40,8 +40,6 @@ FAILURES = {
 }
 #: Orders per second: fast enough that several orders are under way when something fails.
 ARRIVAL_RATE = 20.0
-#: Trace records listed under the figures (the last ones up to the instant shown).
-RECENT = 10
 #: Positions of the play button (the slider is divided into this many steps).
 PLAY_STEPS = 100
 #: How far (in layout units) a message in flight is drawn off its link, so that the two
@@ -65,183 +63,6 @@ def failure_knobs(failure: str, pattern: str) -> dict:
     if failure == "drops":
         return {"faults": FaultPlan().drop(rate=0.1)}
     return {}
-
-
-# -- the state at an instant, from the trace ---------------------------------------------------
-
-@dataclass
-class ServiceState:
-    """One service at one instant: up or down, workers busy (of ``workers``), mailbox length."""
-
-    name: str
-    up: bool
-    busy: int
-    workers: int
-    mailbox: int
-
-
-@dataclass
-class Wire:
-    """One copy of a message on the network: sent at ``sent``, delivered or dropped at
-    ``ended`` (None: still in flight when the trace ends); ``outcome`` says which."""
-
-    message: object
-    sent: float
-    ended: float | None
-    outcome: str | None
-    note: str | None = None
-
-
-class RunStates:
-    """Every service's state and the messages in flight at any instant of a run.
-
-    Built once from a trace (a System or a Trace; the System also gives each service's
-    number of workers); each query is a binary search, so a slider can ask at every move.
-    """
-
-    def __init__(self, source, *, include_client: bool = False):
-        trace = getattr(source, "trace", source)
-        if not isinstance(trace, Trace) or not trace.records:
-            raise MicrolabError("the run recorded nothing: build it with trace=True and give it "
-                                "at least one order")
-        self.trace = trace
-        live = getattr(source, "services", None) or {}
-        self.record_times = np.array([r[0] for r in trace.records], dtype=float)
-        self.end = float(self.record_times[-1])
-        names = lane_order(list(live) + trace.services())
-        self.services = [n for n in names if include_client or n != "client"]
-        self.workers = {n: getattr(live.get(n), "workers", 1) for n in self.services}
-        self._mailbox, self._busy = _intervals(trace)
-        self.down = [(s, a, b) for s, a, b, _ in down_spans(trace, until=math.inf)]
-        self.wires = wires(trace)
-        #: Per service, the times copies were dropped on arriving at it (while it was down).
-        self._dropped_at = {}
-        for time, kind, service, _msg, _detail in trace.records:
-            if kind == DROP and service is not None:
-                self._dropped_at.setdefault(service, []).append(time)
-        self._sent = np.array([w.sent for w in self.wires], dtype=float)
-        self._ended = np.array([math.inf if w.ended is None else w.ended for w in self.wires], dtype=float)
-
-    def is_up(self, service: str, t: float) -> bool:
-        """False while ``service`` is crashed at ``t`` (from its crash until its restart)."""
-        return not any(s == service and a <= t < b for s, a, b in self.down)
-
-    def services_at(self, t: float) -> list[ServiceState]:
-        """Each service's state just after every event at time ``t``."""
-        out = []
-        for name in self.services:
-            out.append(ServiceState(name, self.is_up(name, t), _count(self._busy.get(name), t),
-                                    self.workers[name], _count(self._mailbox.get(name), t)))
-        return out
-
-    def peak(self) -> int:
-        """The most busy workers or waiting messages any service had at any instant of the run."""
-        top = 0
-        for spans in (*self._mailbox.values(), *self._busy.values()):
-            starts, ends = np.sort(spans[0]), np.sort(spans[1])
-            # At each start, the intervals open are those started and not yet ended.
-            open_ = np.searchsorted(starts, starts, side="right") - np.searchsorted(ends, starts, side="right")
-            top = max(top, int(open_.max()))
-        return top
-
-    def dropped_at(self, service: str, since: float, t: float) -> int:
-        """Copies dropped at ``service`` from ``since`` up to ``t`` (a down service drops what arrives)."""
-        return sum(1 for x in self._dropped_at.get(service, ()) if since <= x <= t)
-
-    def opening(self) -> float:
-        """The instant to open on: inside the first crash, at its busiest moment (its start if
-        nothing travels then), so the learner sees the failure first; else the busiest instant."""
-        if not self.down:
-            return self.busiest()
-        _service, start, end = min(self.down, key=lambda d: d[1])
-        t = self.busiest(start, min(end, self.end))
-        return t if start <= t < end else start
-
-    def in_flight(self, t: float) -> list[Wire]:
-        """Copies sent at or before ``t`` and not yet delivered or dropped at ``t``."""
-        idx = np.flatnonzero((self._sent <= t) & (t < self._ended))
-        return [self.wires[i] for i in idx]
-
-    def recent(self, t: float, n: int = RECENT) -> list[tuple]:
-        """The last ``n`` trace records at or before ``t``."""
-        i = int(np.searchsorted(self.record_times, t, side="right"))
-        return self.trace.records[max(0, i - n):i]
-
-    def next_event(self, t: float) -> float:
-        """The time of the first record after ``t`` (``t`` itself at the end)."""
-        i = int(np.searchsorted(self.record_times, t, side="right"))
-        return float(self.record_times[i]) if i < len(self.record_times) else t
-
-    def previous_event(self, t: float) -> float:
-        """The time of the last record before ``t`` (``t`` itself at the start)."""
-        i = int(np.searchsorted(self.record_times, t, side="left")) - 1
-        return float(self.record_times[i]) if i >= 0 else t
-
-    def busiest(self, start: float = -math.inf, end: float = math.inf) -> float:
-        """An instant with the most messages in flight (the earliest such) between ``start`` and
-        ``end`` (default: the whole run); 0, or ``start``, for none."""
-        if not self.wires:
-            return 0.0 if start == -math.inf else start
-        times = np.concatenate([self._sent, self._ended])
-        steps = np.concatenate([np.ones(len(self._sent)), -np.ones(len(self._ended))])
-        # At equal times, arrivals come first: a copy delivered at t is not in flight at t.
-        order = np.lexsort((steps, times))
-        counts = np.cumsum(steps[order])
-        at = times[order]
-        inside = np.flatnonzero((at >= start) & (at < end))
-        if not len(inside):
-            return 0.0 if start == -math.inf else float(start)
-        return float(at[inside[int(np.argmax(counts[inside]))]])
-
-
-def _intervals(trace: Trace) -> tuple[dict, dict]:
-    """Per service, ``(starts, ends)`` arrays of the time each copy spent in the mailbox and
-    in a worker's hands.
-
-    A copy that was delivered but never started nor lost was consumed on arrival, outside
-    the mailbox (the choreography's ``Confirm:`` and ``Ack:`` replies are): it never
-    waited. (Counting it as waiting would leave it in the mailbox forever.)
-    """
-    mailbox: dict = {}
-    busy: dict = {}
-    for d in deliveries(trace):
-        if d.started is not None:
-            mailbox.setdefault(d.service, []).append((d.delivered, d.started))
-            busy.setdefault(d.service, []).append((d.started, math.inf if d.ended is None else d.ended))
-        elif d.outcome == "lost":
-            mailbox.setdefault(d.service, []).append((d.delivered, d.ended))
-    as_arrays = lambda spans: (np.array([a for a, _ in spans]), np.array([b for _, b in spans]))  # noqa: E731
-    return ({k: as_arrays(v) for k, v in mailbox.items()}, {k: as_arrays(v) for k, v in busy.items()})
-
-
-def _count(spans, t: float) -> int:
-    if spans is None:
-        return 0
-    starts, ends = spans
-    return int(np.count_nonzero((starts <= t) & (t < ends)))
-
-
-def wires(trace: Trace) -> list[Wire]:
-    """Every copy of every message on the network, matched send (or duplicate) to outcome.
-
-    Copies of one message end first in, first out; a copy the network dropped when it
-    was sent ends at its send time, so it is never in flight.
-    """
-    out: list[Wire] = []
-    open_: dict = {}      # message id -> [indexes of copies not yet ended], oldest first
-    for time, kind, _service, msg, detail in trace.records:
-        if kind == SEND or kind == DUPLICATE:
-            open_.setdefault(msg.id, []).append(len(out))
-            out.append(Wire(msg, msg.sent_at if kind == SEND else time, None, None))
-        elif kind == DELIVER or kind == DROP:
-            copies = open_.get(msg.id)
-            if copies:
-                w = out[copies.pop(0)]
-                w.ended = time
-                w.outcome = "delivered" if kind == DELIVER else "dropped"
-                if kind == DROP:
-                    w.note = (detail or {}).get("reason")
-    return out
 
 
 # -- the lab -----------------------------------------------------------------------------------

@@ -137,6 +137,8 @@ class Orchestrator(Service):
     (workers poll task queues, as in Conductor: the default) or ``"push"`` (commands).
     """
 
+    role = "orchestrator"
+
     service_name = "orchestrator"
 
     def __new__(cls, *args, servers: int = 1, **kw):

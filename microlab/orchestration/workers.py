@@ -148,6 +148,8 @@ class Worker(Service):
     in ``__init__``: ``self.task("crash", self.crash_task)``.
     """
 
+    role = "worker"
+
     #: Worker methods a subclass may replace (the rest are the Worker API).
     OVERRIDABLE = ("default_task", "serves", "handle")
 

@@ -41,6 +41,8 @@ class FlowOwner(Service):
     ``WorkflowStarted``: a request lost while the orchestrator is down is not an order lost.
     """
 
+    role = "owner"
+
     def __init__(self, name: str, request: str, workflow: str, orchestrator: Orchestrator,
                  retry_after: float = 1.0, attempts: int = 10, listeners: dict | None = None,
                  concludes: bool = False, **kw):
@@ -125,6 +127,8 @@ class ReceiptFreeOwner(FlowOwner):
 
 class Listener(Service):
     """A service that only hears a transaction's outcome (fire-and-forget notification)."""
+
+    role = "listener"
 
     def __init__(self, name: str, completed: str, rejected: str, **kw):
         super().__init__(name, **kw)

@@ -1,214 +1,31 @@
 """What the figures compute from a trace before they draw anything (no plotly here).
 
-Each function reads a :class:`~microlab.trace.Trace` (or a System, for its trace) and
-returns plain Python data: which copy of which message flew from where to where and
-how it ended, how long messages waited and were worked on, queue lengths over time,
-who talked to whom. They live apart from the plotting so that checks, metrics and
-exercises can use them too (and so that they can move to a metrics module later).
-
-Matching a handling to its delivery: the trace records ``deliver``, ``start``, ``end``
-(or ``fail``, or ``lost``) for each copy of a message at a service. A duplicated
-message has two copies with the same id, so copies are matched first in, first out
-per ``(service, message id)``: the copy delivered first is the one started first.
+The trace analysis that figures and labs share (who is who, deliveries matched with
+their handlings, down time, queue lengths and busy workers) lives in
+:mod:`microlab.analysis`, pure, trace in and plain data out; it is imported here too,
+so that figures keep one place to import from. What is left here is what only
+figures need: every copy of every message on the wire (:func:`flights`), handling and
+workflow spans for timelines, and who talked to whom.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from ..trace import (CRASH, DELIVER, DROP, DUPLICATE, END, FAIL, LOST, RESTART, SEND,
-                     START, Trace)
+# Re-exported for the figures (and the course's older imports): the analysis layer is the source.
+from ..analysis.downtime import down_spans  # noqa: F401
+from ..analysis.handlings import Delivery, deliveries  # noqa: F401
+from ..analysis.queues import QueueSeries, queue_series, time_average  # noqa: F401
+from ..analysis.lanes import ROLE_HINTS, lane_order, roles, services_in  # noqa: F401
+from ..analysis.source import as_trace, check_correlation, live_services  # noqa: F401
+from ..trace import DELIVER, DROP, DUPLICATE, SEND, Trace
 
 #: A trace record kind that engines write when they send a compensating message; the
 #: message of such a record is drawn as a compensation.
 COMPENSATE = "compensate"
 
-#: Names that mark a service's role when nothing more explicit is known (see :func:`roles`).
-ROLE_HINTS = (("orchestrator", "orchestrator"), ("conductor", "orchestrator"), ("broker", "broker"))
-
-
-def as_trace(source) -> Trace:
-    """The trace of ``source`` (a Trace, or anything with a ``.trace``, such as a System)."""
-    trace = getattr(source, "trace", source)
-    if not isinstance(trace, Trace):
-        raise TypeError(f"expected a microlab Trace or System, got {type(source).__name__}: "
-                        "pass system.trace, or the system itself")
-    if not trace.enabled:
-        raise ValueError("this trace recorded nothing (the system was built with trace=False): "
-                         "build it with System(..., trace=True) to draw it")
-    return trace
-
-
-def live_services(source) -> dict:
-    """The service objects of ``source`` by name when it is a System, else an empty dict."""
-    services = getattr(source, "services", None)
-    return services if isinstance(services, dict) else {}
-
-
-def check_correlation(trace: Trace, correlation) -> None:
-    """Raise a teaching error if no record of ``trace`` belongs to transaction ``correlation``."""
-    if correlation is None:
-        return
-    for rec in trace.records:
-        msg = rec[3]
-        if (msg is not None and msg.correlation == correlation) or \
-                (msg is None and rec[4] and rec[4].get("correlation") == correlation):
-            return
-    known = trace.correlations()
-    shown = ", ".join(repr(c) for c in known[:8]) + (" ..." if len(known) > 8 else "")
-    raise ValueError(f"no message belongs to transaction (correlation) {correlation!r}; "
-                     f"the trace has {len(known)} transactions: {shown or 'none'}")
-
-
-# -- who is who ------------------------------------------------------------------------------
-
-def services_in(source) -> list[str]:
-    """Every service named in the trace (senders, receivers, crash sites), in order of appearance."""
-    trace = as_trace(source)
-    seen: dict = {}
-    for rec in trace.records:
-        if rec[2] is not None:
-            seen.setdefault(rec[2], None)
-        if rec[1] == SEND:
-            seen.setdefault(rec[3].destination, None)
-    return list(seen)
-
-
-def lane_order(names, roles: dict | None = None, entry: str | None = None) -> list[str]:
-    """Services in drawing order, the same in every figure of the course.
-
-    The client first (the outside world, where requests start); then ``entry``, the
-    service the client talks to (the order service that owns the transaction), when it
-    is not central; then the central services (``roles`` saying ``"orchestrator"`` or
-    ``"broker"``); then the others in the order given (first appearance), which keeps the
-    figure stable. Without ``roles`` and ``entry``: the client, then the order given.
-    """
-    names = list(dict.fromkeys(names))
-    first = ["client"] if "client" in names else []
-    roles = roles or {}
-    central = [n for n in names if roles.get(n) in ("orchestrator", "broker")]
-    if entry is not None and entry in names and entry not in first and entry not in central:
-        first.append(entry)
-    first += central
-    taken = set(first)
-    return first + [n for n in names if n not in taken]
-
-
-def roles(source, overrides: dict | None = None) -> dict:
-    """The role of each service: ``"client"``, ``"orchestrator"``, ``"broker"`` or ``"service"``.
-
-    In order of precedence: ``overrides`` (a dict name -> role); when ``source`` is a
-    System, a ``role`` attribute on the service object, then its class (the engines'
-    ``Orchestrator`` and ``Broker``); the name (``client``; a name containing
-    ``orchestrator``/``conductor`` or ``broker``); otherwise ``"service"``.
-    """
-    trace = as_trace(source)
-    names = services_in(trace)
-    live = live_services(source)
-    names = list(dict.fromkeys(list(live) + names)) if live else names
-    overrides = dict(overrides or {})
-    valid = ("client", "orchestrator", "broker", "service")
-    for name, role in overrides.items():
-        if role not in valid:
-            raise ValueError(f"role of {name!r} must be one of {', '.join(valid)}, got {role!r}")
-    out = {}
-    for name in names:
-        service = live.get(name)
-        role = overrides.get(name) or getattr(service, "role", None)
-        if role not in valid and service is not None:
-            role = _engine_role(type(service))
-        if role not in valid:
-            role = "client" if name == "client" else "service"
-            lowered = name.lower()
-            for hint, hinted in ROLE_HINTS:
-                if hint in lowered:
-                    role = hinted
-                    break
-        out[name] = role
-    return out
-
-
-def _engine_role(cls) -> str | None:
-    """"orchestrator" or "broker" for (subclasses of) the engines' own classes.
-
-    Read off the class hierarchy by module name, so that figures need not import the
-    engines (nor fail when a learner names an orchestrator "saga").
-    """
-    for klass in cls.__mro__:
-        module = klass.__module__ or ""
-        if klass.__name__ == "Orchestrator" and module.startswith("microlab.orchestration"):
-            return "orchestrator"
-        if klass.__name__ == "Broker" and module.startswith("microlab.choreography"):
-            return "broker"
-    return None
-
 
 # -- flights: every copy of every message on the wire ------------------------------------------
-
-@dataclass(slots=True)
-class Delivery:
-    """One delivered copy of a message at a service, and what became of it there.
-
-    ``outcome`` is ``"handled"`` (the handler returned), ``"failed"`` (it raised),
-    ``"lost"`` (a crash destroyed it; ``started`` tells whether in the mailbox or in
-    progress) or ``None`` (still waiting or in progress when the trace ends).
-    """
-
-    message: object
-    service: str
-    delivered: float
-    started: float | None = None
-    ended: float | None = None
-    outcome: str | None = None
-    note: str | None = None
-
-
-def deliveries(trace: Trace, correlation=None) -> list[Delivery]:
-    """Every delivered copy, in delivery order, matched with its handling (see the module doc)."""
-    out: list[Delivery] = []
-    waiting: dict = {}     # (service, id) -> [Delivery not started yet], oldest first
-    working: dict = {}     # (service, id) -> [Delivery started, not finished], oldest first
-    for time, kind, service, msg, detail in trace.records:
-        if msg is None or (correlation is not None and msg.correlation != correlation):
-            continue
-        if kind == DELIVER:
-            d = Delivery(msg, service, time)
-            out.append(d)
-            key = (service, msg.id)
-            queue = waiting.get(key)
-            if queue is None:
-                waiting[key] = [d]
-            else:
-                queue.append(d)
-        elif kind == START:
-            key = (service, msg.id)
-            queue = waiting.get(key)
-            if queue:
-                d = queue.pop(0)
-                d.started = time
-                busy = working.get(key)
-                if busy is None:
-                    working[key] = [d]
-                else:
-                    busy.append(d)
-        elif kind == END or kind == FAIL or kind == LOST:
-            key = (service, msg.id)
-            queue = working.get(key)
-            if not queue and kind == LOST:
-                queue = waiting.get(key)  # lost while still in the mailbox
-            if not queue:
-                continue  # e.g. a timer that failed after its message was handled
-            d = queue.pop(0)
-            d.ended = time
-            if kind == END:
-                d.outcome = "handled"
-            else:
-                d.outcome = "failed" if kind == FAIL else "lost"
-                if detail:
-                    d.note = detail.get("error") or detail.get("reason")
-    return out
 
 
 @dataclass
@@ -348,107 +165,6 @@ def flights(source, correlation=None, compensation_types=()) -> Flights:
             cat = "other"
         out.category.append(cat)
     return out
-
-
-# -- down time ---------------------------------------------------------------------------------
-
-def down_spans(source, until: float | None = None) -> list[tuple[str, float, float, str | None]]:
-    """``(service, crashed at, restarted at, reason)`` for every crash; a service still
-    down at the end of the trace is given ``until`` (default: the last record's time)."""
-    trace = as_trace(source)
-    end = until if until is not None else (trace.records[-1][0] if trace.records else 0.0)
-    open_: dict = {}
-    spans = []
-    for time, kind, service, _msg, detail in trace.records:
-        if kind == CRASH:
-            open_[service] = (time, (detail or {}).get("reason"))
-        elif kind == RESTART and service in open_:
-            start, reason = open_.pop(service)
-            spans.append((service, start, time, reason))
-    for service, (start, reason) in open_.items():
-        spans.append((service, start, max(end, start), reason))
-    spans.sort(key=lambda s: (s[1], s[0]))
-    return spans
-
-
-# -- queues and workers over time ----------------------------------------------------------------
-
-@dataclass
-class QueueSeries:
-    """Mailbox length and busy workers of one service, as step functions of time.
-
-    After the event at ``times[i]``, the mailbox holds ``queue[i]`` messages and
-    ``busy[i]`` workers are handling one.
-    """
-
-    service: str
-    times: np.ndarray
-    queue: np.ndarray
-    busy: np.ndarray
-
-
-def queue_series(source, services=None) -> dict[str, QueueSeries]:
-    """Queue length (delivered, not started) and busy workers (started, not finished) per service."""
-    trace = as_trace(source)
-    wanted = None if services is None else list(services)
-    queue: dict = {}
-    busy: dict = {}
-    working: dict = {}    # (service, id) -> copies in progress
-    steps: dict = {}
-    for time, kind, service, msg, _detail in trace.records:
-        if msg is None or kind not in (DELIVER, START, END, FAIL, LOST):
-            continue
-        key = (service, msg.id)
-        q = queue.get(service, 0)
-        b = busy.get(service, 0)
-        if kind == DELIVER:
-            q += 1
-        elif kind == START:
-            q -= 1
-            b += 1
-            working[key] = working.get(key, 0) + 1
-        elif working.get(key, 0) > 0:     # end, fail or lost of a message in progress
-            working[key] -= 1
-            b -= 1
-        elif kind == LOST:                # lost in the mailbox
-            q -= 1
-        else:
-            continue                      # a failure outside a handling (a timer)
-        queue[service] = q
-        busy[service] = b
-        steps.setdefault(service, []).append((time, q, b))
-    names = lane_order(steps) if wanted is None else wanted
-    out = {}
-    for name in names:
-        rows = steps.get(name)
-        if rows is None:
-            if wanted is not None:
-                known = ", ".join(lane_order(steps)) or "none"
-                raise ValueError(f"service {name!r} handled no message in this trace; "
-                                 f"services that did: {known}")
-            continue
-        arr = np.array(rows, dtype=float)
-        # Several events at one instant (delivered and started at once) would draw a
-        # spike of zero width: keep only the state after the last of them.
-        last = np.append(arr[1:, 0] != arr[:-1, 0], True)
-        arr = arr[last]
-        out[name] = QueueSeries(name, arr[:, 0], arr[:, 1], arr[:, 2])
-    return out
-
-
-def time_average(times: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The average over each bin ``[edges[k], edges[k+1])`` of the step function that
-    takes ``values[i]`` from ``times[i]`` until the next time (and 0 before the first)."""
-    times = np.asarray(times, dtype=float)
-    values = np.asarray(values, dtype=float)
-    # Cumulative area under the steps, known exactly at each event time; it is linear
-    # in between, so interpolation is exact.
-    widths = np.diff(times)
-    area = np.concatenate([[0.0], np.cumsum(values[:-1] * widths)])   # area at each time
-    at_edges = np.interp(edges, times, area, left=0.0)
-    after = edges > times[-1]
-    at_edges[after] = area[-1] + values[-1] * (edges[after] - times[-1])
-    return np.diff(at_edges) / np.diff(edges)
 
 
 # -- handling spans (the timeline of a transaction) --------------------------------------------

@@ -15,7 +15,9 @@ status, attempts, service, times, input and output (truncated).
 
 Where each node goes, and which nodes and edges the execution took, is computed by
 :mod:`microlab.viz.workflow_layout` (pure, no plotting); this module draws it. The same
-definition and execution give the same figure JSON.
+definition and execution give the same figure JSON. The drawing is one unit, longer
+than most modules, because the panels, the legend, the labels and the hover text of one
+diagram share its scale and status styles and change together.
 """
 
 from __future__ import annotations

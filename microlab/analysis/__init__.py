@@ -1,0 +1,29 @@
+"""The analysis layer: what figures and labs compute from a trace, pure, trace in and plain data out.
+
+Written once, drawn many times: the figures (:mod:`microlab.viz`) draw what these
+functions compute and the labs (:mod:`microlab.labs`) call them; none of them draws
+or imports plotting, so checks, exercises and tests can use them too.
+
+- :mod:`.source`: what the analysis reads (a Trace, or a System for its trace and services);
+- :mod:`.lanes`: the services of a run, the role each engine declares for them, the
+  order every figure draws them in;
+- :mod:`.handlings`: every delivered copy of a message matched with its handling;
+- :mod:`.downtime`: when each service was down;
+- :mod:`.queues`: mailbox lengths and busy workers over time;
+- :mod:`.instants`: every service's state and the messages in flight at an instant
+  (the time scrubber's model).
+"""
+
+from .downtime import down_spans
+from .handlings import Delivery, deliveries
+from .instants import RunStates, ServiceState, Wire, wires
+from .queues import QueueSeries, queue_series, time_average
+from .lanes import FIGURE_ROLES, lane_order, roles, services_in
+from .source import as_trace, check_correlation, live_services
+
+__all__ = [
+    "as_trace", "live_services", "check_correlation",
+    "services_in", "lane_order", "roles", "FIGURE_ROLES",
+    "Delivery", "deliveries", "down_spans", "QueueSeries", "queue_series", "time_average",
+    "RunStates", "ServiceState", "Wire", "wires",
+]
