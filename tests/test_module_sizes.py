@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "microlab"
-LIMIT = 420   # "about 400 lines"
+LIMIT = 400   # "about 400 lines": past it, a module says why it is one unit
 
 
 def _modules():
