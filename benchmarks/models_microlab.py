@@ -2,6 +2,13 @@
 
 Service subclasses with ``on_<Type>`` handlers, ``System(seed, latency=Exponential(...))``
 and the trace on (unless a benchmark turns it off to measure what tracing costs).
+
+A deliberate copy of the order saga, not :data:`microlab.flows.ORDER` (the course's
+source, which the scenarios build): a kernel benchmark must run the SimPy and heapq
+models' saga line for line, the same messages and the same random draws in the same
+order (:meth:`benchmarks.saga.Outcome.same_run_as` checks it), so that the timings
+compare kernels and nothing else. The scenarios' saga adds an owner, a broker or an
+orchestrator, retries and compensation, which the SimPy model does not have.
 """
 
 from __future__ import annotations

@@ -11,6 +11,20 @@ the same business.
 The names of a step are the vocabulary of both patterns: the effect ``charge`` is the
 SIMPLE task ``charge`` in the workflow and the reaction that publishes
 ``PaymentCompleted`` (or ``PaymentFailed``) in the choreography.
+
+:data:`ORDER` is the one source of the course's order saga. What runs it is built from
+it (:mod:`microlab.scenarios`: every pattern, the labs, the gallery). The hand-written
+copies that teach one idea each say in their docstring how they differ and why, and a
+test holds them to this flow's services, effects and events:
+
+- :mod:`microlab.choreography.examples` (chapter 03): the choreography written out by
+  hand, without ``ShippingFailed`` and its refund;
+- :mod:`microlab.orchestration.toys` with ``microlab/data/workflows/order_saga.json``
+  (chapters 02 and 08): the same three steps in Conductor's task names, with the
+  JSON's own retry policies;
+- :mod:`microlab.exercises.ch01` (before the engines are taught) and
+  ``benchmarks/models_microlab.py`` (line for line the SimPy model's saga) stay
+  separate on purpose, and say why where they live.
 """
 
 from __future__ import annotations
@@ -64,6 +78,12 @@ class BusinessFlow:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"flow {self.name!r}: each service may appear once, repeated: {dupes}")
+
+    @property
+    def workflow(self) -> str:
+        """The name of the workflow the orchestrated pattern generates from this flow
+        (``order_workflow``): not ``order_saga``, the hand-written Conductor file's."""
+        return f"{self.name}_workflow"
 
     @property
     def services(self) -> list[str]:

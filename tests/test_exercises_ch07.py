@@ -8,10 +8,10 @@ TAX = FlowStep("tax", "compute_tax", "void_tax", "TaxComputed", "TaxFailed", "Ta
 
 def test_impact_measures_any_change_under_both_patterns():
     imp = ch07.impact(ORDER.insert(FRAUD_CHECK, after="payment"))
-    assert imp["orchestration"].changed_workflows == ["order_saga"]
+    assert imp["orchestration"].changed_workflows == ["order_workflow"]
     assert sorted(imp["choreography"].changed_services) == ["inventory", "order", "payment", "shipping"]
     rows = ch07.impact_rows({"add loyalty": ORDER.with_listener("loyalty")})
-    assert rows == [{"change": "add loyalty", "pattern": "orchestration", "changed": ["workflow order_saga"]},
+    assert rows == [{"change": "add loyalty", "pattern": "orchestration", "changed": ["workflow order_workflow"]},
                     {"change": "add loyalty", "pattern": "choreography", "changed": []}]
 
 

@@ -8,11 +8,11 @@ from microlab import DefinitionError, Exponential, System
 from microlab.checks import SagaSpec, Step, check_saga
 from microlab.orchestration import Orchestrator, dumps, execution, load_task_defs, load_workflow, load_workflows
 from microlab.orchestration import model as m
-from microlab.orchestration.toys import UNDO, order_saga, saga_services, workflow_file
+from microlab.orchestration.toys import UNDO, load_order_workflows, saga_services, workflow_file
 
 
 def test_the_project_saga_file_loads_with_its_failure_workflow():
-    main, comp = order_saga()
+    main, comp = load_order_workflows()
     assert main.failure_workflow == comp.name == "order_saga_compensation"
     assert [t.task_reference_name for t in main.tasks] == ["reserve_inventory", "charge_payment", "book_shipment"]
     assert [t.task_definition.retry_logic for t in main.tasks] == ["FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"]
@@ -22,7 +22,7 @@ def saga_system(seed=1, conclusions=None):
     system = System(seed=seed, latency=Exponential(0.01))
     orchestrator = system.add(Orchestrator(conclusions=conclusions))
     inventory, payment, shipping = system.add(*saga_services())
-    orchestrator.register(order_saga())
+    orchestrator.register(load_order_workflows())
     return system, orchestrator, inventory, payment, shipping
 
 

@@ -7,7 +7,7 @@ from microlab.orchestration import DurableLog, Orchestrator, execution, workflow
 from microlab.orchestration import model as m
 from microlab.orchestration import records as rec
 from microlab.orchestration.state import State
-from microlab.orchestration.toys import order_saga, saga_services
+from microlab.orchestration.toys import load_order_workflows, saga_services
 from microlab.trace import DROP, SEND
 
 CRASH_AT = 0.07
@@ -19,7 +19,7 @@ def saga_system(standby, failover_delay=2.0, orders=3):
     # durable queues make that unnecessary: see test_orchestration_polling.py).
     orchestrator = system.add(Orchestrator(standby=standby, failover_delay=failover_delay, dispatch="push"))
     services = system.add(*saga_services(work_time=Constant(0.05)))
-    orchestrator.register(order_saga())
+    orchestrator.register(load_order_workflows())
     for i in range(orders):
         orchestrator.start("order_saga", {"orderId": i, "amount": 5}, correlation=f"order-{i}", at=i * 0.03)
     return system, orchestrator, services
@@ -132,7 +132,7 @@ def test_the_log_is_plain_data_outside_the_service():
     system = System(seed=1)
     orchestrator = system.add(Orchestrator(log=shared))
     system.add(*saga_services())
-    orchestrator.register(order_saga())
+    orchestrator.register(load_order_workflows())
     orchestrator.start("order_saga", {"orderId": 1}, correlation="o")
     system.run()
     assert orchestrator.log is shared and shared.active == "orchestrator"

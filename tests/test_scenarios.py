@@ -175,7 +175,7 @@ def test_canonical_changes_favour_each_pattern_once():
     fraud = scenarios.change_impact("fraud_check")
     assert fraud["orchestration"].as_dict() == {
         "added_services": ["fraud"], "removed_services": [], "changed_services": [],
-        "added_workflows": [], "removed_workflows": [], "changed_workflows": ["order_saga"]}
+        "added_workflows": [], "removed_workflows": [], "changed_workflows": ["order_workflow"]}
     assert fraud["choreography"].as_dict() == {
         "added_services": ["fraud"], "removed_services": [],
         "changed_services": ["inventory", "order", "payment", "shipping"],

@@ -19,6 +19,31 @@ idempotent-consumer switch is what prevents double effects.
 
 Build it with :func:`order_flow`; every participant is also available on its own
 (``inventory_service(...)``) to be changed in an exercise.
+
+How it differs from the source
+------------------------------
+The order saga is defined once, as :data:`microlab.flows.ORDER`; what
+``scenarios.order_saga("choreography")`` runs is generated from it
+(:mod:`microlab.scenarios.choreographed`). This module writes a smaller choreography
+out by hand, to be read in chapter 03. It uses the flow's services, effects and event
+names (a test holds it to them), and differs in exactly these ways:
+
+1. **Shipping cannot fail**: there is no ``ShippingFailed``, so payment never refunds
+   (``PaymentRefunded``) and inventory releases its stock only on ``PaymentFailed``.
+   The generated choreography undoes every earlier step when a later one fails. Why:
+   chapter 03 shows what the missing failure event costs (its piano order stays paid
+   and reserved, dead-lettered, never compensated) and exercise 3.4 asks what a
+   choreography must add; the generated one adds exactly that.
+2. **Failures come from the order's data**, a stock count and a declined card, not
+   from a failure probability per step with local retries: the chapter places single
+   orders by hand and predicts their fate.
+3. **Concluding and undoing publish nothing**: no ``OrderCompleted``,
+   ``OrderRejected`` or ``StockReleased``, and no notification listener, so the
+   chapter's diagrams show the four steps and nothing else.
+4. **The reactions are naive**: the order service does not check that an order is
+   still pending, and inventory releases without checking that it reserved, so the
+   idempotent-consumer switch alone prevents double effects. The generated services
+   conclude once and count what they applied (:mod:`microlab.scenarios.steps`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,12 @@
 - :func:`check_busiest`: which service handles the most messages in each pattern.
 
 The toy services of the conductor exercise live here too, so that the notebook cell
-holds only the learner's code.
+holds only the learner's code. They are a deliberate copy of the first two steps of
+the order saga (:data:`microlab.flows.ORDER`, the source, whose effect names
+``reserve``, ``release`` and ``charge`` they record), written with the core API as
+commands and replies: chapter 01 runs before the engines are taught, and the learner's
+conductor is a plain Service that sends a command and reads the reply, which the
+generated workers (task calls from an orchestrator) would hide.
 """
 
 from __future__ import annotations

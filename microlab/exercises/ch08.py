@@ -239,7 +239,7 @@ def cluster_run(servers: int = 3, *, crash: str | None = None, at: float = 0.5, 
     system = System(seed=seed, latency=Exponential(0.01))
     orchestrator = system.add(Orchestrator(servers=servers, js_timeout=None))
     system.add(*toys.saga_services())
-    orchestrator.register(toys.order_saga())
+    orchestrator.register(toys.load_order_workflows())
     for i in range(1, orders + 1):
         orchestrator.start("order_saga", {"orderId": f"o-{i}", "amount": 30, "items": ["book"]},
                            correlation=f"order-{i}", at=spacing * i)

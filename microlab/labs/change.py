@@ -32,7 +32,7 @@ from ..viz import style
 from .base import Lab
 
 #: The main workflow of the orchestrated order saga (the one a change edits).
-MAIN_WORKFLOW = "order_saga"
+MAIN_WORKFLOW = ORDER.workflow
 
 
 @dataclass
@@ -180,7 +180,7 @@ def definitions_html(view: ChangeView) -> str:
     after_wf = view.after["orchestration"]["workflows"].get(MAIN_WORKFLOW, {})
     old = [t["taskReferenceName"] for t in before_wf.get("tasks", [])]
     new = [t["taskReferenceName"] for t in after_wf.get("tasks", [])]
-    orch = ("<b>Orchestration</b>: workflow <code>order_saga</code> "
+    orch = (f"<b>Orchestration</b>: workflow <code>{MAIN_WORKFLOW}</code> "
             f"({'edited' if old != new else 'unchanged'})<br>"
             f"before: {_chain(old, set())}<br>after: {_chain(new, set(new) - set(old))}")
     added = view.impact["orchestration"].added_services

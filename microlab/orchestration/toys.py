@@ -1,9 +1,9 @@
 """Toy services for the order saga: inventory, payment and shipping workers.
 
-They serve the SIMPLE tasks of the project's own ``order_saga`` definition
-(``microlab/data/workflows/order_saga.json``, :func:`order_saga`) and of the builder's
-saga form, and record each business effect in the trace, so that a consistency check
-can tell, per order, what was done and what was undone:
+They serve the SIMPLE tasks of the project's own Conductor file
+(``microlab/data/workflows/order_saga.json``, loaded by :func:`load_order_workflows`)
+and of the builder's saga form, and record each business effect in the trace, so that a
+consistency check can tell, per order, what was done and what was undone:
 
 =========  ===========================  =====================================
 service    task -> effect               undo task -> effect
@@ -15,19 +15,42 @@ shipping   book_shipment -> ship         cancel_shipment -> cancel_shipment
 
 Every effect's detail has ``order`` (the ``orderId`` input). Fail them with the
 :class:`~microlab.orchestration.workers.Worker` switches (``shipping.fail("book_shipment")``).
+
+How this differs from the order saga the scenarios generate from
+:data:`microlab.flows.ORDER` (the source), and why. The services, the effects, their
+undo effects (:data:`UNDO` is read from the flow) and the order of the steps are the
+flow's; a test runs the JSON file on these workers and holds it to the flow's steps.
+
+- The task names are Conductor's verb_noun (``charge_payment``), not the flow's effect
+  names (``charge``): chapters 02 and 08 teach a Conductor definition as a real server
+  runs it, and ``order_saga.json`` is checked against Conductor OSS.
+- The JSON file gives each task its own retry policy (FIXED, EXPONENTIAL and LINEAR
+  back-off), to show all three; the generated workflow (``order_workflow``) gives
+  every step the knobs' ``retries``.
+- The compensation is a failure workflow written out in JSON_JQ_TRANSFORM and SWITCH
+  tasks (what a Conductor user writes); the generated one comes from the saga builder.
+  Both undo the completed steps, most recent first, and never undo the last step.
+- There is no owner service and no notification listener: the workflow is started
+  directly, to show the workflow alone.
+
+The names: :func:`load_order_workflows` loads the file's two workflows (``order_saga``
+and ``order_saga_compensation``); :func:`microlab.scenarios.order_saga` *runs* the
+flow's saga and returns a RunResult; the workflow it generates is ``order_workflow``.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
+from ..flows import ORDER
 from .workers import Worker
 
 #: Where the project's own Conductor workflow files live.
 WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "data" / "workflows"
 
-#: Each effect and the effect that undoes it.
-UNDO = {"reserve": "release", "charge": "refund", "ship": "cancel_shipment"}
+#: Each effect and the effect that undoes it: the order flow's (``reserve`` -> ``release``...).
+UNDO = {step.effect: step.compensation for step in ORDER.steps}
 
 
 class Inventory(Worker):
@@ -95,7 +118,14 @@ def workflow_file(name: str) -> Path:
     return path
 
 
-def order_saga() -> list:
-    """The project's order saga as Conductor JSON, loaded: ``[order_saga, order_saga_compensation]``."""
+def load_order_workflows() -> list:
+    """The project's Conductor file ``order_saga.json``, loaded: ``[order_saga, order_saga_compensation]``."""
     from .conductor import load_workflows
     return load_workflows(workflow_file("order_saga"))
+
+
+def order_saga() -> list:
+    """Deprecated name of :func:`load_order_workflows` (``scenarios.order_saga`` runs a saga)."""
+    warnings.warn("toys.order_saga() is now toys.load_order_workflows(): order_saga names the "
+                  "scenario that runs the saga (scenarios.order_saga)", DeprecationWarning, stacklevel=2)
+    return load_order_workflows()

@@ -144,6 +144,6 @@ def split_definitions(flow: BusinessFlow, knobs: Knobs, every: int) -> list[dict
     for k, steps in enumerate(parts, 1):
         part = replace(flow, name=f"{flow.name}_part{k}", steps=steps, listeners=())
         definitions.extend(workflow_for(part, knobs, listeners=()).to_conductor())
-        top.add(sub_workflow(f"part{k}", f"{part.name}_saga",
+        top.add(sub_workflow(f"part{k}", part.workflow,
                              input={f"{part.name}Id": f"${{workflow.input.{flow.name}Id}}"}))
     return [top.build().to_conductor()] + definitions

@@ -143,7 +143,7 @@ def workflow_for(flow: BusinessFlow, knobs: Knobs, listeners=None):
     """The saga (workflow and its compensation workflow) that runs ``flow``."""
     policy = dict(retries=knobs.retries, retry_logic="FIXED", retry_delay=knobs.retry_delay,
                   response_timeout=knobs.response_timeout)
-    builder = saga(f"{flow.name}_saga", inputs=[f"{flow.name}Id"] + [k for k, _ in flow.payload])
+    builder = saga(flow.workflow, inputs=[f"{flow.name}Id"] + [k for k, _ in flow.payload])
     for step in flow.steps:
         undo = step.compensation if knobs.compensation else None
         builder.step(step.effect, service=step.service, compensate=undo,
