@@ -1,8 +1,9 @@
-"""scripts/gallery.py: every figure of the course, built from small runs, written to HTML and PNG.
+"""scripts/gallery.py: every figure of the course, drawn from the scenarios the notebooks run.
 
 The gallery holds one figure of every family, so the shared rules are checked here on
 all of them: a title, titled axes (with units on numeric axes), a legend that explains
-the colours, hover text, and the same figure JSON from the same seed.
+the colours, hover text, and the same figure JSON from the same seed. It draws what the
+notebooks run (RunResults of microlab.scenarios), not sagas or numbers of its own.
 """
 
 import importlib.util
@@ -11,6 +12,9 @@ import struct
 from pathlib import Path
 
 import pytest
+
+from microlab import Service, System, scenarios
+from microlab.scenarios import RunResult
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +55,42 @@ def is_category(fig, name, axis):
             if values is not None and len(values) and isinstance(values[0], str):
                 return True
     return False
+
+
+@pytest.fixture(scope="module")
+def runs(gallery):
+    return gallery.runs()
+
+
+def test_the_gallery_has_no_services_or_systems_of_its_own(gallery):
+    own = [name for name, value in vars(gallery).items()
+           if isinstance(value, type) and issubclass(value, (Service, System))]
+    assert own == [], f"the gallery defines its own {own}: draw a scenario instead"
+    assert "percentile" not in (ROOT / "scripts" / "gallery.py").read_text()
+
+
+def test_every_run_is_a_scenario_with_the_settings_of_a_notebook(gallery, runs):
+    assert set(runs) == set(gallery.RUNS)
+    for name, run in runs.items():
+        assert isinstance(run, RunResult), name
+        function, knobs, cell = gallery.RUNS[name]
+        notebook = cell.split(":")[0].split(" / ")[0]
+        assert (ROOT / "solutions" / f"{notebook}.ipynb").exists(), (name, cell)
+    # A run is the scenario itself: called directly with those knobs, the same trace.
+    function, knobs, _ = gallery.RUNS["choreography"]
+    knobs = dict(knobs)
+    direct = getattr(scenarios, function)(knobs.pop("pattern"), **knobs)
+    assert direct.trace.digest() == runs["choreography"].trace.digest()
+
+
+def test_the_figures_show_the_runs_own_numbers(figures, runs):
+    latency = {t.name.split(" (")[0]: t.name for t in figures["latency"].data if t.type == "bar"}
+    for pattern in ("orchestration", "choreography"):
+        assert latency[pattern].startswith(f"{pattern} ({len(runs['light_' + pattern].latencies)};")
+    bars = {t.name: dict(zip(t.x, t.y)) for t in figures["outcomes"].data}
+    assert bars["orchestration"] == runs["orchestration"].checks.counts()
+    assert bars["choreography"] == runs["choreography"].checks.counts()
+    assert runs["orchestration"].checks.counts()["compensated"] > 0   # the figures of one order show an undo
 
 
 def test_the_gallery_has_every_family(figures):
