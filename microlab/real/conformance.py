@@ -294,19 +294,9 @@ def order_violations(ex: Execution, definition: dict) -> set:
         first.setdefault(t.reference_task_name, i)
         position[t.reference_task_name] = (i, t)
     bad: set = set()
-
-    def lists(tasks):
-        yield tasks
-        for t in tasks or []:
-            for case in (t.get("decisionCases") or {}).values():
-                yield from lists(case)
-            yield from lists(t.get("defaultCase") or [])
-            for branch in t.get("forkTasks") or []:
-                yield from lists(branch)
-            # loop bodies repeat with __N names: their order is checked per iteration below
-
-    for seq in lists(definition.get("tasks")):
-        refs = [t.get("taskReferenceName") for t in seq or []]
+    # Loop bodies repeat with __N names: their order is not checked as one list.
+    for seq in _all_lists(definition.get("tasks"), loops=False):
+        refs = [t.get("taskReferenceName") for t in seq]
         for a, b in zip(refs, refs[1:]):
             if a in position and b in first and first[b] < position[a][0]:
                 bad.add(f"{a}<{b}")
@@ -335,15 +325,18 @@ def _joins_after(definition: dict, fork: dict) -> list[str]:
     return []
 
 
-def _all_lists(tasks):
+def _all_lists(tasks, loops: bool = True):
+    """Every task list of a definition: the top one, each SWITCH case, each FORK branch and
+    (``loops``) each DO_WHILE body, depth first."""
     yield tasks or []
     for t in tasks or []:
         for case in (t.get("decisionCases") or {}).values():
-            yield from _all_lists(case)
-        yield from _all_lists(t.get("defaultCase") or [])
+            yield from _all_lists(case, loops)
+        yield from _all_lists(t.get("defaultCase") or [], loops)
         for branch in t.get("forkTasks") or []:
-            yield from _all_lists(branch)
-        yield from _all_lists(t.get("loopOver") or [])
+            yield from _all_lists(branch, loops)
+        if loops:
+            yield from _all_lists(t.get("loopOver") or [], loops)
 
 
 # -- reporting ---------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from ..flows import BusinessFlow
 from ..orchestration import Orchestrator, event, saga, wait
 from ..orchestration.handlers import complete_task, event_handler, fail_task
 from .knobs import Knobs
-from .orchestrated import FlowOwner, ReceiptFreeOwner, _do_task, _undo_task, _worker
+from .orchestrated import FlowOwner, ReceiptFreeOwner, step_worker
 
 #: The pattern's name (it is not one of :data:`~microlab.scenarios.ALL_PATTERNS`: sweeps and
 #: change impact compare the three pure patterns).
@@ -85,16 +85,7 @@ def build_hybrid(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchestrator, 
                         work_time=knobs.work_time)
     broker = Broker(workers=knobs.workers.get("broker"), work_time=knobs.broker_work_time)
     services = [orchestrator, owner, broker]
-    for step in flow.steps[:-1]:
-        worker = _worker(step.service, knobs)
-        applied: dict = {}
-        worker.task(step.effect, _do_task(worker, step.effect, applied))
-        if step.compensation:
-            worker.task(step.compensation, _undo_task(worker, step.compensation, applied))
-        p = knobs.failure.get(step.service, 0.0)
-        if p > 0:
-            worker.fail_rate(step.effect, p, reason=f"{step.effect} failed")
-        services.append(worker)
+    services.extend(step_worker(step, knobs) for step in flow.steps[:-1])
     services.append(_last_step(flow, knobs))
     for name in flow.listeners:
         services.append(_listener(flow, name, knobs))

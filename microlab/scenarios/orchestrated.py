@@ -25,7 +25,7 @@ The services know nothing of each other: all the flow's knowledge is in the work
 
 from __future__ import annotations
 
-from ..flows import BusinessFlow
+from ..flows import BusinessFlow, FlowStep
 from ..orchestration import Orchestrator, Worker, saga
 from ..orchestration.orchestrator import WORKFLOW_ENDED, WORKFLOW_STARTED
 from ..trace import END, START
@@ -174,16 +174,7 @@ def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchest
                       retry_after=knobs.response_timeout, listeners=tell, concludes=owner_concludes,
                       workers=knobs.workers.get(flow.owner), work_time=knobs.work_time)
     services = [orchestrator, owner]
-    for step in flow.steps:
-        worker = _worker(step.service, knobs)
-        applied = {}  # the worker's database: which transactions it applied its effect to
-        worker.task(step.effect, _do_task(worker, step.effect, applied))
-        if step.compensation:
-            worker.task(step.compensation, _undo_task(worker, step.compensation, applied))
-        p = knobs.failure.get(step.service, 0.0)
-        if p > 0:
-            worker.fail_rate(step.effect, p, reason=f"{step.effect} failed")
-        services.append(worker)
+    services.extend(step_worker(step, knobs) for step in flow.steps)
     for name in flow.listeners:
         if not blocking:
             services.append(Listener(name, flow.completed, flow.rejected,
@@ -193,6 +184,20 @@ def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchest
         worker.task(f"tell_{name}", _effect_task(worker, f"{name}_heard"))
         services.append(worker)
     return services, orchestrator, the_saga
+
+
+def step_worker(step: FlowStep, knobs: Knobs) -> Worker:
+    """The task worker of one step: its effect and its compensation as tasks, failing an
+    attempt with the knob's probability (the orchestrated and the hybrid patterns share it)."""
+    worker = _worker(step.service, knobs)
+    applied: dict = {}  # the worker's database: which transactions it applied its effect to
+    worker.task(step.effect, _do_task(worker, step.effect, applied))
+    if step.compensation:
+        worker.task(step.compensation, _undo_task(worker, step.compensation, applied))
+    p = knobs.failure.get(step.service, 0.0)
+    if p > 0:
+        worker.fail_rate(step.effect, p, reason=f"{step.effect} failed")
+    return worker
 
 
 def _worker(name: str, knobs: Knobs) -> Worker:
