@@ -29,6 +29,9 @@ live in :mod:`~microlab.orchestration.systemtasks`, the deadlines in
 :mod:`~microlab.orchestration.deadlines`, the event handlers' actions in
 :mod:`~microlab.orchestration.eventing`, and how an instance ends (its output, failure
 workflow, parent and starter) in :mod:`~microlab.orchestration.endings`.
+
+It is one unit, longer than most modules, because scheduling, advancing and retrying
+call each other at every step and must change together.
 """
 
 from __future__ import annotations

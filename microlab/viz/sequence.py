@@ -13,6 +13,9 @@ A figure has at most a dozen traces whatever the number of messages (one trace p
 message costs about 170 ms per 1,000 messages; this costs a few). Above
 ``WEBGL_THRESHOLD`` copies the traces switch to WebGL (``scattergl``), which the
 browser redraws fast; WebGL has no rotated arrowheads, so a dot marks the delivery end.
+
+One unit, longer than most modules, because the lanes, the arrow traces, the poll
+summaries and the hover text of one diagram share its scale and message styles.
 """
 
 from __future__ import annotations
