@@ -107,7 +107,8 @@ def test_a_cluster_finishes_every_order_with_one_node_crashed_but_not_with_the_s
     assert set(spread) == {"orchestrator", "orchestrator-2", "orchestrator-3"} and min(spread.values()) > 40
     system, orchestrator = ch08.cluster_run(crash="orchestrator-2")
     assert ch08.outcomes(orchestrator) == {"COMPLETED": 20}
-    assert ch08.handled_by(system)["orchestrator-2"] < 20   # the others took its share at once
+    spread = ch08.handled_by(system)
+    assert spread["orchestrator-2"] < min(spread["orchestrator"], spread["orchestrator-3"]) / 2  # others took its share
     system, orchestrator = ch08.cluster_run(crash="orchestrator-store")
     stalled = ch08.outcomes(orchestrator)
     assert stalled.get("COMPLETED", 0) < 20 and stalled.get("RUNNING", 0) > 0

@@ -173,7 +173,7 @@ def check_progress_report(report) -> str:
         raise Hint("pass your function itself (report, without parentheses): "
                    "def report(orchestrator, correlations): return {c: ... for c in correlations}")
     correlations = [f"order-{i}" for i in range(1, 6)]
-    system, orchestrator = run_saga(orders=5, spacing=0.02, until=0.3, fail={"book_shipment": 1})
+    system, orchestrator = run_saga(orders=5, spacing=0.02, until=0.12, fail={"book_shipment": 1})
     answer = report(orchestrator, list(correlations))
     if not isinstance(answer, dict):
         raise Hint(f"your function returned {type(answer).__name__}; return a dict {{correlation: fraction}}.")
