@@ -61,7 +61,7 @@ def _rubric_points(section: str, number: str) -> list[int]:
 def test_every_chapter_has_a_section_with_timing_misconceptions_and_questions():
     sections = _sections(GUIDE.read_text())
     chapters = _chapters()
-    assert len(chapters) == 10
+    assert len(chapters) == len(list((REPO / "solutions").glob("[0-9][0-9]_*.ipynb"))) >= 11
     assert sorted(sections) == sorted(chapters)
     for number, title in chapters.items():
         section = sections[number]
