@@ -20,12 +20,16 @@ it), then ``scripts/student_versions.py``.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 
 import nbformat
+
+try:
+    from scripts.chapters import annotate_chapters
+except ImportError:  # run as a file: scripts/ is on the path, not the repository
+    from chapters import annotate_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -99,21 +103,8 @@ def _is_test_cell(cell) -> bool:
 
 def main(argv=None) -> int:
     """Annotate every chapter notebook in ``solutions/`` (or only check, with ``--check``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if a notebook needs annotating")
-    args = parser.parse_args(argv)
-    stale = []
-    for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(path, 4)
-        if annotate(nb):
-            stale.append(path.name)
-            if not args.check:
-                nbformat.write(nb, path)
-    if args.check and stale:
-        print("needs scripts/grading_metadata.py:", ", ".join(stale))
-        return 1
-    print(("annotated: " + ", ".join(stale)) if stale else "nbgrader metadata up to date")
-    return 0
+    return annotate_chapters(annotate, script="scripts/grading_metadata.py", description=__doc__.split("\n\n")[0],
+                             done="annotated", current="nbgrader metadata up to date", argv=argv, solutions=SOLUTIONS)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,15 @@ exits 1 when a notebook is out of date), then ``scripts/student_versions.py``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import nbformat
+
+try:
+    from scripts.chapters import annotate_chapters
+except ImportError:  # run as a file: scripts/ is on the path, not the repository
+    from chapters import annotate_chapters
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -62,21 +66,8 @@ def annotate(nb) -> bool:
 
 def main(argv=None) -> int:
     """Annotate every chapter in ``solutions/`` (``--check``: only say which are out of date)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if a notebook needs annotating")
-    args = parser.parse_args(argv)
-    stale = []
-    for path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(path, 4)
-        if annotate(nb):
-            stale.append(path.name)
-            if not args.check:
-                nbformat.write(nb, path)
-    if args.check and stale:
-        print("needs scripts/slide_metadata.py:", ", ".join(stale))
-        return 1
-    print(("slides: " + ", ".join(stale)) if stale else "slide metadata up to date")
-    return 0
+    return annotate_chapters(annotate, script="scripts/slide_metadata.py", description=__doc__.split("\n\n")[0],
+                             done="slides", current="slide metadata up to date", argv=argv, solutions=SOLUTIONS)
 
 
 if __name__ == "__main__":
