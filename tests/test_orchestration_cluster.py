@@ -1,5 +1,7 @@
 """Orchestrator(servers=N): stateless nodes over one store, workflow locks, the sweeper, the store as SPOF."""
 
+import heapq
+
 import pytest
 
 from microlab import System, scenarios
@@ -7,7 +9,7 @@ from microlab.errors import MicrolabError
 from microlab.faults import FaultPlan
 from microlab.orchestration import Orchestrator, saga
 from microlab.orchestration import records as rec
-from microlab.orchestration.cluster import ClusterNode
+from microlab.orchestration.cluster import REQUESTS, ClusterNode
 from microlab.orchestration.lease import LOCK_LEASE_TIME, LOCK_TIME_TO_TRY, Lease, may_lock
 from microlab.orchestration.sweeper import (WORKFLOW_OFFSET_TIMEOUT, DeciderQueue, decide_backoff, next_sweep,
                                             sweep_backoff)
@@ -217,6 +219,39 @@ def test_scenarios_store_crash_is_the_new_single_point_of_failure_and_the_checke
     stuck = [v for v in store.checks.violations if v.check == "stuck"]
     assert all("orchestrator-store" in v.explanation for v in stuck), stuck[0].explanation
     assert store.system.services["orchestrator"].store.stats()["refused"] > 0
+
+
+def _requests_on_the_wire(system, node):
+    deliver = system.network._deliver
+    return [e for e in system.sim._heap if e[2] == deliver and e[3].destination == node and e[3].type in REQUESTS]
+
+
+def _crash_with_heap_layout(layout, node="orchestrator-2"):
+    """Run to a moment with requests on the wire to ``node``, lay the event heap out anew, crash ``node``."""
+    system, _ = cluster(servers=3, spacing=0.02)
+    system.run(until=0.62)
+    assert len(_requests_on_the_wire(system, node)) >= 2  # the precondition: several requests will fail
+    heap = system.sim._heap
+    layout(heap)
+    heapq.heapify(heap)  # the layout must stay a valid heap (a no-op on one)
+    wire = [e[3].id for e in _requests_on_the_wire(system, node)]
+    system.services[node].crash()
+    system.run()
+    return system, wire
+
+
+def test_a_crash_fails_the_requests_on_the_wire_in_arrival_order_whatever_the_heap_layout():
+    # Two valid layouts of the same event heap: sorted, and built from the reverse order.
+    # Both run the same events in the same (time, seq) order; only the list order differs.
+    by_time, wire_a = _crash_with_heap_layout(lambda heap: heap.sort())
+    reversed_, wire_b = _crash_with_heap_layout(lambda heap: heap.reverse())
+    assert wire_a != wire_b  # the lists do list the crashed node's requests in different orders
+    # The requests are sent again in the order they would have arrived, in both runs ...
+    resent = [[r.detail["resent_of"] for r in s.trace.of_kind(rec.STALE) if r.detail.get("resent_of") in wire_a]
+              for s in (by_time, reversed_)]
+    assert len(resent[0]) >= 2 and resent[0] == resent[1] == sorted(resent[0], key=wire_a.index)
+    # ... so the whole run is the same, byte for byte.
+    assert by_time.trace.digest() == reversed_.trace.digest()
 
 
 def test_cluster_runs_repeat_byte_for_byte():

@@ -55,6 +55,11 @@ CLUSTER_KNOBS = {"lock_lease_time": LOCK_LEASE_TIME, "lock_time_to_try": LOCK_TI
                  "request_retries": REQUEST_RETRIES, "request_retry_delay": REQUEST_RETRY_DELAY}
 
 
+def _arrival(entry) -> tuple:
+    """An event heap entry's place in the run: (time, seq), the order the kernel runs it in."""
+    return entry[0], entry[1]
+
+
 class ClusterNode(Orchestrator):
     """One stateless node of an orchestrator cluster (see the module docstring).
 
@@ -315,9 +320,13 @@ class ClusterNode(Orchestrator):
         self._open.clear()
         self._held.clear()  # the locks themselves stay leased in the store: orphaned
         deliver = system.network._deliver
-        for entry in system.sim._heap:
-            if entry[2] == deliver and getattr(entry[3], "destination", None) == self.name:
-                lost.append(entry[3])
+        # Messages on the wire to this node fail in the order they would have arrived,
+        # (time, seq): the heap's list layout depends on its history of pushes and pops,
+        # and the outcome (which request is sent again first) must not.
+        wire = [entry for entry in system.sim._heap
+                if entry[2] == deliver and getattr(entry[3], "destination", None) == self.name]
+        wire.sort(key=_arrival)
+        lost.extend(entry[3] for entry in wire)
         for msg in lost:
             if msg.type in REQUESTS:
                 self._retry_later(msg)
