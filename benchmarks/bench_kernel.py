@@ -1,11 +1,12 @@
 """microlab's kernel against SimPy and a bare heapq loop, on the same order saga.
 
-For each pattern (orchestration: 6 messages per order; choreography: 3) five runners
+For each pattern (orchestration: 6 messages per order; choreography: 3) six runners
 simulate the same run (same seed, same draws, same final clock; checked):
 
 - microlab with its trace on, as learners use it, and with it off;
 - SimPy with a process per order (the cheapest SimPy formulation);
 - SimPy with a Store and a process per service (the structural twin of microlab);
+- salabim with a component per order, yieldless (its idiomatic form since salabim 24);
 - a bare heapq loop of callbacks (the pure-Python ceiling).
 
 They run alternately, ``repeats`` times; the table gives medians of CPU time (this
@@ -19,9 +20,10 @@ from __future__ import annotations
 import platform
 import time
 
+import salabim
 import simpy
 
-from . import models_heapq, models_microlab, models_simpy
+from . import models_heapq, models_microlab, models_salabim, models_simpy
 from .measure import alternate
 from .saga import Load
 from .table import Table
@@ -33,6 +35,7 @@ ML_ON = "microlab, trace on"
 ML_OFF = "microlab, trace off"
 SP_ORDER = f"SimPy {simpy.__version__}, a process per order"
 SP_SERVICE = f"SimPy {simpy.__version__}, a Store per service"
+SALABIM = f"salabim {salabim.__version__}, a component per order"
 HEAPQ = "bare heapq loop"
 
 #: microlab (trace on) must reach this multiple of SimPy's messages per second.
@@ -40,12 +43,13 @@ TARGET = 2.0
 
 
 def contenders(pattern: str, load: Load) -> dict:
-    """The five runners of ``pattern`` as zero-argument callables returning an Outcome."""
+    """The six runners of ``pattern`` as zero-argument callables returning an Outcome."""
     return {
         ML_ON: lambda: models_microlab.run(pattern, load, trace=True),
         ML_OFF: lambda: models_microlab.run(pattern, load, trace=False),
         SP_ORDER: lambda: models_simpy.per_order(pattern, load),
         SP_SERVICE: lambda: models_simpy.per_service(pattern, load),
+        SALABIM: lambda: models_salabim.per_order(pattern, load),
         HEAPQ: lambda: models_heapq.choreography(load) if pattern == "choreography"
         else models_heapq.orchestration(load),
     }
@@ -73,7 +77,7 @@ def run(options) -> list[Table]:
     ratios = Table("Kernel: ratios of medians (messages per second)",
                    ["model", "microlab on / SimPy per service", "microlab on / SimPy per order",
                     "microlab off / SimPy per service", "microlab off / SimPy per order",
-                    "microlab on / heapq", f"target >= {TARGET:g}x SimPy (trace on)"])
+                    "microlab on / salabim per order", "microlab on / heapq", f"target >= {TARGET:g}x SimPy (trace on)"])
     for pattern in PATTERNS:
         samples = measure(pattern, load, options.repeats)
         rate = {}
@@ -89,7 +93,7 @@ def run(options) -> list[Table]:
                    else "not met")
         ratios.add(pattern, f"{on / rate[SP_SERVICE]:.2f}x", f"{on / rate[SP_ORDER]:.2f}x",
                    f"{off / rate[SP_SERVICE]:.2f}x", f"{off / rate[SP_ORDER]:.2f}x",
-                   f"{on / rate[HEAPQ]:.2f}x", verdict)
+                   f"{on / rate[SALABIM]:.2f}x", f"{on / rate[HEAPQ]:.2f}x", verdict)
     runs.notes.append(
         "Every runner drew the same random numbers in the same order: equal completed "
         "orders, messages and final clock were checked before this table was printed. "

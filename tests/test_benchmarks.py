@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import SECTIONS, Section, bench_kernel, bench_notebooks, bench_scale, compare_core
-from benchmarks import models_heapq, models_microlab, models_simpy
+from benchmarks import models_heapq, models_microlab, models_salabim, models_simpy
 from benchmarks.__main__ import main, run_section
 from benchmarks.measure import alternate
 from benchmarks.options import Options
@@ -30,6 +30,7 @@ def test_every_runner_simulates_the_same_run(pattern):
         "microlab off": models_microlab.run(pattern, TINY, trace=False),
         "simpy per order": models_simpy.per_order(pattern, TINY),
         "simpy per service": models_simpy.per_service(pattern, TINY),
+        "salabim per order": models_salabim.per_order(pattern, TINY),
         "heapq": getattr(models_heapq, pattern)(TINY),
     }
     reference = runners["microlab on"]
