@@ -81,6 +81,7 @@ from ..errors import did_you_mean
 from ..flows import CONTENT, FLOWS, ORDER, TRAVEL, BusinessFlow
 from ..system import System
 from .changes import CHANGES, change_impact, growth
+from .contention import PIANO_ORDER, isolation_table, last_piano
 from .choreographed import build_choreography
 from .dispatching import polling_vs_push
 from .domains import HYBRID, build_hybrid
@@ -95,6 +96,7 @@ __all__ = [
     "run", "order_saga", "travel_booking", "content_pipeline", "sweep", "change_impact", "growth",
     "compare", "Comparison", "FAIRNESS", "fairness_table", "build", "RunResult", "Knobs", "KnobError",
     "PATTERNS", "ALL_PATTERNS", "FLOWS", "CHANGES", "HYBRID", "hybrid", "polling_vs_push",
+    "last_piano", "isolation_table", "PIANO_ORDER",
 ]
 
 #: Central components that exist in one pattern only; knobs may name them in either.
@@ -114,6 +116,13 @@ def build(flow: BusinessFlow | str, pattern: str = "orchestration", *, max_event
                         + did_you_mean(pattern, known))
     knobs = Knobs.make(**knob_values)
     knobs.check_services(flow.services + list(CENTRAL))
+    if knobs.stock is not None and pattern == "choreography-p2p":
+        raise KnobError("stock is modelled under 'orchestration', 'choreography' and 'hybrid', "
+                        "not yet under 'choreography-p2p'")
+    item = dict(flow.payload).get("item")
+    if knobs.stock is not None and item not in knobs.stock:
+        raise KnobError(f"stock holds {', '.join(map(repr, knobs.stock))}, but the {flow.name} flow's "
+                        f"transactions ask for item {item!r}: add it, e.g. stock={{{item!r}: 1}}")
     extra = {} if max_events is None else {"max_events": max_events}
     system = System(seed=knobs.seed, latency=knobs.latency, trace=trace, **extra)
     if pattern == "orchestration":

@@ -21,6 +21,7 @@ from __future__ import annotations
 from ..choreography import Broker, Participant
 from ..flows import BusinessFlow, FlowStep
 from .knobs import Knobs
+from .stock import OUT_OF_STOCK, ReadsAtStart, StockKeeper
 from .steps import (PENDING, add_listener, applied, conclude, failure_reason, flow_services,
                     follow_compensations, step_settings, succeeds, take_back)
 
@@ -32,8 +33,12 @@ def build_choreography(flow: BusinessFlow, knobs: Knobs) -> list:
     return [broker, *flow_services(flow, knobs, _owner, _step_service, _listener)]
 
 
-def _participant(name: str, knobs: Knobs) -> Participant:
-    return Participant(name, outbox=knobs.outbox, idempotent=knobs.idempotent,
+class StockParticipant(ReadsAtStart, Participant):
+    """A participant that keeps the knob ``stock`` (see :mod:`~microlab.scenarios.stock`)."""
+
+
+def _participant(name: str, knobs: Knobs, cls=Participant) -> Participant:
+    return cls(name, outbox=knobs.outbox, idempotent=knobs.idempotent,
                        workers=knobs.workers.get(name), work_time=knobs.work_time)
 
 
@@ -69,7 +74,9 @@ def _owner(flow: BusinessFlow, knobs: Knobs) -> Participant:
 
 
 def _step_service(flow: BusinessFlow, index: int, step: FlowStep, knobs: Knobs) -> Participant:
-    service = _participant(step.service, knobs)
+    keeper = StockKeeper(dict(knobs.stock), knobs.isolation) if index == 0 and knobs.stock else None
+    service = _participant(step.service, knobs, StockParticipant if keeper else Participant)
+    service.keeper = keeper
     done, trigger, p_fail, attempts = step_settings(service, flow, index, step, knobs)
 
     @service.on(trigger, publishes=(step.done, step.failed))
@@ -77,14 +84,23 @@ def _step_service(flow: BusinessFlow, index: int, step: FlowStep, knobs: Knobs) 
         if not succeeds(ctx, p_fail, attempts):
             ctx.publish(step.failed, dict(event.payload, reason=failure_reason(step, attempts)))
             return
+        detail = {}
+        if keeper is not None:
+            decision, detail = keeper.reserve(event, event.payload)
+            if decision.refused:
+                # No delayed local retry here: a held unit is refused like a sold-out one.
+                ctx.effect(OUT_OF_STOCK, **detail)
+                ctx.publish(step.failed, dict(event.payload, reason=f"{detail['item']} {decision.refused}"))
+                return
         applied(done, event.correlation)
-        ctx.effect(step.effect)
+        ctx.effect(step.effect, **detail)
         ctx.publish(step.done, dict(event.payload))
 
     if knobs.compensation and step.compensation:
         def undo(event, ctx):
             if take_back(done, event.correlation):
-                ctx.effect(step.compensation, because=event.type)
+                extra = keeper.release(event, event.payload) if keeper is not None else {}
+                ctx.effect(step.compensation, because=event.type, **extra)
                 ctx.publish(step.undone, dict(event.payload))
 
         for later in flow.steps[index + 1:]:

@@ -85,7 +85,7 @@ def build_hybrid(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchestrator, 
                         work_time=knobs.work_time)
     broker = Broker(workers=knobs.workers.get("broker"), work_time=knobs.broker_work_time)
     services = [orchestrator, owner, broker]
-    services.extend(step_worker(step, knobs) for step in flow.steps[:-1])
+    services.extend(step_worker(step, knobs, stock=i == 0) for i, step in enumerate(flow.steps[:-1]))
     services.append(_last_step(flow, knobs))
     for name in flow.listeners:
         services.append(_listener(flow, name, knobs))

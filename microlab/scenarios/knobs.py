@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..distributions import Distribution, Exponential, LogNormal, as_distribution
 from ..errors import MicrolabError, did_you_mean
 from ..faults import FaultPlan
+from .stock import ISOLATION
 
 #: The two patterns the course's labs and notebooks put side by side: a central
 #: orchestrator, or services that react to each other's events through a broker.
@@ -177,6 +178,16 @@ class Knobs:
       and the Java client: 1), and ``workers[service]``, when given, sets that service's
       instead. A poll costs the orchestrator one ``orchestrator_work_time``, like any
       message it handles;
+    - ``stock``: a count per item held by the service of the flow's first step (the
+      inventory), e.g. ``{"piano": 1}``; a reservation reads the count when a worker
+      takes it and writes it when done, and refuses when it read zero (the step fails,
+      the saga compensates). None (default): unlimited stock, no count kept, as before;
+    - ``isolation``: how that service keeps concurrent sagas from seeing each other's
+      intermediate state (needs ``stock``): ``"none"`` (read, then write: lost updates
+      and oversold stock), ``"commutative"`` (increments and decrements where the count
+      is now), ``"reread"`` (refuse when the count changed since it was read) or
+      ``"semantic-lock"`` (a PENDING hold; an order that finds the last unit held is
+      told to retry, not "sold out"). See :mod:`microlab.scenarios.stock`;
     - ``faults``: a :class:`~microlab.faults.FaultPlan`;
     - ``seed``: the one seed of the run.
     """
@@ -206,6 +217,8 @@ class Knobs:
     polling_interval: float = 0.1
     poll_timeout: float = 0.1
     thread_count: int = 1
+    stock: dict | None = None
+    isolation: str = "none"
     faults: FaultPlan | None = None
     seed: int = 1
 
@@ -274,6 +287,16 @@ class Knobs:
             if getattr(self, name) not in choices:
                 raise KnobError(f"{name} must be one of {', '.join(map(repr, choices))}, got "
                                 f"{getattr(self, name)!r}" + did_you_mean(getattr(self, name), choices))
+        if self.stock is not None:
+            if not isinstance(self.stock, dict) or not self.stock:
+                raise KnobError(f"stock maps items to counts, e.g. stock={{'piano': 1}}; got {self.stock!r}")
+            for item, n in self.stock.items():
+                _whole(n, f"stock[{item!r}]", minimum=0)
+        if self.isolation not in ISOLATION:
+            raise KnobError(f"isolation must be one of {', '.join(map(repr, ISOLATION))}, got "
+                            f"{self.isolation!r}" + did_you_mean(self.isolation, ISOLATION))
+        if self.isolation != "none" and self.stock is None:
+            raise KnobError(f"isolation={self.isolation!r} protects a stock: give one, e.g. stock={{'piano': 1}}")
         if self.faults is not None and not isinstance(self.faults, FaultPlan):
             raise KnobError(f"faults must be a FaultPlan, got {self.faults!r}")
 

@@ -26,11 +26,12 @@ The services know nothing of each other: all the flow's knowledge is in the work
 from __future__ import annotations
 
 from ..flows import BusinessFlow, FlowStep
-from ..orchestration import Orchestrator, Worker, saga
+from ..orchestration import Orchestrator, TaskFailed, Worker, saga
 from ..orchestration.orchestrator import WORKFLOW_ENDED, WORKFLOW_STARTED
 from ..trace import END, START
 from ..services import Service
 from .knobs import Knobs
+from .stock import OUT_OF_STOCK, ReadsAtStart, StockKeeper
 
 
 class FlowOwner(Service):
@@ -174,7 +175,7 @@ def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchest
                       retry_after=knobs.response_timeout, listeners=tell, concludes=owner_concludes,
                       workers=knobs.workers.get(flow.owner), work_time=knobs.work_time)
     services = [orchestrator, owner]
-    services.extend(step_worker(step, knobs) for step in flow.steps)
+    services.extend(step_worker(step, knobs, stock=i == 0) for i, step in enumerate(flow.steps))
     for name in flow.listeners:
         if not blocking:
             services.append(Listener(name, flow.completed, flow.rejected,
@@ -186,10 +187,17 @@ def build_orchestration(flow: BusinessFlow, knobs: Knobs) -> tuple[list, Orchest
     return services, orchestrator, the_saga
 
 
-def step_worker(step: FlowStep, knobs: Knobs) -> Worker:
+class StockWorker(ReadsAtStart, Worker):
+    """A task worker that keeps the knob ``stock`` (see :mod:`~microlab.scenarios.stock`)."""
+
+
+def step_worker(step: FlowStep, knobs: Knobs, stock: bool = False) -> Worker:
     """The task worker of one step: its effect and its compensation as tasks, failing an
-    attempt with the knob's probability (the orchestrated and the hybrid patterns share it)."""
-    worker = _worker(step.service, knobs)
+    attempt with the knob's probability (the orchestrated and the hybrid patterns share it).
+    ``stock``: this step keeps the knob ``stock`` (the flow's first step), if one is given."""
+    keeper = StockKeeper(dict(knobs.stock), knobs.isolation) if stock and knobs.stock else None
+    worker = _worker(step.service, knobs, StockWorker if keeper else Worker)
+    worker.keeper = keeper
     applied: dict = {}  # the worker's database: which transactions it applied its effect to
     worker.task(step.effect, _do_task(worker, step.effect, applied))
     if step.compensation:
@@ -200,10 +208,10 @@ def step_worker(step: FlowStep, knobs: Knobs) -> Worker:
     return worker
 
 
-def _worker(name: str, knobs: Knobs) -> Worker:
+def _worker(name: str, knobs: Knobs, cls=Worker) -> Worker:
     # A service's workers, when the knob names it, are its threads per task type too.
     workers = knobs.workers.get(name)
-    return Worker(name, workers=workers, work_time=knobs.work_time,
+    return cls(name, workers=workers, work_time=knobs.work_time,
                   idempotent=knobs.idempotent, polling_interval=knobs.polling_interval,
                   poll_timeout=knobs.poll_timeout,
                   thread_count=knobs.thread_count if workers is None else workers)
@@ -212,8 +220,15 @@ def _worker(name: str, knobs: Knobs) -> Worker:
 def _do_task(worker: Worker, effect: str, applied: dict):
     def task(input):
         corr = worker.task_call.correlation
+        detail = {}
+        if getattr(worker, "keeper", None) is not None:
+            decision, detail = worker.keeper.reserve(worker.current, _items(input))
+            if decision.refused:
+                worker.effect(OUT_OF_STOCK, **detail)
+                # Sold out is final; a unit held by a pending saga may come back: retry.
+                raise TaskFailed(f"{detail['item']} {decision.refused}", terminal=not decision.retriable)
         applied[corr] = applied.get(corr, 0) + 1
-        worker.effect(effect)
+        worker.effect(effect, **detail)
         return {f"{effect}_by": worker.name}
     task.__name__ = effect
     return task
@@ -227,10 +242,16 @@ def _undo_task(worker: Worker, compensation: str, applied: dict):
         if applied.get(corr, 0) <= 0:
             return {"undone": False, "why": "nothing to undo"}
         applied[corr] -= 1
-        worker.effect(compensation)
+        keeper = getattr(worker, "keeper", None)
+        worker.effect(compensation, **(keeper.release(worker.current, _items(input)) if keeper else {}))
         return {"undone": True}
     task.__name__ = compensation
     return task
+
+
+def _items(input: dict) -> dict:
+    # A step's task has the saga's input; its compensation has it too, and the step's own.
+    return input if "item" in input else dict(input.get("stepInput") or {})
 
 
 def _effect_task(worker: Worker, effect: str):

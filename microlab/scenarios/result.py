@@ -10,6 +10,7 @@ from .. import metrics
 from ..checks import CheckReport, check_saga
 from ..choreography.kinds import ACK_PREFIX, CONFIRM_PREFIX
 from ..flows import BusinessFlow
+from ..isolation import check_isolation
 from ..trace import SEND
 from .knobs import Knobs
 
@@ -62,9 +63,17 @@ class RunResult:
 
     @cached_property
     def checks(self) -> CheckReport:
-        """The consistency checks on every transaction, and message conservation."""
-        return check_saga(self.trace, self.flow.saga_spec(), self.correlations,
-                          conservation=self.system.conservation())
+        """The consistency checks on every transaction, and message conservation; with the
+        knob ``stock``, the isolation check too (:mod:`microlab.isolation`)."""
+        report = check_saga(self.trace, self.flow.saga_spec(), self.correlations,
+                            conservation=self.system.conservation())
+        if self.knobs.stock is not None:
+            first, then = self.flow.steps[0], self.flow.steps[1] if len(self.flow.steps) > 1 else None
+            report.violations.extend(check_isolation(
+                self.trace, self.knobs.stock, service=first.service, reserve=first.effect,
+                release=first.compensation, charge=then.effect if then else None,
+                refund=then.compensation if then else None))
+        return report
 
     @property
     def outcomes(self) -> dict:
