@@ -23,12 +23,14 @@ def test_default_run_has_no_fault_and_is_consistent():
 def test_crash_it_crashes_the_chosen_service_at_the_chosen_time():
     lab = failure_lab()
     c = lab.controls
-    c["service"].value, c["at"].value, c["duration"].value = "payment", 0.5, 2.0
+    # At t=1 payment holds a task it polled: the crash loses it (the other orders' tasks
+    # wait in their queue until payment polls again; under polling nothing is sent to it).
+    c["service"].value, c["at"].value, c["duration"].value = "payment", 1.0, 2.0
     c["crash"].click()
-    assert crashes(lab.run) == [("payment", 0.5)]
-    assert [(r.service, r.time) for r in lab.run.trace.of_kind(RESTART)] == [("payment", 2.5)]
-    assert "crash payment at t=0.5 for 2 s" in lab.plan_text.value
-    # the orchestrator's retries carry the orders through; one hit by the crash is drawn
+    assert crashes(lab.run) == [("payment", 1.0)]
+    assert [(r.service, r.time) for r in lab.run.trace.of_kind(RESTART)] == [("payment", 3.0)]
+    assert "crash payment at t=1 for 2 s" in lab.plan_text.value
+    # the orchestrator's retry carries that order through (response timeout); it is drawn
     assert lab.run.checks.ok
     assert lab.focus is not None
     assert str(lab.focus) in lab.figures["transaction"].layout.title.text
@@ -108,10 +110,11 @@ def test_partition_and_message_faults_enter_the_plan():
 
 
 def test_compensation_off_leaves_stock_held():
+    # Payment's workers poll: a crash only delays its tasks (they wait in their queue), so
+    # lost messages are what exhaust the retries here.
     lab = failure_lab(retries=1)
     c = lab.controls
-    c["service"].value, c["at"].value, c["duration"].value = "payment", 0.3, 3.0
-    c["crash"].click()
+    c["drop"].value, c["target"].value = 0.3, "payment"
     assert lab.run.checks.counts()["compensated"] > 0 and lab.run.checks.ok
     c["compensation"].value = False
     assert "not atomic" in {v.check for v in lab.run.checks.violations}
@@ -133,12 +136,11 @@ def test_bad_settings_are_refused():
 
 
 def test_zero_retries_let_a_compensation_time_out_too():
-    # The refund goes to the payment service that is still down: with no retry, the
-    # failure workflow times out and the stock is never released.
+    # Half the messages to payment are lost, the refund's too: with no retry, the failure
+    # workflow's refund times out and the stock is never released.
     lab = failure_lab(retries=0)
     c = lab.controls
-    c["service"].value, c["at"].value, c["duration"].value = "payment", 0.3, 3.0
-    c["crash"].click()
+    c["drop"].value, c["target"].value = 0.5, "payment"
     assert lab.run.checks.counts()["inconsistent"] > 0
     title = lab.figures["transaction"].layout.title
     assert "never undone by 'release'" in title.subtitle.text.replace("<br>", " ")

@@ -73,3 +73,25 @@ def test_polling_vs_push_shows_the_task_queue_growing_and_the_poll_wait_on_every
 def test_polling_vs_push_refuses_a_dispatch_knob():
     with pytest.raises(ValueError, match="leave dispatch out"):
         scenarios.polling_vs_push(dispatch="poll")
+
+
+@pytest.mark.parametrize("pattern", ["orchestration", "hybrid"])
+def test_the_conductor_style_patterns_poll_by_default_and_push_when_told(pattern):
+    assert scenarios.Knobs().dispatch == "poll"
+    polled, *_ = scenarios.build("order", pattern, orders=3)
+    pushed, *_ = scenarios.build("order", pattern, orders=3, dispatch="push")
+    assert polled.services["orchestrator"].dispatch == "poll"
+    assert pushed.services["orchestrator"].dispatch == "push"
+    polled.run()
+    pushed.run()
+    polls = [r for r in polled.trace.of_kind("send") if r.message.type == "Poll"]
+    assert polls and {r.service for r in polls} >= {"inventory", "payment"}
+    assert not [r for r in pushed.trace.of_kind("send") if r.message.type == "Poll"]
+
+
+def test_the_choreographies_have_no_dispatch_to_make():
+    for pattern in ("choreography", "choreography-p2p"):
+        system, *_ = scenarios.build("order", pattern, orders=3)
+        system.run()
+        assert "orchestrator" not in system.services
+        assert not [r for r in system.trace.of_kind("send") if r.message.type == "Poll"]

@@ -133,8 +133,15 @@ class Orchestrator(Service):
 
     ``limits`` (a :class:`~microlab.orchestration.limits.Limits`) bounds nesting, loop
     iterations, retry delays and tasks per decision, so a runaway definition fails with
-    a clear reason instead of filling the notebook's memory. ``dispatch`` is ``"poll"``
-    (workers poll task queues, as in Conductor: the default) or ``"push"`` (commands).
+    a clear reason instead of filling the notebook's memory.
+
+    ``dispatch`` is ``"poll"`` (the default) or ``"push"``. Polling is Conductor's model:
+    its workers poll the server for tasks of their type, and the server never pushes
+    (https://docs.conductor-oss.org/devguide/concepts/workers.html). Under ``"poll"``
+    a SIMPLE task served by a :class:`~microlab.orchestration.Worker` (it has a
+    polling loop) waits in its type's queue until the worker polls; a task routed to
+    a plain :class:`~microlab.services.Service`, which cannot poll, is still sent as a
+    command. ``"push"`` sends every task as a command, as other orchestrators do.
     """
 
     role = "orchestrator"

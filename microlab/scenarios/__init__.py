@@ -54,9 +54,10 @@ knob                       default              what it decides (and why this de
                                                 business content (``"business"``)
 ``work_time``, ``latency`` 10 ms, 5 ms          the same in every pattern
 ``workers``                1 each               the orchestrator and the broker alike
-``dispatch``               ``"push"``           the orchestrator sends commands; ``"poll"``:
-                                                workers poll task queues, as Conductor's do,
-                                                and each task costs a poll and its wait
+``dispatch``               ``"poll"``           workers poll task queues, as Conductor's do
+                                                (its workers poll, its server never pushes),
+                                                and each task costs a poll and its wait;
+                                                ``"push"``: the orchestrator sends commands
 ``thread_count``           1                    a polling worker's threads per task type
                                                 (conductor-python's and the Java client's
                                                 default); ``polling_interval`` and
@@ -64,8 +65,10 @@ knob                       default              what it decides (and why this de
 ========================== ==================== =============================================
 
 Measured on the order saga, 200 orders at 20/s, p50, seed 1 (seeds 1-5 pooled):
-orchestration against choreography is 154 (152) against 127 (119) ms with the defaults;
-123 (119) with the broker's work time at the orchestrator; 113 (103) with fire-and-forget
+orchestration against choreography is 272 (226) against 127 (119) ms with the defaults
+(workers poll: each task waits for a poll, and each poll is a handling at the orchestrator);
+154 (152) with pushed commands (``dispatch="push"``); 123 (119) with the broker's work time
+at the orchestrator as well; 113 (103) with fire-and-forget
 notification as well; 95 (96) with the receipt taken beside the owner's workers; 123
 (118) when the owner concludes too, every setting as choreography has it. One seed's
 p50 moves by 5-10 ms: ``compare(seeds=5)`` pools them. The README has the full table.

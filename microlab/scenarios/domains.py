@@ -4,7 +4,8 @@ The pattern ``"hybrid"``: from a :class:`~microlab.flows.BusinessFlow`,
 
 - the **owner's domain is orchestrated**: the owner starts a workflow
   (:func:`~microlab.orchestration.saga`) that runs every step but the last as SIMPLE
-  tasks, then publishes the outcome to the other domain with an **EVENT task**
+  tasks (Conductor-style: their workers poll for them, unless ``dispatch="push"``),
+  then publishes the outcome to the other domain with an **EVENT task**
   (``nats:<event>``, the event the last step reacts to under choreography, e.g.
   ``PaymentCompleted``), then **WAITs**; its failure workflow undoes the completed steps,
   most recent first, as in :mod:`~microlab.scenarios.orchestrated`;

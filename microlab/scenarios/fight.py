@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from .. import metrics
 from ..distributions import as_distribution
+from ..orchestration.polling import POLL
 from ..trace import START
 from .knobs import ALL_PATTERNS, FAIRNESS, KnobError, Knobs
 
@@ -39,7 +40,7 @@ class Comparison:
 
     ``rows[pattern]`` holds ``p50`` and ``p95`` (s), ``messages`` (per transaction),
     ``throughput`` (per s), ``completed``, ``hops``, ``central_handlings`` (per
-    transaction), ``central_work`` (mean s per handling), ``busiest`` and
+    transaction, workers' polls included), ``central_work`` (mean s per handling), ``busiest`` and
     ``utilization``, ``p50_per_seed``. ``winners[criterion]`` is a pattern, or None for a tie (within
     ``tolerance``); ``reasons[criterion]`` says why. ``settings`` are the knobs of
     :data:`~microlab.scenarios.knobs.FAIRNESS` as they were; ``runs[pattern]`` the
@@ -159,9 +160,11 @@ def _row(results: list) -> dict:
     if central is not None:
         for r in results:
             wanted = set(r.correlations)
+            # A worker's poll carries no transaction (correlation None), yet it is work the
+            # orchestrator does for the transactions: count polls too (none under push).
             handlings += sum(1 for rec in r.trace.records
                              if rec[1] == START and rec[2] == central and rec[3] is not None
-                             and rec[3].correlation in wanted)
+                             and (rec[3].correlation in wanted or rec[3].type == POLL))
     work = {"orchestrator": first.knobs.orchestrator_work_time, "broker": first.knobs.broker_work_time}
     mean = work[central].mean if central is not None and work[central] is not None else 0.0
 
@@ -215,6 +218,10 @@ def _why_latency(rows: dict, winner, knobs: Knobs, tolerance: float) -> str:
         if knobs.receipt_work:
             text += (" The orchestrated owner spends a handling on each WorkflowStarted receipt "
                      "(receipt_work=True), which choreography's relay takes for free.")
+        if knobs.dispatch == "poll":
+            text += (" Each orchestrated task also waits in its queue for its worker's poll, and each "
+                     "poll is a handling at the orchestrator (dispatch='poll', as Conductor's workers "
+                     "do); the broker delivers an event at once.")
     return text
 
 

@@ -74,13 +74,15 @@ FAIRNESS = (
      "how many messages a service (the orchestrator, the broker) handles at once",
      "one worker shows queueing and saturation at classroom loads",
      "the same for the orchestrator and the broker"),
-    ("dispatch", "\"push\"",
+    ("dispatch", "\"poll\"",
      "how an orchestrated task reaches its worker: the worker polls the task's queue "
      "(\"poll\"), or the orchestrator sends it a command (\"push\")",
-     "the course's chapters measure pushed commands so far; Conductor's workers poll (the queue "
-     "is its backpressure): each task then costs a poll at the orchestrator and the wait for "
-     "one, see \"Polling against push\" in the README",
-     "\"push\", as the broker delivers to its consumers; \"poll\" to measure Conductor itself"),
+     "Conductor's workers poll the server for tasks of their type and the server never pushes "
+     "([architecture](https://docs.conductor-oss.org/devguide/architecture/index.html), "
+     "[workers](https://docs.conductor-oss.org/devguide/concepts/workers.html)): the queue is its "
+     "backpressure, and each task costs a poll at the orchestrator and the wait for one, see "
+     "\"Polling against push\" in the README",
+     "\"push\", as the broker delivers to its consumers; leave \"poll\" to measure Conductor itself"),
     ("polling_interval, poll_timeout", "100 ms, 100 ms",
      "a polling worker's longest back-off after empty polls; how long the server holds a "
      "poll open for a task (a long poll)",
@@ -168,10 +170,11 @@ class Knobs:
       over one store ``orchestrator-store``, with workflow locks and a sweeper; a crashed
       node leaves the others serving at once, a crashed store stalls everything. Needs
       ``dispatch="poll"`` and no standby (see :mod:`microlab.orchestration.cluster`);
-    - ``dispatch``: how the orchestrator's tasks reach the workers: ``"poll"`` (workers
-      poll task queues, as Conductor's do) or ``"push"`` (commands, as other
-      orchestrators send them, and as the broker delivers events; still the scenarios'
-      default, because the course's chapters measure pushed commands);
+    - ``dispatch``: how the orchestrator's tasks reach the workers, in the patterns with
+      a Conductor-style orchestrator (``"orchestration"`` and ``"hybrid"``; the
+      choreographies have none): ``"poll"`` (default: workers poll task queues, as
+      Conductor's do) or ``"push"`` (commands, as other orchestrators send them, and as
+      the broker delivers events);
       ``polling_interval`` and ``poll_timeout`` are a polling worker's longest back-off
       after empty polls and the server's long-poll wait (conductor-python: 100 ms each);
       ``thread_count`` is each polling worker's threads per task type (conductor-python
@@ -213,7 +216,7 @@ class Knobs:
     conclusion: str = "orchestrator"
     receipt_work: bool = True
     count_messages: str = "all"
-    dispatch: str = "push"
+    dispatch: str = "poll"
     polling_interval: float = 0.1
     poll_timeout: float = 0.1
     thread_count: int = 1

@@ -15,7 +15,11 @@ From a :class:`~microlab.flows.BusinessFlow`:
   publishes it) and the owner tells each listener, while nobody waits;
 - each **step service** is a :class:`~microlab.orchestration.Worker` that applies its
   effect (and its compensation) and fails an attempt with the knob's probability;
-- the **orchestrator** owns the transaction: it retries, times out, compensates, and
+- the **orchestrator** is Conductor-style: its step and listener tasks are SIMPLE tasks
+  served by polling workers, so by default (knob ``dispatch="poll"``) each task waits
+  in its type's queue until its worker polls for it, as Conductor's workers do;
+  ``dispatch="push"`` makes it send each task as a command instead, as other
+  orchestrators do. It owns the transaction: it retries, times out, compensates, and
   records the conclusion (``complete`` or ``reject``); with the knob
   ``conclusion="owner"`` the owner records it instead, when the orchestrator tells it
   that the workflow ended (as the owner concludes under choreography).
