@@ -119,13 +119,11 @@ class Service:
     #: Default work time per message: None (instant), seconds, or a Distribution.
     work_time = None
     # True unless the service replaces Service's ``_receive`` (then the network always
-    # calls it), ``handle`` (then every message goes through it) or ``send`` (then
-    # ``reply`` and ``emit`` call it); System.add checks and writes False on the instance when
-    # needed. Class attributes on purpose: the usual service then never gets an
-    # instance attribute after __init__.
+    # calls it) or ``handle`` (then every message goes through it); System.add checks
+    # and writes False on the instance when needed. Class attributes on purpose: the
+    # usual service then never gets an instance attribute after __init__.
     _plain_receive = True
     _plain_handle = True
-    _plain_send = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -235,8 +233,11 @@ class Service:
         The correlation id defaults to that of the message being handled, and the
         causation id is always that message's id.
         """
-        # This runs once per message: the checks and steps below are written out
-        # (rather than calling _system() and System._next_id()) to save two calls.
+        # Every message a service sends is checked, numbered, built and handed to the
+        # network here, once: reply and emit call send. The steps are written out
+        # (rather than calling _system(), System._next_id() and Message(...)) to save
+        # three calls per message; a class call with an __init__ costs about twice the
+        # ten slot stores below.
         system = self.system
         if system is None:
             system = self._system()  # raises, saying how to add the service
@@ -252,8 +253,6 @@ class Service:
             if correlation is None:
                 correlation = ctx.correlation
         system._ids = mid = system._ids + 1
-        # Message(...) written out: calling a class with an __init__ costs twice these
-        # ten slot stores (see messages.py, which keeps the two in step).
         msg = _new(Message)
         msg.id = mid
         msg.kind = kind
@@ -272,31 +271,7 @@ class Service:
         """Answer ``to_msg`` with a reply of ``type`` to its sender, in the same transaction."""
         if self._context is to_msg:
             # The usual case, answering the message being handled: nothing to swap.
-            if not self._plain_send:
-                return self.send(to_msg.source, type, payload, kind=REPLY, correlation=to_msg.correlation)
-            # send(...) written out for this case (half the messages of an orchestrated
-            # run are replies): keep in step with send.
-            system = self.system
-            to = to_msg.source
-            if not self.up:
-                raise MicrolabError(f"{self.name} is down and cannot send {type!r}")
-            if to not in system.services:
-                raise UnknownServiceError(to, system.services,
-                                          context=f"{self.name} tried to send {type!r} to {to!r}, but ")
-            system._ids = mid = system._ids + 1
-            msg = _new(Message)
-            msg.id = mid
-            msg.kind = REPLY
-            msg.type = type
-            msg.source = self.name
-            msg.destination = to
-            msg.topic = None
-            msg.payload = payload
-            msg.correlation = to_msg.correlation
-            msg.causation = to_msg.id
-            msg.sent_at = system.sim.now
-            system.network.transmit(msg)
-            return msg
+            return self.send(to_msg.source, type, payload, kind=REPLY, correlation=to_msg.correlation)
         saved = self._context
         self._context = to_msg
         try:
@@ -307,39 +282,7 @@ class Service:
     def emit(self, to: str, type: str, payload=None, *, topic: str | None = None,
              correlation=None) -> Message:
         """Send an event to ``to`` (normally a broker) on ``topic`` (default: its type)."""
-        if not self._plain_send:
-            return self.send(to, type, payload, kind=EVENT, topic=topic or type, correlation=correlation)
-        # send(...) written out (every message of a choreography is an event): keep in
-        # step with send.
-        system = self.system
-        if system is None:
-            system = self._system()  # raises, saying how to add the service
-        if not self.up:
-            raise MicrolabError(f"{self.name} is down and cannot send {type!r}")
-        if to not in system.services:
-            raise UnknownServiceError(to, system.services,
-                                      context=f"{self.name} tried to send {type!r} to {to!r}, but ")
-        ctx = self._context
-        if ctx is None:
-            causation = None
-        else:
-            causation = ctx.id
-            if correlation is None:
-                correlation = ctx.correlation
-        system._ids = mid = system._ids + 1
-        msg = _new(Message)
-        msg.id = mid
-        msg.kind = EVENT
-        msg.type = type
-        msg.source = self.name
-        msg.destination = to
-        msg.topic = topic or type
-        msg.payload = payload
-        msg.correlation = correlation
-        msg.causation = causation
-        msg.sent_at = system.sim.now
-        system.network.transmit(msg)
-        return msg
+        return self.send(to, type, payload, kind=EVENT, topic=topic or type, correlation=correlation)
 
     def after(self, delay: float, fn: Callable, *args):
         """Call ``fn(*args)`` after ``delay`` seconds, as if still handling the current message.

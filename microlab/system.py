@@ -261,12 +261,12 @@ class System:
 
 
 def _honour_overrides(service: Service) -> None:
-    """Make the hot path call ``handle``, ``_receive`` and ``send`` if the service replaced them.
+    """Make the hot path call ``handle`` and ``_receive`` if the service replaced them.
 
-    For a service that keeps Service's own, the network skips ``_receive``,
-    ``Service._handle`` skips ``handle``, and ``reply`` and ``emit`` skip ``send`` (see
-    ``Service._plain_receive``). Decided here, once per service, for overrides made in
-    a subclass or assigned to the instance.
+    For a service that keeps Service's own, the network skips ``_receive`` and
+    ``Service._handle`` skips ``handle`` (see ``Service._plain_receive``). Decided here,
+    once per service, for overrides made in a subclass or assigned to the instance.
+    (``reply`` and ``emit`` always call ``send``, so an override of it sees them.)
     """
     # Compared through the bound methods rather than vars(service): reading an
     # instance's __dict__ makes CPython 3.11 store its attributes in a real dict, and
@@ -275,5 +275,3 @@ def _honour_overrides(service: Service) -> None:
         service._plain_receive = False
     if getattr(service.handle, "__func__", None) is not Service.handle:
         service._plain_handle = False
-    if getattr(service.send, "__func__", None) is not Service.send:
-        service._plain_send = False
