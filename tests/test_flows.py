@@ -5,10 +5,6 @@
 their docstrings how they differ; these tests fail when a copy drifts further than it says.
 """
 
-import warnings
-
-import pytest
-
 from microlab import Exponential, System, scenarios
 from microlab.choreography import describe, examples
 from microlab.flows import FLOWS, ORDER
@@ -121,11 +117,3 @@ def test_the_conductor_file_undoes_the_completed_steps_most_recent_first_as_the_
               if r.detail["effect"] in toys.UNDO.values()]
     assert undone == ["refund", "release"]
 
-
-def test_the_old_loader_name_still_works_and_says_its_new_name():
-    with pytest.warns(DeprecationWarning, match="load_order_workflows"):
-        old = toys.order_saga()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        new = toys.load_order_workflows()
-    assert [wf.name for wf in old] == [wf.name for wf in new]

@@ -40,7 +40,6 @@ flow's saga and returns a RunResult; the workflow it generates is ``order_workfl
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 from ..flows import ORDER
@@ -123,9 +122,3 @@ def load_order_workflows() -> list:
     from .conductor import load_workflows
     return load_workflows(workflow_file("order_saga"))
 
-
-def order_saga() -> list:
-    """Deprecated name of :func:`load_order_workflows` (``scenarios.order_saga`` runs a saga)."""
-    warnings.warn("toys.order_saga() is now toys.load_order_workflows(): order_saga names the "
-                  "scenario that runs the saga (scenarios.order_saga)", DeprecationWarning, stacklevel=2)
-    return load_order_workflows()
