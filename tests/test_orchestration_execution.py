@@ -73,12 +73,18 @@ def test_executions_lists_every_business_transaction(system):
         found[0].task("nope")
 
 
-def test_progress_counts_the_path_taken_so_far():
+def three_tasks():
+    """A system running workflow ``w``: reserve_inventory, charge_payment, book_shipment, in turn."""
     system = System(seed=1, latency=0.01)
     orchestrator = system.add(Orchestrator())
     system.add(*saga_services())
     orchestrator.register(workflow("w").simple("reserve_inventory").simple("charge_payment")
                           .simple("book_shipment").build())
+    return system, orchestrator
+
+
+def test_progress_counts_the_path_taken_so_far():
+    system, orchestrator = three_tasks()
     orchestrator.start("w", {}, correlation="o")
     seen = []
     for until in (0.015, 0.035, 0.055, 1.0):
@@ -91,11 +97,7 @@ def test_progress_counts_the_path_taken_so_far():
 
 
 def test_progress_lines_share_a_denominator_whichever_task_an_order_has_reached():
-    system = System(seed=1, latency=0.01)
-    orchestrator = system.add(Orchestrator())
-    system.add(*saga_services())
-    orchestrator.register(workflow("w").simple("reserve_inventory").simple("charge_payment")
-                          .simple("book_shipment").build())
+    system, orchestrator = three_tasks()
     orchestrator.start("w", {}, correlation="early")
     system.run(until=0.035)
     orchestrator.start("w", {}, correlation="late")
