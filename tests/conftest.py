@@ -49,6 +49,23 @@ def rally():
 # would pass while the refresh was broken, so every error a lab shows fails the test,
 # unless the test asks for the `lab_errors` fixture and so says it expects some.
 
+@pytest.fixture(autouse=True)
+def student_mode():
+    """Every test starts and ends in student mode (a failing check gives a hint), whatever another switched on."""
+    from microlab.exercises import instructor_mode
+    instructor_mode(False)
+    yield
+    instructor_mode(False)
+
+
+def digest_in_new_process(program: str) -> str:
+    """The trace digest that ``program`` (Python source) prints, run in a fresh interpreter."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 @pytest.fixture
 def lab_errors(_lab_error_log):
     """The errors labs showed during this test (``[(lab class, text, detail)]``), expected by it."""

@@ -1,7 +1,5 @@
 """The order saga as a choreography: happy path, compensation by events, determinism."""
 
-import subprocess
-import sys
 import textwrap
 from collections import Counter
 
@@ -9,6 +7,8 @@ from microlab import Exponential, System
 from microlab.choreography import causation_graph, describe
 from microlab.choreography.examples import order_flow
 from microlab.trace import EFFECT
+
+from .conftest import digest_in_new_process
 
 
 def effects(system, name=None):
@@ -95,9 +95,7 @@ PROGRAM = textwrap.dedent("""
 
 
 def _digest(seed):
-    out = subprocess.run([sys.executable, "-c", PROGRAM.format(seed=seed)],
-                         capture_output=True, text=True, check=True)
-    return out.stdout.strip()
+    return digest_in_new_process(PROGRAM.format(seed=seed))
 
 
 def test_same_seed_same_trace_across_processes():

@@ -6,13 +6,6 @@ from microlab.exercises import ch04, instructor_mode
 from microlab.faults import FaultPlan
 
 
-@pytest.fixture(autouse=True)
-def student_mode():
-    instructor_mode(False)
-    yield
-    instructor_mode(False)
-
-
 def test_compensations_run_in_reverse_in_the_run_behind_exercise_4_1():
     result = ch04.undo_order_run()
     assert ch04.compensations_in_order(result, result.correlations[0]) == ["refund", "release"]

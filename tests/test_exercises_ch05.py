@@ -2,16 +2,9 @@
 
 import pytest
 
-from microlab.exercises import ch05, instructor_mode
+from microlab.exercises import ch05
 
 SERVICES = ["orchestrator", "order", "inventory", "payment", "shipping", "notification"]
-
-
-@pytest.fixture(autouse=True)
-def student_mode():
-    instructor_mode(False)
-    yield
-    instructor_mode(False)
 
 
 def test_the_orchestrator_handles_a_start_then_a_poll_and_an_update_per_task():

@@ -2,15 +2,8 @@
 
 import pytest
 
-from microlab.exercises import ch06, instructor_mode
+from microlab.exercises import ch06
 from microlab.faults import FaultPlan
-
-
-@pytest.fixture(autouse=True)
-def student_mode():
-    instructor_mode(False)
-    yield
-    instructor_mode(False)
 
 
 def test_without_a_standby_the_crash_stalls_orders_and_with_one_none_is_lost():

@@ -1,14 +1,12 @@
 """Systems: determinism across processes, isolation, the event-storm guard."""
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
 from microlab import EventStorm, Exponential, MicrolabError, Service, System
 
-from .conftest import Pinger, Ponger
+from .conftest import Pinger, Ponger, digest_in_new_process
 
 PROGRAM = textwrap.dedent("""
     from microlab import Exponential, System
@@ -21,9 +19,7 @@ PROGRAM = textwrap.dedent("""
 
 
 def _digest_in_new_process(seed):
-    out = subprocess.run([sys.executable, "-c", PROGRAM.format(seed=seed)],
-                         capture_output=True, text=True, check=True)
-    return out.stdout.strip()
+    return digest_in_new_process(PROGRAM.format(seed=seed))
 
 
 def test_same_seed_same_trace_across_processes():
