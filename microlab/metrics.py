@@ -13,7 +13,8 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .trace import EFFECT, END, FAIL, LOST, SEND, START, Record, Trace
+from .analysis.handlings import deliveries
+from .trace import EFFECT, SEND, Record, Trace
 
 
 @dataclass(frozen=True)
@@ -117,23 +118,23 @@ def utilization(trace: Trace, workers: dict, horizon: float | None = None) -> di
     """Fraction of worker time each service spent handling messages over ``[0, horizon]``.
 
     ``workers`` maps service name to its number of workers (``{s.name: s.workers}``).
+    The handlings are the analysis layer's (:func:`microlab.analysis.deliveries`: each
+    delivered copy matched with its start and end), added up in the order they ended.
     """
     busy: dict = defaultdict(float)
-    started: dict = {}
-    last = 0.0
-    for rec in trace.records:
-        time, kind, service, msg = rec[0], rec[1], rec[2], rec[3]
-        last = time
-        if kind == START:
-            started.setdefault((service, msg.id), []).append(time)
-        elif kind in (END, FAIL, LOST) and msg is not None:
-            pending = started.get((service, msg.id))
-            if pending:  # a LOST from the mailbox has no START: nothing to add
-                busy[service] += time - pending.pop(0)
+    handled = [d for d in deliveries(trace) if d.started is not None and d.ended is not None]
+    handled.sort(key=_ended)
+    for d in handled:
+        busy[d.service] += d.ended - d.started
+    last = trace.records[-1][0] if trace.records else 0.0
     horizon = last if horizon is None else horizon
     if horizon <= 0:
         return {name: 0.0 for name in workers}
     return {name: busy.get(name, 0.0) / (horizon * n) for name, n in workers.items()}
+
+
+def _ended(delivery) -> float:
+    return delivery.ended
 
 
 def availability(trace: Trace, start: float, end: float, within: float) -> float:
