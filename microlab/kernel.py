@@ -66,24 +66,14 @@ class EventLimitExceeded(RuntimeError):
 class Timer:
     """A handle on one scheduled callback that can be cancelled before it fires.
 
-    Lifecycle: created by :meth:`Simulation.timer`, then either fires once at its time
+    Lifecycle: created by :meth:`Simulation.timer` (the only place that makes one: it
+    sets the six slots itself, without a constructor), then either fires once at its time
     or is cancelled (``cancel()``), in which case it is skipped when its time comes. A
     cancelled timer no longer keeps a run going: a run whose heap holds only cancelled
     timers has settled (otherwise every cancelled timeout would drag the clock along).
     """
 
     __slots__ = ("sim", "time", "fn", "arg", "cancelled", "fired")
-
-    # Simulation.timer sets these six slots itself rather than calling __init__:
-    # a new slot must be set there too.
-
-    def __init__(self, sim: "Simulation", time: float, fn: Callable[[Any], Any], arg: Any):
-        self.sim = sim
-        self.time = time
-        self.fn = fn
-        self.arg = arg
-        self.cancelled = False
-        self.fired = False
 
     def cancel(self) -> None:
         """Prevent the callback from running (no effect if it already ran)."""
@@ -136,8 +126,8 @@ class Simulation:
         """Like :meth:`schedule`, but return a :class:`Timer` that can be cancelled."""
         if delay < 0:
             raise ValueError(f"cannot schedule {delay!r} seconds into the past")
-        # Timer(...) and schedule() written out: services set a timer per retry, timeout
-        # and arrival, and a class call with __init__ costs twice these slot stores.
+        # The timer's slots and schedule() written out: services set a timer per retry,
+        # timeout and arrival, and a class call with an __init__ costs twice these stores.
         timer = _new(Timer)
         timer.sim = self
         timer.time = time = self.now + delay
