@@ -32,6 +32,10 @@ flow's; a test runs the JSON file on these workers and holds it to the flow's st
   Both undo the completed steps, most recent first, and never undo the last step.
 - There is no owner service and no notification listener: the workflow is started
   directly, to show the workflow alone.
+- The three workers are written out, a class a service with a method per task, and
+  alike on purpose: chapter 02 points at the toy ``Payment`` (``charge_payment``,
+  ``refund_payment``) as the example of a worker. Made from the flow's steps in a loop
+  they would be one class fewer and no longer that example.
 
 The names: :func:`load_order_workflows` loads the file's two workflows (``order_saga``
 and ``order_saga_compensation``); :func:`microlab.scenarios.order_saga` *runs* the
