@@ -42,6 +42,24 @@ def test_the_chain_of_a_completed_order_runs_from_the_command_to_the_last_event(
     assert all(graph.nodes[b].causation == a for a, b in graph.edges)
 
 
+
+def test_each_message_says_when_its_handling_ended_at_its_destination():
+    system, _ = _run()
+    graph = causation_graph(system, "good")
+    ends = {}
+    for r in system.trace.records:
+        if r[1] in ("end", "fail", "lost") and r[3] is not None and r[3].correlation == "good":
+            ends.setdefault((r[3].id, r[2]), r[0])
+    assert graph.nodes and all(n.ended == ends[(n.id, n.destination)] for n in graph.nodes.values())
+    assert all(n.ended >= n.time for n in graph.nodes.values())
+    dropped = System(seed=1, latency=0.01)
+    dropped.add(Broker())
+    dropped.network.partition(["client"], ["broker"])
+    dropped.inject("broker", "Hello", correlation="cut")
+    dropped.run()
+    [node] = causation_graph(dropped, "cut").nodes.values()
+    assert node.outcomes == ["dropped"] and node.ended == node.time
+
 def test_reactions_show_who_reacted_to_what_and_the_broker_hop_can_be_skipped():
     system, _ = _run()
     graph = causation_graph(system, "bad")

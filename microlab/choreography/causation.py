@@ -25,6 +25,8 @@ from .kinds import (DEAD_LETTER, DUPLICATE_IGNORED, EVENT_LOST, PROTOCOL_PREFIXE
 
 _OUTCOMES = {END: "handled", FAIL: "failed", DROP: "dropped", LOST: "lost",
              DUPLICATE_IGNORED: "duplicate_ignored"}
+#: The outcomes that end a message's handling at its destination (``Node.ended``).
+_ENDINGS = (END, FAIL, LOST, DROP)
 
 
 @dataclass
@@ -35,7 +37,9 @@ class Node:
     copy of it for one subscriber), ``"command"``, ``"reply"``, ``"event"`` (an event
     sent straight to a service) or ``"protocol"`` (acks and confirms, only when asked
     for). ``time`` is when it was first sent; ``sends`` counts re-sends of the same
-    message (an outbox relay's retries); ``attempt`` numbers a delivery's redeliveries.
+    message (an outbox relay's retries); ``attempt`` numbers a delivery's redeliveries;
+    ``ended`` is when its handling first ended at its destination (handled, failed or
+    lost there, or dropped on the way), None while it has not.
     """
 
     id: int
@@ -50,6 +54,7 @@ class Node:
     time: float
     sends: int = 1
     attempt: int = 1
+    ended: float | None = None
     outcomes: list = field(default_factory=list)
     effects: list = field(default_factory=list)
     lost_events: list = field(default_factory=list)
@@ -184,6 +189,8 @@ def causation_graph(trace, correlation=None, *, protocol: bool = False,
         if kind in _OUTCOMES:
             if node is not None:
                 node.outcomes.append(_OUTCOMES[kind])
+                if node.ended is None and kind in _ENDINGS and (kind == DROP or service == node.destination):
+                    node.ended = time
         elif kind == EFFECT:
             if node is not None:
                 node.effects.append(detail["effect"])

@@ -29,7 +29,6 @@ import plotly.graph_objects as go
 
 from ..choreography.causation import causation_graph
 from ..flows import FLOWS, FRAUD_CHECK
-from ..trace import DROP, END, FAIL, LOST
 from . import style
 from .data import as_trace, check_correlation, lane_order
 
@@ -110,7 +109,6 @@ def causation_figure(trace_or_system, correlation, *, failure_types=None, compen
         return n.role if n.role in ("command", "reply") else "event"
 
     # Where each chain ends: a delivery (or a direct message) that caused nothing.
-    ended_at = _ending_times(trace, correlation)
     endings = []   # (category, lane, time, cause id, hover)
     for n in nodes.values():
         if n.role in ("protocol", "publish") or children.get(n.id):
@@ -123,7 +121,7 @@ def causation_figure(trace_or_system, correlation, *, failure_types=None, compen
         cause = n.causation if n.role == "delivery" else n.id
         if cause not in nodes:
             continue
-        t = ended_at.get((n.id, n.destination), n.time)
+        t = n.time if n.ended is None else n.ended
         what = "; ".join(filter(None, [", ".join(n.outcomes) or "not handled yet",
                                        f"effects: {', '.join(n.effects)}" if n.effects else ""]))
         endings.append((cat, n.destination, t, cause,
@@ -131,7 +129,7 @@ def causation_figure(trace_or_system, correlation, *, failure_types=None, compen
                         + f"<br>{what}<br>at {{time}}; published nothing"))
     for n in nodes.values():   # a publish the broker never got (dropped, or the broker crashed)
         if n.role == "publish" and not children.get(n.id) and any(o in n.outcomes for o in ("dropped", "lost")):
-            endings.append(("dropped", n.destination, ended_at.get((n.id, n.destination), n.time), n.id,
+            endings.append(("dropped", n.destination, n.time if n.ended is None else n.ended, n.id,
                             f"<b>{n.type}</b> never reached {n.destination}: {', '.join(n.outcomes)}<br>at {{time}}"))
     for lost in graph.lost:
         cause = lost["cause"]
@@ -220,16 +218,6 @@ def _types(value, what: str) -> list:
     if isinstance(value, str):
         raise TypeError(f"{what} must be a list of event types, e.g. [{value!r}], not a single string")
     return list(value)
-
-
-def _ending_times(trace, correlation) -> dict:
-    """When each message's handling ended, by (message id, service): end, fail, lost or drop."""
-    out: dict = {}
-    for time, kind, service, msg, _detail in trace.records:
-        if msg is not None and kind in (END, FAIL, LOST, DROP) and msg.correlation == correlation:
-            where = msg.destination if kind == DROP else service
-            out.setdefault((msg.id, where), time)
-    return out
 
 
 def _arrow_trace(cat: str, segments) -> dict:
