@@ -89,6 +89,21 @@ _API_PURPOSE = {"effect": "record a business effect", "random": "draw from the s
                 "handle": "dispatch a message to its handler", "on": "register a handler"}
 
 
+def register(table: dict, key, fn=None):
+    """Put ``fn`` in ``table`` under ``key`` and return it; without ``fn``, a decorator that does.
+
+    What ``Service.on`` (handlers by message type) and ``Worker.task`` (task methods by
+    task name) both do, so that either works as a call or as ``@service.on("Type")``.
+    """
+    if fn is None:
+        def decorator(f):
+            table[key] = f
+            return f
+        return decorator
+    table[key] = fn
+    return fn
+
+
 class NoHandlerError(MicrolabError):
     """A service received a message type it has no handler for."""
 
@@ -160,13 +175,7 @@ class Service:
 
     def on(self, type: str, fn: Callable[[Message], None] | None = None):
         """Register ``fn(msg)`` as the handler of ``type``; without ``fn``, a decorator."""
-        if fn is None:
-            def decorator(f):
-                self.handlers[type] = f
-                return f
-            return decorator
-        self.handlers[type] = fn
-        return fn
+        return register(self.handlers, type, fn)
 
     # -- lifecycle hooks (override) --------------------------------------------------------
 

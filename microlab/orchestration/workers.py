@@ -65,7 +65,7 @@ import re
 
 from ..errors import MicrolabError
 from ..messages import REPLY, Message
-from ..services import HOOKS, Service, ServiceDefinitionError
+from ..services import HOOKS, Service, ServiceDefinitionError, register
 
 _WORKER_PURPOSE = {"crash": "worker.crash() crashes the service", "restart": "it restarts the service",
                    "fail": "worker.fail(task) injects failures", "fail_rate": "it injects random failures",
@@ -228,13 +228,7 @@ class Worker(Service):
 
     def task(self, name: str, fn=None):
         """Serve task ``name`` with ``fn(input) -> output``; without ``fn``, a decorator."""
-        if fn is None:
-            def decorator(f):
-                self.task_methods[name] = f
-                return f
-            return decorator
-        self.task_methods[name] = fn
-        return fn
+        return register(self.task_methods, name, fn)
 
     def fail(self, task: str, times: int | None = None, reason: str | None = None) -> None:
         """Fail task ``task`` (name or reference name): its first ``times`` attempts, or all (None)."""
