@@ -1,5 +1,10 @@
 """Tests of microlab/labs/base.py: figures replaced in place, sending only what changed."""
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -95,3 +100,37 @@ def test_keep_slots_hides_surplus_traces_and_reuses_them_in_one_message_each():
     assert [t.visible for t in fw.data] == [None, None, None, False] and list(fw.data[2].x) == [2]
     replace_figure(fw, scatters(1))          # without keep_slots, surplus traces go
     assert len(fw.data) == 1
+
+
+GUARDED = textwrap.dedent("""
+    from microlab.labs.base import Lab
+
+
+    class Broken(Lab):
+        def refresh(self):
+            raise ValueError("no such setting")
+
+
+    def test_unexpected():
+        Broken().update()   # the lab catches it, to show it: the test must still fail
+
+
+    def test_expected(lab_errors):
+        Broken().update()
+        assert lab_errors[0][1] == "ValueError: no such setting"
+""")
+
+
+def test_a_lab_error_fails_the_test_unless_the_test_asks_for_it(tmp_path):
+    # Lab.update shows an error instead of raising (a learner must not see a traceback),
+    # so the guard in conftest.py is what makes a broken lab fail its tests: test it.
+    (tmp_path / "test_guarded.py").write_text(GUARDED)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:randomly",
+                          "-o", "addopts=", str(tmp_path / "test_guarded.py")],
+                         cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=300)
+    # The guard fails the test as it tears down: pytest counts that as an error of it.
+    assert run.returncode == 1 and "2 passed, 1 error" in run.stdout, run.stdout + run.stderr
+    assert "ERROR" in run.stdout and "test_guarded.py::test_unexpected" in run.stdout
+    assert "test_guarded.py::test_expected" not in run.stdout
+    assert "Broken showed an error the test did not expect" in run.stdout
+    assert "ValueError: no such setting" in run.stdout
