@@ -58,10 +58,17 @@ def student_mode():
     instructor_mode(False)
 
 
-def digest_in_new_process(program: str) -> str:
-    """The trace digest that ``program`` (Python source) prints, run in a fresh interpreter."""
+def digest_in_new_process(setup: str, seed: int) -> str:
+    """The digest of the trace of ``system`` after ``setup`` ran in a fresh interpreter.
+
+    ``setup`` is Python source that builds and runs a System called ``system`` from the
+    variable ``seed``; a new process proves that nothing else (hash seeds, module state)
+    reaches the run.
+    """
     import subprocess
     import sys
+    import textwrap
+    program = f"seed = {seed!r}\n{textwrap.dedent(setup)}\nprint(system.trace.digest())\n"
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     return out.stdout.strip()
 

@@ -1,33 +1,26 @@
 """Systems: determinism across processes, isolation, the event-storm guard."""
 
-import textwrap
-
 import pytest
 
 from microlab import EventStorm, Exponential, MicrolabError, Service, System
 
 from .conftest import Pinger, Ponger, digest_in_new_process
 
-PROGRAM = textwrap.dedent("""
+SETUP = """
     from microlab import Exponential, System
     from tests.conftest import Pinger, Ponger
-    s = System(seed={seed}, latency=Exponential(0.01))
-    s.add(Pinger(rounds=50, work_time=Exponential(0.002)), Ponger(work_time=Exponential(0.003)))
-    s.run()
-    print(s.trace.digest())
-""")
-
-
-def _digest_in_new_process(seed):
-    return digest_in_new_process(PROGRAM.format(seed=seed))
+    system = System(seed=seed, latency=Exponential(0.01))
+    system.add(Pinger(rounds=50, work_time=Exponential(0.002)), Ponger(work_time=Exponential(0.003)))
+    system.run()
+"""
 
 
 def test_same_seed_same_trace_across_processes():
-    assert _digest_in_new_process(11) == _digest_in_new_process(11)
+    assert digest_in_new_process(SETUP, 11) == digest_in_new_process(SETUP, 11)
 
 
 def test_different_seeds_give_different_traces():
-    assert _digest_in_new_process(11) != _digest_in_new_process(12)
+    assert digest_in_new_process(SETUP, 11) != digest_in_new_process(SETUP, 12)
 
 
 def test_two_systems_in_one_process_do_not_influence_each_other():
