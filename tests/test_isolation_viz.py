@@ -14,6 +14,13 @@ def test_the_true_stock_goes_below_zero_where_inventory_counts_zero():
     assert min(true) == -1 and min(counted) == 0
 
 
+def test_refusals_are_crosses_at_the_count_they_read():
+    result = scenarios.last_piano("orchestration", "none", seed=2)
+    refusals = [t for t in stock_over_time(result).data if t.name == "an order refused"]
+    assert refusals and set(refusals[0].y) == {0}
+    assert all("refused: sold out" in text for text in refusals[0].text)
+
+
 def test_a_run_without_stock_is_refused_with_a_message():
     with pytest.raises(ValueError, match="keeps no stock"):
         stock_over_time(scenarios.order_saga("choreography", orders=1))

@@ -16,17 +16,24 @@ CHECK_COLOURS = dict(zip(ISOLATION_CHECKS, (style.VERMILLION, style.ORANGE, styl
 
 def stock_over_time(result, item: str = "piano", *, title: str | None = None) -> go.Figure:
     """Two step lines over the run: the count inventory wrote, and the true stock (the
-    stock at the start minus the units customers hold), with a marker at each effect."""
+    stock at the start minus the units customers hold), with a marker at each effect and
+    a cross where an order was refused (at the count it read)."""
     stock = (result.knobs.stock or {}).get(item)
     if stock is None:
         raise ValueError(f"this run keeps no stock of {item!r}: run it with stock={{{item!r}: 1}}")
     times, counted, true, labels = [0.0], [stock], [stock], ["start"]
+    refused: list = []   # (time, count read, label): a refusal is no change, so a marker shows it
     held: set = set()
     for rec in result.trace.records:
         detail = rec[4] or {}
-        if rec[1] != EFFECT or detail.get("item") != item or detail.get("effect") not in ("reserve", "release"):
+        if rec[1] != EFFECT or detail.get("item") != item:
             continue
         corr = rec[3].correlation
+        if detail.get("effect") == "out_of_stock":
+            refused.append((rec[0], detail.get("read"), f"{corr} refused: {detail.get('reason')}"))
+            continue
+        if detail.get("effect") not in ("reserve", "release"):
+            continue
         (held.add if detail["effect"] == "reserve" else held.discard)(corr)
         times.append(rec[0])
         counted.append(detail.get("stock", counted[-1]))
@@ -43,6 +50,12 @@ def stock_over_time(result, item: str = "piano", *, title: str | None = None) ->
          "line": {"shape": "hv", "color": style.VERMILLION, "width": 2, "dash": "dash"},
          "name": "true stock", "hovertemplate": "t=%{x:.3f} s: true stock %{y}<extra></extra>"},
     ]
+    if refused:
+        data.append({"type": "scatter", "x": [t for t, _, _ in refused], "y": [r for _, r, _ in refused],
+                     "mode": "markers", "name": "an order refused",
+                     "marker": {"symbol": "x", "size": 12, "color": style.INK},
+                     "text": [label for _, _, label in refused],
+                     "hovertemplate": "t=%{x:.3f} s: %{text}<extra></extra>"})
     low = min(true + counted)
     layout = {"template": style.TEMPLATE, "title": {"text": title or f"The {item} stock, counted and true"},
               "height": 380, "xaxis": {"title": {"text": "simulated time (s)"}},
