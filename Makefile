@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course test test-fast bench gallery students clean conductor-jar conformance
+.PHONY: help setup course test test-fast bench gallery students clean conductor-jar conformance kafka-jars
 
 help:  ## List the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -30,6 +30,9 @@ test-fast: setup  ## Unit tests only (no notebooks, no browser)
 
 conductor-jar: setup  ## Fetch the Conductor OSS server jar with Maven into ~/.cache/microlab (for the real-server tests)
 	$(BIN)/python -c "from microlab.real.conductor_server import ensure_jar; print(ensure_jar())"
+
+kafka-jars: setup  ## Fetch the Apache Kafka broker's jars with Maven into ~/.cache/microlab (for the Kafka tests)
+	$(BIN)/python -c "from microlab.real.kafka_server import ensure_jars; print(ensure_jars())"
 
 conformance: conductor-jar  ## Differential tests against a real Conductor: agreement per feature (also build/conformance.txt)
 	rm -f build/conformance.txt

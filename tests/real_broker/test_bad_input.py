@@ -48,6 +48,6 @@ def test_a_service_killed_for_good_never_settles(nats_server, no_orphans):
         run_choreography("order", orders=1, broker=nats_server, faults=plan, timeout=3)
 
 
-def test_kafka_is_not_a_backend_yet(no_orphans):
-    with pytest.raises(Exception, match="Kafka backend is not implemented"):
-        run_choreography("order", backend="kafka")
+def test_an_unknown_backend_names_the_two_there_are(no_orphans):
+    with pytest.raises(Exception, match="choose 'nats' .* or 'kafka'"):
+        run_choreography("order", backend="rabbitmq")

@@ -44,9 +44,18 @@ def _child(config_path: str, name: str, faults: dict, workdir: str) -> None:
 def serve(config_path: str) -> None:
     """Read spawn requests on stdin until it closes; report pids and exits on stdout."""
     # Import everything a child needs before forking, so that each fork starts warm.
-    import nats  # noqa: F401
-    import nats.js.api  # noqa: F401
+    # (Importing the Kafka client starts no thread: librdkafka's begin with a Producer.)
+    import json as _json
 
+    with open(config_path, encoding="utf-8") as fh:
+        backend = _json.load(fh).get("backend", "nats")
+    if backend == "kafka":
+        import confluent_kafka  # noqa: F401
+
+        from . import kafka_process  # noqa: F401
+    else:
+        import nats  # noqa: F401
+        import nats.js.api  # noqa: F401
     from . import client, service  # noqa: F401
     from .flows import real_flow  # noqa: F401
     from ...scenarios import choreographed  # noqa: F401

@@ -78,3 +78,48 @@ def _check(name: str, where: str) -> None:
             "or a consumer name (dots separate tokens, '*' and '>' are wildcards, whitespace ends "
             "the subject). Rename the event or service, e.g. "
             f"{re.sub(_FORBIDDEN.pattern, '', name) or 'OrderPlaced'!r}.")
+
+
+# -- Kafka ----------------------------------------------------------------------------
+# The same names serve as Kafka topics (``ml.<run>.ev.T``, ``ml.<run>.cmd.s.C``,
+# ``ml.<run>.dlq.s_T``); consumer groups are ``ml.<run>.<consumer>``. Kafka's rule for a
+# topic name is other than NATS's for a subject: only ASCII letters, digits, '.', '_'
+# and '-', at most 249 characters (org.apache.kafka.common.internals.Topic in Kafka's
+# source: LEGAL_CHARS "[a-zA-Z0-9._-]", MAX_NAME_LENGTH 249).
+
+_KAFKA_ILLEGAL = re.compile(r"[^a-zA-Z0-9._-]")
+KAFKA_MAX_TOPIC = 249
+
+
+class TopicNameError(SubjectNameError):
+    """A topic or service name that Kafka would reject as part of a topic name."""
+
+
+def kafka_group(run: str, consumer: str) -> str:
+    """The consumer group of one service's subscription."""
+    return f"{prefix(run)}.{consumer}"
+
+
+def check_kafka_names(subscriptions: dict, run: str = "0123456789") -> None:
+    """Raise :class:`TopicNameError` for the first service or topic Kafka would reject."""
+    for service, topics in subscriptions.items():
+        _check_kafka(service, f"service {service!r}", run)
+        for topic in topics:
+            _check_kafka(topic, f"{service}'s subscription to {topic!r}", run)
+            longest = dead_letter_subject(run, consumer_name(service, topic, True))
+            if len(longest) > KAFKA_MAX_TOPIC:
+                raise TopicNameError(f"{service}'s subscription to {topic!r}: the Kafka topic {longest!r} would be "
+                                     f"{len(longest)} characters long; Kafka allows at most {KAFKA_MAX_TOPIC}. "
+                                     "Use a shorter event or service name.")
+
+
+def _check_kafka(name: str, where: str, run: str) -> None:
+    if not isinstance(name, str) or not name:
+        raise TopicNameError(f"{where}: a Kafka topic name cannot have an empty part")
+    bad = _KAFKA_ILLEGAL.search(name)
+    if bad:
+        char = {" ": "a space"}.get(bad.group(), repr(bad.group()))
+        raise TopicNameError(
+            f"{where}: {name!r} contains {char}, which Kafka does not allow in a topic name (only ASCII "
+            "letters, digits, '.', '_' and '-'). Rename the event or service, e.g. "
+            f"{_KAFKA_ILLEGAL.sub('', name) or 'OrderPlaced'!r}.")

@@ -20,12 +20,12 @@ def main(argv=None) -> int:
     try:
         with open(config_path, encoding="utf-8") as fh:
             config = json.load(fh)
-        if name == "client":
-            from .client import ClientProcess
-
-            process = ClientProcess(config, name, json.loads(faults))
+        if config.get("backend") == "kafka":
+            from .kafka_process import KafkaClientProcess as client_class, KafkaServiceProcess as service_class
         else:
-            process = ServiceProcess(config, name, json.loads(faults))
+            from .client import ClientProcess as client_class
+            service_class = ServiceProcess
+        process = (client_class if name == "client" else service_class)(config, name, json.loads(faults))
         asyncio.run(process.main())
     except KeyboardInterrupt:
         return 130

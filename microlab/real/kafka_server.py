@@ -1,0 +1,341 @@
+"""An Apache Kafka broker of our own: KRaft mode, one node, free loopback ports, a temporary log dir.
+
+::
+
+    with KafkaServer.start() as server:
+        print(server.url)          # 127.0.0.1:PORT (bootstrap servers)
+        server.kill()              # kill -9, as a crash would
+        server.launch()            # same ports, same log dir: what it acknowledged survives
+
+The broker is the ``kafka_2.13`` jar and its runtime dependencies from Maven Central,
+fetched once by ``make kafka-jars`` (:func:`ensure_jars`) into
+``~/.cache/microlab/kafka-<version>/``, and run on Java 17 or later. One JVM is both
+controller and broker (``process.roles=broker,controller``,
+https://kafka.apache.org/documentation/#kraft_role); its storage is formatted with
+``kafka.tools.StorageTool format`` before the first start, as ``kafka-storage.sh``
+does. On this course's 2-core machine a start takes about 5 s (JVM start, KRaft
+election, listener); see ``START_TIMEOUT``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from ..errors import MicrolabError
+from .nats_server import BrokerUnreachable, die_with_parent, free_port, port_answers
+
+VERSION = os.environ.get("MICROLAB_KAFKA_VERSION", "4.1.1")
+CACHE = Path(os.environ.get("MICROLAB_CACHE", Path.home() / ".cache" / "microlab"))
+HOW_TO_FETCH = "run `make kafka-jars` (needs Maven and Java 17+: apt-get install maven openjdk-17-jre-headless)"
+#: A generous bound for one start on a loaded machine (a quiet one needs about 5 s).
+START_TIMEOUT = 60.0
+
+_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>microlab</groupId><artifactId>kafka-broker-jars</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
+      <version>{version}</version></dependency>
+    <!-- The broker logs through SLF4J 1.7; this binding sends warnings to its log file. -->
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId>
+      <version>2.24.3</version></dependency>
+  </dependencies>
+</project>
+"""
+
+_LOG4J = """rootLogger.level = WARN
+rootLogger.appenderRef.out.ref = out
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+"""
+
+
+class KafkaNotInstalled(MicrolabError):
+    """The Kafka jars (or Java) are not on this machine."""
+
+
+def jar_dir(version: str = VERSION) -> Path:
+    """Where the broker's jars live: ``~/.cache/microlab/kafka-<version>/libs``."""
+    return CACHE / f"kafka-{version}" / "libs"
+
+
+def _complete(version: str) -> Path:
+    return CACHE / f"kafka-{version}" / "complete"
+
+
+def jars_present(version: str = VERSION) -> bool:
+    """True when :func:`ensure_jars` has fetched every jar of ``version``."""
+    return _complete(version).is_file()
+
+
+def ensure_jars(version: str = VERSION, fetch: bool = True) -> Path:
+    """The jar directory, fetched with ``mvn dependency:copy-dependencies`` if missing and ``fetch``."""
+    libs = jar_dir(version)
+    if jars_present(version):
+        return libs
+    mvn = shutil.which("mvn")
+    if not fetch or mvn is None:
+        why = "Maven (mvn) is not installed" if mvn is None else "fetching is off"
+        raise KafkaNotInstalled(f"the Kafka {version} jars are not in {libs} and {why}: {HOW_TO_FETCH}")
+    home = libs.parent
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "pom.xml").write_text(_POM.format(version=version), encoding="utf-8")
+    out = subprocess.run([mvn, "-q", "-B", "-f", str(home / "pom.xml"), "dependency:copy-dependencies",
+                          "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
+                         capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0 or not (libs / f"kafka_2.13-{version}.jar").is_file():
+        tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-8:])
+        raise KafkaNotInstalled(f"Maven could not fetch org.apache.kafka:kafka_2.13:{version}:\n{tail}\n{HOW_TO_FETCH}")
+    _complete(version).write_text("\n".join(sorted(p.name for p in libs.glob("*.jar"))) + "\n", encoding="utf-8")
+    return libs
+
+
+def find_java() -> str | None:
+    """The ``java`` to run the broker with: ``$JAVA_HOME/bin/java``, else the one on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home and os.access(os.path.join(home, "bin", "java"), os.X_OK):
+        return os.path.join(home, "bin", "java")
+    return shutil.which("java")
+
+
+def kafka_available() -> bool:
+    """True when Java, the broker's jars and the ``confluent-kafka`` client are all here."""
+    if find_java() is None or not jars_present():
+        return False
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def quiet_logger():
+    """A logger for librdkafka that keeps its connection-refused chatter out of notebooks."""
+    import logging
+
+    logger = logging.getLogger("microlab.real.kafka.client")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    return logger
+
+
+class KafkaServer:
+    """One single-node KRaft Kafka broker on 127.0.0.1 (see the module docstring).
+
+    Lifecycle as :class:`~microlab.real.nats_server.NatsServer`: :meth:`start` formats
+    the log dir, runs the JVM and waits until the broker answers a metadata request;
+    :meth:`kill` is a SIGKILL; :meth:`launch` runs it again on the same ports and log
+    dir; :meth:`stop` ends it and deletes the log dir. A context manager.
+    """
+
+    def __init__(self, *, version: str = VERSION, start_timeout: float = START_TIMEOUT, heap: str = "512m"):
+        self.java = find_java()
+        if self.java is None:
+            raise KafkaNotInstalled(f"Java is not installed: the Kafka broker needs Java 17+; {HOW_TO_FETCH}")
+        self.libs = ensure_jars(version, fetch=False)
+        self.version = version
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.home = tempfile.mkdtemp(prefix="microlab-kafka-")
+        self.start_timeout = start_timeout
+        self.heap = heap
+        self.process: subprocess.Popen | None = None
+        self._log = os.path.join(self.home, "server.log")
+        self._formatted = False
+        self._admin = None
+        self.start_times: list[float] = []
+
+    @classmethod
+    def start(cls, **kwargs) -> "KafkaServer":
+        """Start a broker and return it once it answers."""
+        server = cls(**kwargs)
+        try:
+            server.launch()
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    @property
+    def url(self) -> str:
+        """The bootstrap servers, ``127.0.0.1:PORT``."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The JVM's process id while it runs."""
+        return self.process.pid if self.process is not None and self.process.poll() is None else None
+
+    def _properties(self) -> str:
+        path = os.path.join(self.home, "server.properties")
+        logs = os.path.join(self.home, "data")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("\n".join([
+                "process.roles=broker,controller", "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER", "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={logs}", "num.partitions=1", "default.replication.factor=1",
+                "offsets.topic.replication.factor=1", "offsets.topic.num.partitions=1",
+                "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1", "share.coordinator.state.topic.min.isr=1",
+                "min.insync.replicas=1",
+                # A new consumer group starts at once rather than after the default 3 s wait.
+                "group.initial.rebalance.delay.ms=0",
+                # Topics are created by the run before any process starts (see naming).
+                "auto.create.topics.enable=false",
+                "log.retention.hours=1", "num.network.threads=2", "num.io.threads=2",
+                "background.threads=2",
+                # After a kill -9 the controller waits this long before it fences the dead
+                # broker's session and lets the restarted one register (default 9 s).
+                "broker.session.timeout.ms=2000", "broker.heartbeat.interval.ms=500", "",
+            ]))
+        with open(os.path.join(self.home, "log4j2.properties"), "w", encoding="utf-8") as fh:
+            fh.write(_LOG4J)
+        return path
+
+    def _java(self, main: str, *args: str) -> list[str]:
+        return [self.java, f"-Xmx{self.heap}", "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={os.path.join(self.home, 'log4j2.properties')}",
+                "-cp", os.path.join(str(self.libs), "*"), main, *args]
+
+    def _format(self) -> None:
+        props = self._properties()
+        cluster = _cluster_id()
+        out = subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", cluster, "-c", props),
+                             capture_output=True, text=True, timeout=self.start_timeout)
+        if out.returncode != 0:
+            raise MicrolabError(f"Kafka's storage tool could not format {self.home}: "
+                                + " | ".join((out.stdout + out.stderr).strip().splitlines()[-3:]))
+        self._formatted = True
+
+    def launch(self) -> None:
+        """Run the broker and wait (bounded by ``start_timeout``) until it answers a metadata request."""
+        began = time.monotonic()
+        if not self._formatted:
+            self._format()
+        with open(self._log, "ab") as log:
+            self.process = subprocess.Popen(self._java("kafka.Kafka", os.path.join(self.home, "server.properties")),
+                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            preexec_fn=die_with_parent)
+        deadline = began + self.start_timeout
+        while not self._answers():
+            if self.process.poll() is not None:
+                raise MicrolabError(f"the Kafka broker exited with status {self.process.returncode} on start: "
+                                    f"{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise MicrolabError(f"the Kafka broker did not answer on port {self.port} within "
+                                    f"{self.start_timeout:g} s: {self.log_tail()}")
+            time.sleep(0.1)
+        self.start_times.append(time.monotonic() - began)
+
+    def _answers(self) -> bool:
+        if not port_answers("127.0.0.1", self.port):
+            return False
+        try:
+            return bool(self.admin().list_topics(timeout=1.0).brokers)
+        except Exception:
+            return False
+
+    def admin(self):
+        """An ``AdminClient`` of this broker (one, kept)."""
+        if self._admin is None:
+            from confluent_kafka.admin import AdminClient
+
+            self._admin = AdminClient({"bootstrap.servers": self.url, "log_level": 0,
+                                       "reconnect.backoff.max.ms": 200}, logger=quiet_logger())
+        return self._admin
+
+    def create_topics(self, topics) -> None:
+        """Create ``topics`` (one partition each, the only replica); existing ones are kept."""
+        from confluent_kafka.admin import NewTopic
+
+        wanted = [t for t in dict.fromkeys(topics)]
+        futures = self.admin().create_topics([NewTopic(t, 1, 1) for t in wanted], operation_timeout=10,
+                                             request_timeout=15)
+        for topic, future in futures.items():
+            try:
+                future.result(timeout=20)
+            except Exception as exc:
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise MicrolabError(f"Kafka did not create topic {topic!r}: {exc}") from None
+
+    def lags(self, groups: dict) -> dict:
+        """``{group: (end offset, committed offset)}`` for ``groups`` mapping group id to its topic."""
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+        from confluent_kafka.admin import OffsetSpec
+
+        admin = self.admin()
+        ends = admin.list_offsets({TopicPartition(t, 0): OffsetSpec.latest() for t in set(groups.values())},
+                                  request_timeout=2)
+        end = {tp.topic: f.result(timeout=3).offset for tp, f in ends.items()}
+        out = {}
+        futures = {g: admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g, [TopicPartition(t, 0)])],
+                                                        request_timeout=2)[g] for g, t in groups.items()}
+        for group, future in futures.items():
+            committed = future.result(timeout=3).topic_partitions[0].offset
+            out[group] = (end[groups[group]], max(committed, 0))
+        return out
+
+    def kill(self) -> None:
+        """Kill the broker with SIGKILL (no shutdown, as a crash); the log dir stays."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def restart(self) -> None:
+        """Run the broker again on the same ports and log dir (after :meth:`kill`)."""
+        self.kill()
+        self.launch()
+
+    def stop(self) -> None:
+        """End the broker (if running) and delete its log dir."""
+        self.kill()
+        self._admin = None
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def log_tail(self, lines: int = 5) -> str:
+        """The last lines the broker wrote (for error messages)."""
+        try:
+            with open(self._log, encoding="utf-8", errors="replace") as fh:
+                return " | ".join(fh.read().strip().splitlines()[-lines:]) or "(no output)"
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> "KafkaServer":
+        if self.process is None:
+            try:
+                self.launch()
+            except BaseException:
+                self.stop()
+                raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<KafkaServer {self.url} pid={self.pid}>"
+
+
+def _cluster_id() -> str:
+    # What `kafka-storage.sh random-uuid` prints: 16 random bytes, URL-safe base64, no padding.
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+__all__ = ["KafkaServer", "KafkaNotInstalled", "BrokerUnreachable", "ensure_jars", "kafka_available",
+           "jars_present", "find_java", "VERSION"]
