@@ -68,6 +68,7 @@ def test_the_command_line_runs_a_plan_and_says_the_verdict(nats_installed, no_or
                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
     assert out.returncode == 0, out.stderr
     assert "Consistent" in out.stdout and "kill -9 payment" in out.stdout
+    assert "broker: NATS JetStream" in out.stdout  # the default backend
 
 
 def test_ctrl_c_stops_every_process(nats_server, no_orphans):

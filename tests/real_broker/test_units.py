@@ -94,6 +94,15 @@ def test_a_missing_binary_says_how_to_install_it(monkeypatch):
         nats_server.NatsServer()
 
 
+def test_the_command_line_names_the_backends_it_knows(capsys):
+    from microlab.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["real-broker", "--backend", "rabbitmq"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--backend" in err and "'rabbitmq'" in err and "nats" in err and "kafka" in err
+
 def test_a_process_that_recorded_its_own_crash_is_known_to_have_killed_itself(tmp_path):
     # The supervisor asks this after a planned kill -9, to tell a kill that hit a process
     # already ending (its own kill between commit and publish) from a kill that did the work.

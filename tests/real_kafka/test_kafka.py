@@ -5,6 +5,10 @@ committed, dead letters counted by the consumer (see microlab.real.broker.kafka_
 A real run is not deterministic: the tests assert verdicts and counts, never digests.
 """
 
+import json
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,6 +21,7 @@ from microlab.trace import CRASH, RESTART
 from tests.real_broker.orphans import alive
 
 PLANS = 8
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STEPS = ["order", "inventory", "payment", "shipping", "notification"]
 
 
@@ -115,3 +120,14 @@ def test_a_topic_name_kafka_rejects_is_refused_before_anything_starts(kafka_serv
         run_choreography("tests.real_broker.flows_for_tests:spaced_event", orders=1, backend="kafka",
                          broker=kafka_server)
     assert "'Order Placed'" in str(err.value) and "audit" in str(err.value) and "Kafka" in str(err.value)
+
+
+def test_the_command_line_runs_a_kill_plan_on_kafka(kafka_server, no_orphans):
+    # The command starts (and stops) a broker of its own, beside the session's.
+    out = subprocess.run([sys.executable, "-m", "microlab", "real-broker", "--backend", "kafka", "--orders", "2",
+                          "--kill", "payment@0.1:0.3", "--json"], capture_output=True, text=True, timeout=180,
+                         cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["backend"] == "kafka" and doc["ok"] and "Consistent" in doc["verdict"]
+    assert doc["metrics"]["hops_per_transaction"] == 12

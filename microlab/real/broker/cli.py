@@ -4,6 +4,11 @@
 
     python -m microlab real-broker --flow order --orders 10 --kill payment@0.5:1.0 --kill broker@1.0
     python -m microlab real-broker --outbox off --kill-before-publish inventory --json
+    python -m microlab real-broker --backend kafka --orders 10 --kill payment@0.5:1.0
+
+``--backend`` chooses the broker: ``nats`` (NATS JetStream, the default; needs
+``nats-server``) or ``kafka`` (Apache Kafka in KRaft mode, one node; needs Java 17+ and
+``make kafka-jars``). The run starts its own broker on a free loopback port either way.
 
 ``--kill NAME@AT[:RESTART_AFTER]`` kills a service (or ``broker``) with SIGKILL AT
 seconds after the first order, and restarts it RESTART_AFTER seconds later (default 1).
@@ -18,13 +23,20 @@ import sys
 
 from ...errors import MicrolabError
 
+#: The brokers a real run can use, and how the command line names them.
+BACKENDS = ("nats", "kafka")
+BROKER_NAMES = {"nats": "NATS JetStream", "kafka": "Apache Kafka"}
+
 
 def add_subcommand(sub) -> None:
     """Add ``real-broker`` to the ``python -m microlab`` subcommands."""
-    p = sub.add_parser("real-broker", help="run a choreographed flow on a real NATS JetStream broker",
-                       description="Run a choreographed flow with every participant its own process on "
-                                   "NATS JetStream (nats-server must be installed), inject kill -9 faults, "
-                                   "and print the consistency checker's verdict on the real trace.")
+    p = sub.add_parser("real-broker", help="run a choreographed flow on a real broker (NATS JetStream or Kafka)",
+                       description="Run a choreographed flow with every participant its own process on a real "
+                                   "broker (NATS JetStream: nats-server must be installed; Apache Kafka: Java 17+ "
+                                   "and `make kafka-jars`), inject kill -9 faults, and print the consistency "
+                                   "checker's verdict on the real trace.")
+    p.add_argument("--backend", choices=BACKENDS, default="nats",
+                   help="the broker: nats (NATS JetStream, default) or kafka (Apache Kafka, KRaft, one node)")
     p.add_argument("--flow", default="order", help="order, travel, content or order_flow (default order)")
     p.add_argument("--orders", type=int, default=5, help="how many transactions (default 5)")
     p.add_argument("--rate", type=float, default=5.0, help="arrivals per second (default 5)")
@@ -72,16 +84,17 @@ def run_command(args) -> int:
         plan = plan_from_options(args.kill, args.kill_before_publish, args.withhold_acks)
         run = run_choreography(args.flow, orders=args.orders, arrival_rate=args.rate, seed=args.seed,
                                outbox=args.outbox == "on", idempotent=args.idempotent == "on",
-                               faults=plan, timeout=args.timeout)
+                               faults=plan, timeout=args.timeout, backend=args.backend)
     except MicrolabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     m = run.metrics
     if args.json:
-        print(json.dumps({"verdict": run.checks.verdict(), "ok": run.checks.ok,
+        print(json.dumps({"backend": run.system.backend, "verdict": run.checks.verdict(), "ok": run.checks.ok,
                           "conservation": str(run.trace.conservation()),
                           "metrics": {k: v for k, v in m.items()}}, default=str))
     else:
+        print(f"broker: {BROKER_NAMES[run.system.backend]}")
         print(f"plan: {plan}".replace("\n", "; "))
         print(run.checks.verdict())
         print(f"messages: {run.trace.conservation()}")

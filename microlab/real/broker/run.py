@@ -84,6 +84,8 @@ class RealSystem:
     broker_pids: list = field(default_factory=list)
     #: Wall-clock seconds from the first process start to the end of the run.
     wall_time: float = 0.0
+    #: The broker it ran on: "nats" (NATS JetStream) or "kafka" (Apache Kafka).
+    backend: str = "nats"
 
     def conservation(self):
         """Where every message copy ended up (nothing is in flight after a settled run)."""
@@ -177,7 +179,8 @@ def run_choreography(flow="order", *, orders: int = 5, arrival_rate: float = 5.0
     trace = merge(sources, [(t - go, k, s, d) for t, k, s, d in supervisor], [(p, i, t - go) for p, i, t in kills])
     services = {"client": _Service("client"), "broker": _Service("broker"),
                 **{n: _Service(n) for n in names}}
-    system = RealSystem(trace, services, end - go, list(procs.pids), broker_pids, time.monotonic() - t0)
+    system = RealSystem(trace, services, end - go, list(procs.pids), broker_pids, time.monotonic() - t0,
+                        backend)
     correlations = [c for c, _ in arrivals(rf.business.name if not rf.example else "order", orders,
                                            arrival_rate, seed)]
     result = RunResult(rf.business, "choreography", knobs, system, correlations,
