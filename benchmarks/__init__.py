@@ -56,7 +56,7 @@ SECTIONS = (
             "what learners wait for: the sequence diagram's build time at 100 / 1,000 / 10,000 "
             "messages (medians, ms)", call=_viz),
     Section("real-broker", "benchmarks.bench_real_broker",
-            "simulated vs real: the choreographed order saga in the simulator and on NATS JetStream"),
+            "simulated vs real: the choreographed order saga in the simulator, on NATS JetStream and on Kafka"),
     Section("notebooks", "benchmarks.bench_notebooks",
             "what learners wait for: the whole notebook suite under the test command"),
 )

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from microlab.real.broker import NatsServer, nats_available
-from tests.real_broker.orphans import leftover_processes
+from tests.real_broker.orphans import SHARED_SERVERS, leftover_processes
 
 ENABLE = "real-broker tests need NATS: apt-get install nats-server (and pip install nats-py)"
 
@@ -27,7 +27,11 @@ def nats_server():
     """A NATS server shared by the tests; each run uses its own stream, so they do not interfere."""
     require_nats()
     with NatsServer.start() as server:
-        yield server
+        SHARED_SERVERS.append(server)
+        try:
+            yield server
+        finally:
+            SHARED_SERVERS.remove(server)
 
 
 @pytest.fixture

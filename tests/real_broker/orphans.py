@@ -6,6 +6,10 @@ orphans (adopted by init): other people's test runs on the same machine are not 
 
 import os
 
+#: The brokers that session fixtures share between tests (NATS, Kafka): not orphans while
+#: their session lasts. Servers, not pids, as a broker restarted by a test has a new pid.
+SHARED_SERVERS: list = []
+
 
 def _stat(pid):
     with open(f"/proc/{pid}/stat") as fh:
@@ -28,10 +32,14 @@ def _ours(pid: int) -> bool:
 
 
 def leftover_processes(keep=None) -> list[str]:
-    """Live launcher, service and nats-server processes of our microlab runs, but ``keep``."""
+    """Live launcher, service, nats-server and Kafka broker processes of our microlab runs.
+
+    The session's shared brokers (:data:`SHARED_SERVERS`) and ``keep`` are not counted.
+    """
     found = []
+    shared = {server.pid for server in SHARED_SERVERS} | {keep}
     for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == keep:
+        if not pid.isdigit() or int(pid) in shared:
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
@@ -39,7 +47,9 @@ def leftover_processes(keep=None) -> list[str]:
             state, _ = _stat(pid)
         except OSError:
             continue
-        if state == "Z" or not ("microlab.real.broker" in cmd or ("nats-server" in cmd and "microlab-nats-" in cmd)):
+        ours = ("microlab.real.broker" in cmd or ("nats-server" in cmd and "microlab-nats-" in cmd)
+                or ("kafka.Kafka" in cmd and "microlab-kafka-" in cmd))
+        if state == "Z" or not ours:
             continue
         if _ours(int(pid)):
             found.append(f"{pid}: {cmd.strip()}")

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from microlab.real.kafka_server import KafkaServer, kafka_available
-from tests.real_broker.orphans import leftover_processes
+from tests.real_broker.orphans import SHARED_SERVERS, leftover_processes
 
 ENABLE = "Kafka tests need the broker's jars: make kafka-jars (Maven, Java 17+, pip install confluent-kafka)"
 
@@ -22,7 +22,11 @@ def kafka_server():
             pytest.fail(ENABLE + "; under CI=true they must run")
         pytest.skip(ENABLE)
     with KafkaServer.start() as server:
-        yield server
+        SHARED_SERVERS.append(server)
+        try:
+            yield server
+        finally:
+            SHARED_SERVERS.remove(server)
 
 
 @pytest.fixture
