@@ -214,7 +214,7 @@ class KafkaServer:
     def _format(self) -> None:
         props = self._properties()
         cluster = _cluster_id()
-        out = subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", cluster, "-c", props),
+        out = subprocess.run(self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster}", "-c", props),
                              capture_output=True, text=True, timeout=self.start_timeout)
         if out.returncode != 0:
             raise MicrolabError(f"Kafka's storage tool could not format {self.home}: "
@@ -334,6 +334,8 @@ def _cluster_id() -> str:
     # What `kafka-storage.sh random-uuid` prints: 16 random bytes, URL-safe base64, no padding.
     import base64
 
+    # One id in 32 begins with '-': passed as --cluster-id=ID, the tool's argument parser
+    # cannot take it for an option.
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 

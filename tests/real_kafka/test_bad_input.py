@@ -32,3 +32,16 @@ def test_a_service_killed_for_good_never_settles(kafka_server, no_orphans):
     plan = RealPlan().kill("shipping", at=0.0, restart_after=None)
     with pytest.raises(RunDidNotSettle, match="shipping to be up again"):
         run_choreography("order", orders=1, backend="kafka", broker=kafka_server, faults=plan, timeout=3)
+
+
+def test_a_cluster_id_that_begins_with_a_dash_still_formats(monkeypatch, kafka_server):
+    # URL-safe base64 ids begin with '-' one time in 32; the storage tool once read it as an option.
+    from microlab.real import kafka_server as module
+
+    monkeypatch.setattr(module, "_cluster_id", lambda: "-" + "A" * 21)
+    server = module.KafkaServer()
+    try:
+        server._format()
+        assert server._formatted
+    finally:
+        server.stop()
