@@ -291,6 +291,9 @@ class KafkaServer:
 
     def kill(self) -> None:
         """Kill the broker with SIGKILL (no shutdown, as a crash); the log dir stays."""
+        # Drop the admin client while the broker still answers: a librdkafka client left
+        # with requests to a dead broker is what a segfault of the test process was seen near.
+        self._admin = None
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()

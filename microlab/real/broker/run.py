@@ -393,6 +393,8 @@ def _busy(procs, server, names, workdir, run, down=()) -> list[str]:
         if n:
             waiting.append(f"{name}'s outbox to empty ({n} entries)")
     if hasattr(server, "lags"):
+        if "broker" in down:  # no admin requests to a killed broker (see KafkaServer.kill)
+            return waiting
         return waiting + _kafka_busy(server, run, config_consumers(workdir))
     try:
         jsz = server.jsz()
