@@ -15,15 +15,25 @@ https://kafka.apache.org/documentation/#kraft_role); its storage is formatted wi
 ``kafka.tools.StorageTool format`` before the first start, as ``kafka-storage.sh``
 does. On this course's 2-core machine a start takes about 5 s (JVM start, KRaft
 election, listener); see ``START_TIMEOUT``.
+
+The caller's process (a notebook kernel, a test session) holds no Kafka client: what
+it asks the broker (does it answer, create topics, how far has each consumer group
+committed) goes through :class:`KafkaProbe`, a child process, because librdkafka
+can crash the process that holds its clients (see :mod:`~microlab.real.kafka_probe`).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
+import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -62,6 +72,101 @@ appender.out.layout.pattern = [%d] %p %m (%c)%n
 
 class KafkaNotInstalled(MicrolabError):
     """The Kafka jars (or Java) are not on this machine."""
+
+
+class KafkaUnanswered(MicrolabError):
+    """The broker did not answer a request of the probe in time (it is down, restarting or slow)."""
+
+
+class KafkaProbeDied(MicrolabError):
+    """The probe process (the supervisor's Kafka clients) crashed or hung: a client bug, not the broker's."""
+
+
+#: How long the supervisor waits for one answer of the probe before it counts it as hung
+#: (the probe's own requests to the broker time out after 2 s each).
+PROBE_TIMEOUT = 60.0
+_PROBE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafka_probe.py")
+
+
+class KafkaProbe:
+    """The supervisor's side of :mod:`~microlab.real.kafka_probe`: a child process, one request at a time.
+
+    librdkafka can crash the process that holds its clients, so the supervisor holds
+    none: it asks this child. A crash or a hang of the child raises
+    :class:`KafkaProbeDied` with its exit status and the last lines of its stderr (the
+    Python stacks ``faulthandler`` wrote), and the caller's process lives on.
+    """
+
+    def __init__(self, url: str, stderr_path: str):
+        self.stderr_path = stderr_path
+        with open(stderr_path, "ab") as err:
+            self.process = subprocess.Popen([sys.executable, "-X", "faulthandler", _PROBE, url],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                            preexec_fn=die_with_parent)
+        self._lock = threading.Lock()
+        self._buffer = b""
+        #: True once its crash or hang has been raised as :class:`KafkaProbeDied`.
+        self.reported = False
+
+    def alive(self) -> bool:
+        """True while the probe process runs."""
+        return self.process.poll() is None
+
+    def ask(self, op: str, timeout: float, **args):
+        """Send one request and return its result; see the class docstring for what can go wrong."""
+        with self._lock:
+            if not self.alive():
+                raise self._died(f"had exited before {op!r} was asked")
+            try:
+                self.process.stdin.write((json.dumps({"op": op, **args}) + "\n").encode())
+                self.process.stdin.flush()
+            except OSError:
+                raise self._died(f"exited while {op!r} was asked") from None
+            deadline = time.monotonic() + timeout
+            while b"\n" not in self._buffer:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.process.kill()
+                    self.process.wait()
+                    raise self._died(f"did not answer {op!r} within {timeout:g} s and was killed")
+                ready, _, _ = select.select([self.process.stdout], [], [], left)
+                if ready:
+                    chunk = os.read(self.process.stdout.fileno(), 65536)
+                    if not chunk:
+                        self.process.wait()
+                        raise self._died(f"exited while answering {op!r}")
+                    self._buffer += chunk
+            line, self._buffer = self._buffer.split(b"\n", 1)
+        reply = json.loads(line)
+        if not reply["ok"]:
+            raise KafkaUnanswered(f"the Kafka broker did not answer {op!r}: {reply['error']}")
+        return reply["result"]
+
+    def _died(self, what: str) -> KafkaProbeDied:
+        self.reported = True
+        status = self.process.poll()
+        how = "" if status is None else (f" (killed by {signal.Signals(-status).name})" if status < 0
+                                         else f" (exit status {status})")
+        try:
+            with open(self.stderr_path, encoding="utf-8", errors="replace") as fh:
+                tail = " | ".join(fh.read().strip().splitlines()[-12:]) or "(nothing on stderr)"
+        except OSError:
+            tail = "(no stderr)"
+        return KafkaProbeDied(f"the Kafka probe process {self.process.pid} (the supervisor's Kafka clients) "
+                              f"{what}{how}: {tail}")
+
+    def stop(self) -> None:
+        """Close its stdin (it exits), and kill it if it does not exit within 5 s."""
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
 
 
 def jar_dir(version: str = VERSION) -> Path:
@@ -112,11 +217,8 @@ def kafka_available() -> bool:
     """True when Java, the broker's jars and the ``confluent-kafka`` client are all here."""
     if find_java() is None or not jars_present():
         return False
-    try:
-        import confluent_kafka  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    # Found, not imported: the caller's process holds no Kafka client (see kafka_probe).
+    return importlib.util.find_spec("confluent_kafka") is not None
 
 
 def quiet_logger():
@@ -135,7 +237,9 @@ class KafkaServer:
     Lifecycle as :class:`~microlab.real.nats_server.NatsServer`: :meth:`start` formats
     the log dir, runs the JVM and waits until the broker answers a metadata request;
     :meth:`kill` is a SIGKILL; :meth:`launch` runs it again on the same ports and log
-    dir; :meth:`stop` ends it and deletes the log dir. A context manager.
+    dir; :meth:`stop` ends it (and its probe) and deletes the log dir. A context manager.
+    Its requests go through one :class:`KafkaProbe` (:meth:`probe`), started with the
+    first request and kept across broker restarts.
     """
 
     def __init__(self, *, version: str = VERSION, start_timeout: float = START_TIMEOUT, heap: str = "512m"):
@@ -152,7 +256,7 @@ class KafkaServer:
         self.process: subprocess.Popen | None = None
         self._log = os.path.join(self.home, "server.log")
         self._formatted = False
-        self._admin = None
+        self._probe: KafkaProbe | None = None
         self.start_times: list[float] = []
 
     @classmethod
@@ -245,55 +349,46 @@ class KafkaServer:
         if not port_answers("127.0.0.1", self.port):
             return False
         try:
-            return bool(self.admin().list_topics(timeout=1.0).brokers)
-        except Exception:
+            return bool(self.probe().ask("answers", timeout=PROBE_TIMEOUT))
+        except KafkaUnanswered:
             return False
 
-    def admin(self):
-        """An ``AdminClient`` of this broker (one, kept)."""
-        if self._admin is None:
-            from confluent_kafka.admin import AdminClient
+    def probe(self) -> "KafkaProbe":
+        """The child process that holds this broker's clients (one, kept; see :mod:`~microlab.real.kafka_probe`)."""
+        if self._probe is None or self._probe.reported:
+            # (A probe whose crash has been raised once is replaced: the next run gets a new one.)
+            self._probe = KafkaProbe(self.url, os.path.join(self.home, "probe.stderr"))
+        return self._probe
 
-            self._admin = AdminClient({"bootstrap.servers": self.url, "log_level": 0,
-                                       "reconnect.backoff.max.ms": 200}, logger=quiet_logger())
-        return self._admin
+    @property
+    def probe_pid(self) -> int | None:
+        """The probe process's id while it runs (None before the first request)."""
+        return self._probe.process.pid if self._probe is not None and self._probe.alive() else None
 
     def create_topics(self, topics) -> None:
         """Create ``topics`` (one partition each, the only replica); existing ones are kept."""
-        from confluent_kafka.admin import NewTopic
-
-        wanted = [t for t in dict.fromkeys(topics)]
-        futures = self.admin().create_topics([NewTopic(t, 1, 1) for t in wanted], operation_timeout=10,
-                                             request_timeout=15)
-        for topic, future in futures.items():
-            try:
-                future.result(timeout=20)
-            except Exception as exc:
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    raise MicrolabError(f"Kafka did not create topic {topic!r}: {exc}") from None
+        failed = self.probe().ask("create_topics", timeout=60.0, topics=list(topics))
+        for topic, error in failed.items():
+            raise MicrolabError(f"Kafka did not create topic {topic!r}: {error}")
 
     def lags(self, groups: dict) -> dict:
-        """``{group: (end offset, committed offset)}`` for ``groups`` mapping group id to its topic."""
-        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-        from confluent_kafka.admin import OffsetSpec
+        """``{group: (end offset, committed offset)}`` for ``groups`` mapping group id to its topic.
 
-        admin = self.admin()
-        ends = admin.list_offsets({TopicPartition(t, 0): OffsetSpec.latest() for t in set(groups.values())},
-                                  request_timeout=2)
-        end = {tp.topic: f.result(timeout=3).offset for tp, f in ends.items()}
-        out = {}
-        futures = {g: admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g, [TopicPartition(t, 0)])],
-                                                        request_timeout=2)[g] for g, t in groups.items()}
-        for group, future in futures.items():
-            committed = future.result(timeout=3).topic_partitions[0].offset
-            out[group] = (end[groups[group]], max(committed, 0))
-        return out
+        Raises :class:`KafkaUnanswered` when the broker does not answer in time.
+        """
+        out = self.probe().ask("lags", timeout=PROBE_TIMEOUT, groups=dict(groups))
+        return {group: tuple(pair) for group, pair in out.items()}
+
+    def release(self, groups) -> None:
+        """Let the probe close what it kept to read ``groups`` (the run that used them has ended)."""
+        if self._probe is not None and self._probe.alive():
+            try:
+                self._probe.ask("release", timeout=10.0, groups=list(groups))
+            except KafkaUnanswered:
+                pass
 
     def kill(self) -> None:
         """Kill the broker with SIGKILL (no shutdown, as a crash); the log dir stays."""
-        # Drop the admin client while the broker still answers: a librdkafka client left
-        # with requests to a dead broker is what a segfault of the test process was seen near.
-        self._admin = None
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
@@ -304,9 +399,11 @@ class KafkaServer:
         self.launch()
 
     def stop(self) -> None:
-        """End the broker (if running) and delete its log dir."""
+        """End the probe and the broker (if running) and delete its log dir."""
+        if self._probe is not None:
+            self._probe.stop()
+            self._probe = None
         self.kill()
-        self._admin = None
         shutil.rmtree(self.home, ignore_errors=True)
 
     def log_tail(self, lines: int = 5) -> str:
@@ -342,5 +439,5 @@ def _cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-__all__ = ["KafkaServer", "KafkaNotInstalled", "BrokerUnreachable", "ensure_jars", "kafka_available",
+__all__ = ["KafkaServer", "KafkaNotInstalled", "KafkaUnanswered", "KafkaProbeDied", "KafkaProbe", "BrokerUnreachable", "ensure_jars", "kafka_available",
            "jars_present", "find_java", "VERSION"]

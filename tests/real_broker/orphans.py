@@ -32,12 +32,13 @@ def _ours(pid: int) -> bool:
 
 
 def leftover_processes(keep=None) -> list[str]:
-    """Live launcher, service, nats-server and Kafka broker processes of our microlab runs.
+    """Live launcher, service, nats-server, Kafka broker and Kafka probe processes of our microlab runs.
 
     The session's shared brokers (:data:`SHARED_SERVERS`) and ``keep`` are not counted.
     """
     found = []
     shared = {server.pid for server in SHARED_SERVERS} | {keep}
+    shared |= {getattr(server, "probe_pid", None) for server in SHARED_SERVERS}  # a Kafka broker's probe
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) in shared:
             continue
@@ -48,7 +49,7 @@ def leftover_processes(keep=None) -> list[str]:
         except OSError:
             continue
         ours = ("microlab.real.broker" in cmd or ("nats-server" in cmd and "microlab-nats-" in cmd)
-                or ("kafka.Kafka" in cmd and "microlab-kafka-" in cmd))
+                or ("kafka.Kafka" in cmd and "microlab-kafka-" in cmd) or "microlab/real/kafka_probe.py" in cmd)
         if state == "Z" or not ours:
             continue
         if _ours(int(pid)):

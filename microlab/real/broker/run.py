@@ -173,6 +173,8 @@ def run_choreography(flow="order", *, orders: int = 5, arrival_rate: float = 5.0
             procs.stop_all()
         if owned:
             server.stop()
+        elif backend == "kafka":
+            server.release(_kafka_groups(run, config["consumers"]))
     sources = [(name, read_trace(os.path.join(workdir, f"{name}.sqlite"))) for name in ["client"] + names]
     shutil.rmtree(workdir, ignore_errors=True)
     sources = [(name, [(s, i, t - go, k, sv, m, d) for s, i, t, k, sv, m, d in rows]) for name, rows in sources]
@@ -393,7 +395,7 @@ def _busy(procs, server, names, workdir, run, down=()) -> list[str]:
         if n:
             waiting.append(f"{name}'s outbox to empty ({n} entries)")
     if hasattr(server, "lags"):
-        if "broker" in down:  # no admin requests to a killed broker (see KafkaServer.kill)
+        if "broker" in down:  # a killed broker answers nothing: ask again once it is back
             return waiting
         return waiting + _kafka_busy(server, run, config_consumers(workdir))
     try:
@@ -418,16 +420,25 @@ def config_consumers(workdir: str) -> dict:
         return json.load(fh)["consumers"]
 
 
-def _kafka_busy(server, run: str, consumers: dict) -> list[str]:
-    groups, topic_of = {}, {}
+def _kafka_groups(run: str, consumers: dict) -> dict:
+    """``{group id: topic}`` of the run's consumers on Kafka."""
+    groups = {}
     for consumer, (service, topic) in consumers.items():
         command = consumer.startswith(f"{service}_cmd_")
         group = naming.kafka_group(run, consumer)
         groups[group] = naming.command_subject(run, service, topic) if command else naming.event_subject(run, topic)
-        topic_of[group] = consumer
+    return groups
+
+
+def _kafka_busy(server, run: str, consumers: dict) -> list[str]:
+    groups = _kafka_groups(run, consumers)
+    topic_of = {naming.kafka_group(run, consumer): consumer for consumer in consumers}
+    from ..kafka_server import KafkaUnanswered
+
     try:
         lags = server.lags(groups)
-    except Exception:
+    except KafkaUnanswered:
+        # (A crash of the probe, KafkaProbeDied, is no such moment: it ends the run.)
         return ["the broker to answer (it is down or restarting)"]
     return [f"consumer group {topic_of[g]} ({end - committed} not committed)"
             for g, (end, committed) in sorted(lags.items()) if end > committed]
