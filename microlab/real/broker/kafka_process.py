@@ -5,7 +5,13 @@ The reaction, the outbox, the idempotency table and the trace are the NATS proce
 
 - one **consumer group per service and subscription** (``ml.<run>.<service>_<Topic>``),
   with static membership (``group.instance.id``), so a restarted process takes its
-  partition back at once instead of waiting for the dead member's session to expire;
+  partition back at once instead of waiting for the dead member's session to expire.
+  Its session timeout (:data:`SESSION_TIMEOUT_MS`) outlasts any broker restart a run
+  allows: a static member whose session runs out while the broker is down rejoins
+  under the same ``group.instance.id``, the restarted coordinator fences the member
+  it still knows, and librdkafka makes that fence a fatal error of the consumer. A
+  fatal consumer error ends the process with that error (the supervisor names it),
+  never a consumer that silently stops;
 - an **ack is a synchronous offset commit** of the next offset. Kafka's commits are
   cumulative and it has no per-message ``ack_wait``: a message whose offset is not
   committed is delivered again only when its partition is assigned anew (after a
@@ -42,6 +48,13 @@ from .wire import decode, encode, envelope
 
 #: How long a publish may wait for the broker before it counts as not acknowledged.
 MESSAGE_TIMEOUT_MS = 2000
+#: The consumers' session timeout: longer than a broker restart may take (a start is
+#: bounded by KafkaServer's 60 s START_TIMEOUT). With 6 s, a broker that took longer
+#: than that to come back (5-20 s at load 15-20 on two cores) fenced the consumers whose
+#: session librdkafka had timed out meanwhile, and their runs never settled. A dead
+#: member's session matters little here: each group has one static member, whose
+#: restarted process takes its partition back at once.
+SESSION_TIMEOUT_MS = 120_000
 
 
 def _headers(env: dict) -> list[tuple[str, bytes]]:
@@ -127,7 +140,7 @@ class KafkaServiceProcess(_KafkaSide, ServiceProcess):
             assigned.append(flag)
             consumer = Consumer({"bootstrap.servers": self.config["url"], "group.id": group,
                                  "group.instance.id": group, "enable.auto.commit": False,
-                                 "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
+                                 "auto.offset.reset": "earliest", "session.timeout.ms": SESSION_TIMEOUT_MS,
                                  "heartbeat.interval.ms": 500, "reconnect.backoff.max.ms": 200,
                                  "fetch.wait.max.ms": 50, "log_level": 0}, logger=quiet_logger())
             consumer.subscribe([topic], on_assign=lambda c, parts, flag=flag: self.loop.call_soon_threadsafe(flag.set))
@@ -144,8 +157,15 @@ class KafkaServiceProcess(_KafkaSide, ServiceProcess):
         max_deliver, ack_wait = self.config["max_deliver"], self.config["ack_wait"]
         while True:
             m = await self.blocking(consumer.poll, 0.25)
-            if m is None or m.error():
+            if m is None:
                 continue
+            if m.error():
+                if m.error().fatal():
+                    # The consumer is unusable from here on (librdkafka: destroy it); a
+                    # consumer that silently stops would only show as a run that never settles.
+                    raise MicrolabError(f"the Kafka consumer {consumer_name} of {self.name} had a fatal error: "
+                                        f"{m.error().str()}")
+                continue  # transient (the broker is down or restarting): poll again
             env = _decode(m)
             position = TopicPartition(m.topic(), m.partition(), m.offset())
             nxt = TopicPartition(m.topic(), m.partition(), m.offset() + 1)
