@@ -31,7 +31,8 @@ Protocol, one JSON object per line: a request ``{"op": ..., ...}`` on stdin, a r
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}`` on stdout.
 Ops: ``answers`` (True when the broker answers a metadata request), ``create_topics``
 (``topics``; returns ``{topic: error}`` for those it could not create), ``lags``
-(``groups`` mapping group id to topic; returns ``{group: [end, committed]}``) and
+(``groups`` mapping group id to topic; returns ``{"lags": {group: [end, committed]},
+"failed": {group: error}}``) and
 ``release`` (``groups``: close their consumers). The probe imports nothing of microlab,
 so it starts in a fraction of a second; it exits when its stdin closes.
 """
@@ -68,6 +69,8 @@ class Probe:
         self.admin = AdminClient({"bootstrap.servers": url, "log_level": 0, "reconnect.backoff.max.ms": 200},
                                  logger=self.logger)
         self.consumers: dict = {}
+        #: Consumers whose request failed, kept until the probe exits (see :meth:`lags`).
+        self.retired: list = []
 
     def answers(self) -> bool:
         """True when the broker answers a metadata request with at least one broker."""
@@ -101,19 +104,30 @@ class Probe:
         return self.consumers[group]
 
     def lags(self, groups: dict) -> dict:
-        """``{group: [end offset, committed offset]}`` of partition 0 of each group's topic."""
+        """``{"lags": {group: [end offset, committed offset]}, "failed": {group: error}}`` of each group's topic.
+
+        A group whose offsets could not be read is in ``failed``, and its consumer is set
+        aside: the next request asks with a fresh one, so that a client left in a bad
+        state cannot hold a run's settle check up for good.
+        """
         from confluent_kafka import TopicPartition
 
-        out = {}
+        out, failed = {}, {}
         for group, topic in groups.items():
-            consumer = self._consumer(group)
-            partition = TopicPartition(topic, 0)
-            _, end = consumer.get_watermark_offsets(partition, timeout=REQUEST_TIMEOUT, cached=False)
-            committed = consumer.committed([partition], timeout=REQUEST_TIMEOUT)[0]
-            if committed.error is not None:
-                raise RuntimeError(f"offsets of group {group}: {committed.error}")
-            out[group] = [end, max(committed.offset, 0)]  # no commit yet: a negative sentinel
-        return out
+            try:
+                consumer = self._consumer(group)
+                partition = TopicPartition(topic, 0)
+                _, end = consumer.get_watermark_offsets(partition, timeout=REQUEST_TIMEOUT, cached=False)
+                committed = consumer.committed([partition], timeout=REQUEST_TIMEOUT)[0]
+                if committed.error is not None:
+                    raise RuntimeError(f"committed offset: {committed.error}")
+                out[group] = [end, max(committed.offset, 0)]  # no commit yet: a negative sentinel
+            except Exception as exc:
+                failed[group] = f"{type(exc).__name__}: {exc}"
+                if group in self.consumers:
+                    # Set aside, not closed: closing waits on a coordinator that may be away.
+                    self.retired.append(self.consumers.pop(group))
+        return {"lags": out, "failed": failed}
 
     def release(self, groups: list) -> None:
         """Close the consumers of ``groups`` (their run has ended)."""

@@ -99,10 +99,12 @@ class KafkaProbe:
 
     def __init__(self, url: str, stderr_path: str):
         self.stderr_path = stderr_path
+        # No PR_SET_PDEATHSIG here: it fires when the starting *thread* ends, and a probe may
+        # be started by a run in a worker thread. The probe exits when its stdin closes,
+        # which the kernel does when this process ends, however it ends.
         with open(stderr_path, "ab") as err:
             self.process = subprocess.Popen([sys.executable, "-X", "faulthandler", _PROBE, url],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                                            preexec_fn=die_with_parent)
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
         self._lock = threading.Lock()
         self._buffer = b""
         #: True once its crash or hang has been raised as :class:`KafkaProbeDied`.
@@ -377,7 +379,10 @@ class KafkaServer:
         Raises :class:`KafkaUnanswered` when the broker does not answer in time.
         """
         out = self.probe().ask("lags", timeout=PROBE_TIMEOUT, groups=dict(groups))
-        return {group: tuple(pair) for group, pair in out.items()}
+        if out["failed"]:
+            raise KafkaUnanswered("the Kafka broker did not give the offsets of "
+                                  + "; ".join(f"group {g}: {e}" for g, e in sorted(out["failed"].items())))
+        return {group: tuple(pair) for group, pair in out["lags"].items()}
 
     def release(self, groups) -> None:
         """Let the probe close what it kept to read ``groups`` (the run that used them has ended)."""

@@ -17,12 +17,12 @@ from microlab.real.kafka_server import KafkaProbeDied
 
 
 def _crash_probe(server, sig=signal.SIGSEGV):
-    pid = server.probe().process.pid
-    os.kill(pid, sig)
+    probe = server.probe()
+    os.kill(probe.process.pid, sig)
     deadline = time.monotonic() + 10
-    while server.probe().alive() and time.monotonic() < deadline:
+    while probe.alive() and time.monotonic() < deadline:
         time.sleep(0.01)
-    return pid
+    return probe.process.pid
 
 
 def test_the_test_process_holds_no_kafka_client(kafka_server, no_orphans):
@@ -74,3 +74,24 @@ def test_the_probe_says_when_no_broker_answers_and_refuses_an_unknown_request(ka
     finally:
         probe.stop()
     assert not probe.alive()
+
+
+def test_a_probe_started_by_a_thread_outlives_that_thread(kafka_server):
+    # Runs start probes from worker threads (seeded runs in a pool); PR_SET_PDEATHSIG would
+    # kill such a probe when its thread ends, so the probe goes by its stdin instead.
+    import threading
+
+    _crash_probe(kafka_server)
+    started = []
+
+    def replace():
+        with pytest.raises(KafkaProbeDied):
+            kafka_server.lags({})
+        started.append(kafka_server.lags({}) == {} and kafka_server.probe().process.pid)
+
+    worker = threading.Thread(target=replace)
+    worker.start()
+    worker.join()
+    time.sleep(0.5)
+    assert started and started[0] and kafka_server.probe().process.pid == started[0]
+    assert kafka_server.lags({}) == {}

@@ -437,9 +437,9 @@ def _kafka_busy(server, run: str, consumers: dict) -> list[str]:
 
     try:
         lags = server.lags(groups)
-    except KafkaUnanswered:
+    except KafkaUnanswered as exc:
         # (A crash of the probe, KafkaProbeDied, is no such moment: it ends the run.)
-        return ["the broker to answer (it is down or restarting)"]
+        return [f"the broker to answer (it is down or restarting; {exc})"]
     return [f"consumer group {topic_of[g]} ({end - committed} not committed)"
             for g, (end, committed) in sorted(lags.items()) if end > committed]
 
