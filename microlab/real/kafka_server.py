@@ -20,6 +20,10 @@ The caller's process (a notebook kernel, a test session) holds no Kafka client: 
 it asks the broker (does it answer, create topics, how far has each consumer group
 committed) goes through :class:`KafkaProbe`, a child process, because librdkafka
 can crash the process that holds its clients (see :mod:`~microlab.real.kafka_probe`).
+
+The module is one unit: the broker's life (fetch the jars, format the storage, launch,
+kill -9, relaunch on the same ports and log dir, stop) is one state machine over one
+JVM process and one directory, and splitting it would spread that state across modules.
 """
 
 from __future__ import annotations

@@ -21,6 +21,11 @@ Times in the trace are seconds since the start signal, on the machine's monotoni
 clock (one clock for every process). The result is the simulator's
 :class:`~microlab.scenarios.result.RunResult`, so ``checks``, ``metrics`` and
 ``latencies`` are computed by the same code for a real run as for a simulated one.
+
+The supervisor is one unit: starting the processes, carrying out the fault plan and
+waiting for the run to settle share one set of live processes and one deadline, and
+the cleanup that must follow any of them (an error, Ctrl-C, a run that never settles)
+is only correct when it sees all three.
 """
 
 from __future__ import annotations
