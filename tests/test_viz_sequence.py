@@ -296,3 +296,12 @@ def test_one_transaction_zooms_to_its_own_messages_and_labels_each_arrow():
     assert labels and set(labels) <= types
     whole = sequence_diagram(run.system)
     assert whole.layout.xaxis.range is None and not [a for a in whole.layout.annotations if a.yref == "y"]
+
+
+def test_the_time_axis_says_which_clock_the_trace_was_measured_on():
+    system = run()
+    assert sequence_diagram(system).layout.xaxis.title.text.startswith("simulated time")
+    real = sequence_diagram(system.trace, clock="real").layout.xaxis.title.text
+    assert real.startswith("wall-clock time since the start signal")
+    with pytest.raises(ValueError, match="clock is 'simulated' or 'real'"):
+        sequence_diagram(system, clock="wall")

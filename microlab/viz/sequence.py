@@ -35,6 +35,9 @@ from .polls import POLL_MODES, poll_marks, without_polls
 WEBGL_THRESHOLD = 2000
 #: Characters of payload shown in hover text.
 PAYLOAD_CHARS = 80
+#: The x axis's title for each kind of clock a trace's times come from.
+CLOCKS = {"simulated": "simulated time ({unit})",
+          "real": "wall-clock time since the start signal ({unit})"}
 #: Marker size of arrowheads (px).
 ARROW_SIZE = 10
 
@@ -42,7 +45,7 @@ ARROW_SIZE = 10
 def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
                      compensation_types=(), title: str | None = None,
                      webgl: bool | None = None, height: int | None = None,
-                     polls: str = "summary") -> go.Figure:
+                     polls: str = "summary", clock: str = "simulated") -> go.Figure:
     """Draw every message of a run (or of one transaction) between service lanes.
 
     ``source``: a System or its Trace. ``correlation``: draw only that transaction.
@@ -56,8 +59,12 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
     (default: on above ``WEBGL_THRESHOLD`` copies). ``polls``: ``"summary"`` (default)
     draws no ``Poll``/``NoTask`` arrows of polling workers, but one mark on a worker's
     lane per task it leased, "N polls, M empty" (see :mod:`.polls`); ``"all"`` draws
-    every poll as an arrow. The trace keeps every poll either way.
+    every poll as an arrow. The trace keeps every poll either way. ``clock``:
+    ``"simulated"`` (default) or ``"real"`` for a trace read back from real processes, whose
+    times are wall-clock seconds since the run's start signal (the axis says which).
     """
+    if clock not in CLOCKS:
+        raise ValueError(f"clock is 'simulated' or 'real' (a trace read back from real processes), got {clock!r}")
     if polls not in POLL_MODES:
         raise ValueError(f"polls is 'summary' (one mark per leased task) or 'all' (every poll an arrow), "
                          f"got {polls!r}")
@@ -121,7 +128,7 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
     layout = {
         "template": style.TEMPLATE,
         "title": {"text": title or f"Messages between services over time: {what}"},
-        "xaxis": {"title": {"text": f"simulated time ({unit})"}},
+        "xaxis": {"title": {"text": CLOCKS[clock].format(unit=unit)}},
         "yaxis": {"title": {"text": "service"}, "tickmode": "array",
                   "tickvals": list(range(n)), "ticktext": lanes,
                   "range": [n - 0.5, -0.5], "showgrid": True, "gridcolor": "#CFCFCF",

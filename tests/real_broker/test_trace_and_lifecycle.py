@@ -97,8 +97,12 @@ def test_the_notebooks_side_by_side_kill_runs_both_and_draws_the_touched_order(n
     assert out.count("Consistent") == 2 and "real messages:" in out
     assert demo.affected("real") in demo.real.correlations
     figure = demo.sequence_diagram("real")
-    assert figure.data and "payment killed at t=0.3" in figure.layout.title.text
-    assert demo.sequence_diagram("simulated").data
+    assert figure.data and "payment killed at t=0.3 s" in figure.layout.title.text
+    assert figure.layout.xaxis.title.text.startswith("wall-clock time")
+    # The order drawn was in progress while payment was down, so the crash is in its figure.
+    assert any(d.name and d.name.startswith("crash") for d in figure.data)
+    simulated = demo.sequence_diagram("simulated")
+    assert simulated.data and simulated.layout.xaxis.title.text.startswith("simulated time")
 
 
 def test_without_nats_the_side_by_side_says_so_in_one_line(monkeypatch, capsys):

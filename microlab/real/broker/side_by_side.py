@@ -46,15 +46,20 @@ class SideBySide:
               f"{self.real.system.wall_time:.1f} s of wall clock")
 
     def affected(self, which: str = "real") -> str:
-        """The first order whose records show the kill (a loss or a redelivery), else the one in flight."""
+        """The first order whose records show the kill (a loss or a redelivery), else the first
+        one in progress while the service was down, else the first order."""
         run = self._run(which)
         if run is None:
             return "order-1"
         for rec in run.trace.of_kind(LOST, REDELIVER, "dead_letter"):
             if rec.correlation is not None:
                 return rec.correlation
+        # The down window as it happened (a real kill lands a few ms after its planned time).
+        down = [r.time for r in run.trace.of_kind("crash", "restart") if r.service == self.service]
+        start = down[0] if down else self.at
+        end = down[1] if len(down) > 1 else start + self.restart_after
         for corr, span in run.spans.items():
-            if span.start <= self.at and (span.end is None or span.end >= self.at):
+            if span.start <= end and (span.end is None or span.end >= start):
                 return corr
         return run.correlations[0]
 
@@ -67,8 +72,8 @@ class SideBySide:
             print(MISSING)
             return None
         corr = correlation or self.affected(which)
-        return viz.sequence_diagram(run.trace, correlation=corr,
-                                    title=f"{which}: {corr}, {self.service} killed at t={self.at:g}")
+        return viz.sequence_diagram(run.trace, correlation=corr, clock="real" if which == "real" else "simulated",
+                                    title=f"{which}: {corr}, {self.service} killed at t={self.at:g} s")
 
     def _run(self, which: str):
         if which not in ("real", "simulated"):
