@@ -27,13 +27,13 @@ from .errors import DefinitionError, did_you_mean
 
 EXAMPLES = """\
 examples:
-  python -m microlab validate microlab/data/workflows/order_saga.json
-  python -m microlab run microlab/data/workflows/order_saga.json \\
+  python -m microlab validate microlab/data/workflows/order_fulfillment.json
+  python -m microlab run microlab/data/workflows/order_fulfillment.json \\
       --input '{"orderId": "o-1", "amount": 30}'
-  python -m microlab run microlab/data/workflows/order_saga.json --fail book_shipment
-  python -m microlab run microlab/data/workflows/order_saga.json --fail charge_payment:1 --json
+  python -m microlab run microlab/data/workflows/order_fulfillment.json --fail book_shipment
+  python -m microlab run microlab/data/workflows/order_fulfillment.json --fail charge_payment:1 --json
   python -m microlab run wf.json --worker-output 't1={"op": "done"}' --task-defs taskdefs.json
-  python -m microlab run microlab/data/workflows/order_saga.json --real --fail book_shipment
+  python -m microlab run microlab/data/workflows/order_fulfillment.json --real --fail book_shipment
 """
 
 RUN_HELP = """\

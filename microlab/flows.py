@@ -19,7 +19,7 @@ test holds them to this flow's services, effects and events:
 
 - :mod:`microlab.choreography.examples` (chapter 03): the choreography written out by
   hand, without ``ShippingFailed`` and its refund;
-- :mod:`microlab.orchestration.toys` with ``microlab/data/workflows/order_saga.json``
+- :mod:`microlab.orchestration.toys` with ``microlab/data/workflows/order_fulfillment.json``
   (chapters 02 and 08): the same three steps in Conductor's task names, with the
   JSON's own retry policies;
 - :mod:`microlab.exercises.ch01` (before the engines are taught) and
@@ -82,7 +82,7 @@ class BusinessFlow:
     @property
     def workflow(self) -> str:
         """The name of the workflow the orchestrated pattern generates from this flow
-        (``order_workflow``): not ``order_saga``, the hand-written Conductor file's."""
+        (``order_workflow``): not ``order_fulfillment``, the hand-written Conductor file's."""
         return f"{self.name}_workflow"
 
     @property

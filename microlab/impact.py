@@ -4,7 +4,7 @@ A **system description** is plain data: for every service, what it handles, send
 publishes and subscribes to, plus every workflow definition the orchestrator holds::
 
     {"services": {"payment": {"handles": ["charge_payment"], "publishes": [], ...}, ...},
-     "workflows": {"order_saga": {...Conductor JSON...}}}
+     "workflows": {"order_workflow": {...Conductor JSON...}}}
 
 Comparing the description before and after a change lists the services whose
 definition changed (someone must edit, test and redeploy them), the services added,

@@ -9,7 +9,7 @@ import pytest
 from microlab.cli import main
 from microlab.orchestration.toys import workflow_file
 
-SAGA = str(workflow_file("order_saga"))
+SAGA = str(workflow_file("order_fulfillment"))
 
 
 def cli(capsys, *argv):
@@ -27,7 +27,7 @@ def write(tmp_path, data, name="wf.json"):
 def test_validate_a_valid_file(capsys):
     status, out, _ = cli(capsys, "validate", SAGA)
     assert status == 0
-    assert out.strip() == (f"{SAGA}: valid: order_saga v1 (3 tasks), order_saga_compensation v1 (5 tasks)")
+    assert out.strip() == (f"{SAGA}: valid: order_fulfillment v1 (3 tasks), order_fulfillment_compensation v1 (5 tasks)")
 
 
 def test_validate_prints_each_fault_with_its_json_path(tmp_path, capsys):
@@ -133,7 +133,7 @@ def test_running_an_invalid_definition_prints_its_faults(tmp_path, capsys):
 
 def test_help_is_useful():
     out = subprocess.run([sys.executable, "-m", "microlab", "--help"], capture_output=True, text=True).stdout
-    assert "validate" in out and "run" in out and "order_saga.json" in out
+    assert "validate" in out and "run" in out and "order_fulfillment.json" in out
     out = subprocess.run([sys.executable, "-m", "microlab", "run", "--help"], capture_output=True, text=True).stdout
     for option in ("--input", "--worker-output", "--fail", "--seed", "--json", "--task-defs"):
         assert option in out

@@ -16,7 +16,7 @@ from microlab.orchestration.tasks import parse_duration
 from microlab.orchestration.toyrun import ToyRunError, run_toy
 from microlab.orchestration.toys import workflow_file
 
-SAGA = str(workflow_file("order_saga"))
+SAGA = str(workflow_file("order_fulfillment"))
 
 
 def cli(capsys, *argv):

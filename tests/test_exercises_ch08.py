@@ -76,7 +76,7 @@ def test_the_two_failure_workflows_name_their_tasks_as_the_notebook_explains():
     from tests.course_text import before_exercises
 
     names = ch08.compensation_names()
-    built, written = names["builder (chapter 02)"], names["order_saga.json (this chapter)"]
+    built, written = names["builder (chapter 02)"], names["order_fulfillment.json (this chapter)"]
     assert built[0] == "completed_steps (JSON_JQ_TRANSFORM)" and written[0] == "completed (JSON_JQ_TRANSFORM)"
     assert [n for n in built if "SWITCH" in n] == [
         "if_book_shipment_done (SWITCH)", "if_charge_payment_done (SWITCH)", "if_reserve_inventory_done (SWITCH)"]

@@ -1,7 +1,7 @@
 """microlab.flows: one definition of each business flow, and the hand-written copies held to it.
 
 :data:`~microlab.flows.ORDER` is the source of the order saga. The teaching copies
-(``choreography.examples``, ``orchestration.toys`` with ``order_saga.json``) say in
+(``choreography.examples``, ``orchestration.toys`` with ``order_fulfillment.json``) say in
 their docstrings how they differ; these tests fail when a copy drifts further than it says.
 """
 
@@ -27,8 +27,8 @@ def test_each_flow_names_its_generated_workflow_apart_from_the_conductor_file():
     run = scenarios.order_saga("orchestration", orders=1, seed=1)
     orchestrator = run.system["orchestrator"]
     assert orchestrator.definition(ORDER.workflow).name == "order_workflow"
-    file_names = [wf.name for wf in toys.load_order_workflows()]
-    assert ORDER.workflow not in file_names and file_names == ["order_saga", "order_saga_compensation"]
+    file_names = [wf.name for wf in toys.load_order_fulfillment()]
+    assert ORDER.workflow not in file_names and file_names == ["order_fulfillment", "order_fulfillment_compensation"]
 
 
 def test_the_generated_choreography_uses_the_flows_events_only_and_compensates_every_earlier_step():
@@ -81,17 +81,17 @@ def test_both_choreographies_release_the_stock_when_payment_fails():
     assert "reserve" in generated and "release" in generated and "charge" not in generated
 
 
-# -- orchestration.toys and order_saga.json: Conductor's names for the flow's steps ------------------
+# -- orchestration.toys and order_fulfillment.json: Conductor's names for the flow's steps ------------------
 
 def toy_run(fail=None):
     system = System(seed=1, latency=Exponential(0.01))
     orchestrator = system.add(Orchestrator())
     services = system.add(*toys.saga_services())
-    orchestrator.register(toys.load_order_workflows())
+    orchestrator.register(toys.load_order_fulfillment())
     if fail:
         by_name = {s.name: s for s in services}
         by_name[fail[0]].fail(fail[1])
-    orchestrator.start("order_saga", {"orderId": "o-1", "amount": 30, "items": ["book"]}, correlation="order-1")
+    orchestrator.start("order_fulfillment", {"orderId": "o-1", "amount": 30, "items": ["book"]}, correlation="order-1")
     system.run()
     return system
 

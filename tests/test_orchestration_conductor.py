@@ -8,12 +8,12 @@ from microlab import DefinitionError, Exponential, System
 from microlab.checks import SagaSpec, Step, check_saga
 from microlab.orchestration import Orchestrator, dumps, execution, load_task_defs, load_workflow, load_workflows
 from microlab.orchestration import model as m
-from microlab.orchestration.toys import UNDO, load_order_workflows, saga_services, workflow_file
+from microlab.orchestration.toys import UNDO, load_order_fulfillment, saga_services, workflow_file
 
 
 def test_the_project_saga_file_loads_with_its_failure_workflow():
-    main, comp = load_order_workflows()
-    assert main.failure_workflow == comp.name == "order_saga_compensation"
+    main, comp = load_order_fulfillment()
+    assert main.failure_workflow == comp.name == "order_fulfillment_compensation"
     assert [t.task_reference_name for t in main.tasks] == ["reserve_inventory", "charge_payment", "book_shipment"]
     assert [t.task_definition.retry_logic for t in main.tasks] == ["FIXED", "EXPONENTIAL_BACKOFF", "LINEAR_BACKOFF"]
 
@@ -22,7 +22,7 @@ def saga_system(seed=1, conclusions=None):
     system = System(seed=seed, latency=Exponential(0.01))
     orchestrator = system.add(Orchestrator(conclusions=conclusions))
     inventory, payment, shipping = system.add(*saga_services())
-    orchestrator.register(load_order_workflows())
+    orchestrator.register(load_order_fulfillment())
     return system, orchestrator, inventory, payment, shipping
 
 
@@ -32,7 +32,7 @@ def order_effects(system, correlation):
 
 def test_the_project_saga_completes_on_toy_services():
     system, orchestrator, *_ = saga_system()
-    orchestrator.start("order_saga", {"orderId": "o-1", "amount": 30, "items": ["a"]}, correlation="order-1")
+    orchestrator.start("order_fulfillment", {"orderId": "o-1", "amount": 30, "items": ["a"]}, correlation="order-1")
     system.run()
     ex = execution(system, "order-1")
     assert ex.status == m.COMPLETED and ex.failure_workflow is None
@@ -43,7 +43,7 @@ def test_the_project_saga_completes_on_toy_services():
 def test_shipping_failing_after_its_retries_refunds_then_releases():
     system, orchestrator, inventory, payment, shipping = saga_system()
     shipping.fail("book_shipment")
-    orchestrator.start("order_saga", {"orderId": "o-2", "amount": 30}, correlation="order-2")
+    orchestrator.start("order_fulfillment", {"orderId": "o-2", "amount": 30}, correlation="order-2")
     system.run()
     ex = execution(system, "order-2")
     ships = ex.attempts("book_shipment")
@@ -69,7 +69,7 @@ def test_a_failure_at_each_step_undoes_only_what_completed(failing, expected, re
     worker = {s.name: s for s in services}[{"reserve_inventory": "inventory", "charge_payment": "payment",
                                             "book_shipment": "shipping"}[failing]]
     worker.fail(failing)
-    orchestrator.start("order_saga", {"orderId": "o-3", "amount": 30}, correlation="order-3")
+    orchestrator.start("order_fulfillment", {"orderId": "o-3", "amount": 30}, correlation="order-3")
     system.run()
     ex = execution(system, "order-3")
     assert order_effects(system, "order-3") == expected
@@ -82,7 +82,7 @@ def test_every_order_ends_completed_or_compensated_when_shipping_is_flaky():
     system, orchestrator, inventory, payment, shipping = saga_system(seed=2, conclusions=("complete", "reject"))
     shipping.fail_rate("book_shipment", 0.5)
     for i in range(30):
-        orchestrator.start("order_saga", {"orderId": i, "amount": 5}, correlation=f"order-{i}", at=i * 0.004)
+        orchestrator.start("order_fulfillment", {"orderId": i, "amount": 5}, correlation=f"order-{i}", at=i * 0.004)
     system.run()
     outcomes = {}
     for i in range(30):
@@ -103,7 +103,7 @@ def test_every_order_ends_completed_or_compensated_when_shipping_is_flaky():
 
 
 def test_export_and_load_again_give_the_same_definitions_and_keep_passive_fields():
-    data = json.loads(workflow_file("order_saga").read_text())
+    data = json.loads(workflow_file("order_fulfillment").read_text())
     data[0]["ownerEmail"] = "team@example.com"
     first = load_workflows(data)
     again = load_workflows(dumps(first))

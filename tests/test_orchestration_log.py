@@ -7,7 +7,7 @@ from microlab.orchestration import DurableLog, Orchestrator, execution, workflow
 from microlab.orchestration import model as m
 from microlab.orchestration import records as rec
 from microlab.orchestration.state import State
-from microlab.orchestration.toys import load_order_workflows, saga_services
+from microlab.orchestration.toys import load_order_fulfillment, saga_services
 from microlab.trace import DROP, SEND
 
 CRASH_AT = 0.07
@@ -19,9 +19,9 @@ def saga_system(standby, failover_delay=2.0, orders=3):
     # durable queues make that unnecessary: see test_orchestration_polling.py).
     orchestrator = system.add(Orchestrator(standby=standby, failover_delay=failover_delay, dispatch="push"))
     services = system.add(*saga_services(work_time=Constant(0.05)))
-    orchestrator.register(load_order_workflows())
+    orchestrator.register(load_order_fulfillment())
     for i in range(orders):
-        orchestrator.start("order_saga", {"orderId": i, "amount": 5}, correlation=f"order-{i}", at=i * 0.03)
+        orchestrator.start("order_fulfillment", {"orderId": i, "amount": 5}, correlation=f"order-{i}", at=i * 0.03)
     return system, orchestrator, services
 
 
@@ -34,7 +34,7 @@ def test_with_a_standby_every_in_flight_workflow_resumes_after_the_failover_dela
     system, orchestrator, _ = saga_system(standby=True)
     assert "orchestrator-standby" in system.services and orchestrator.standby.name == "orchestrator-standby"
     system.crash("orchestrator", at=CRASH_AT)
-    orchestrator.start("order_saga", {"orderId": 9, "amount": 5}, correlation="order-9", at=4.0)
+    orchestrator.start("order_fulfillment", {"orderId": 9, "amount": 5}, correlation="order-9", at=4.0)
     system.run(until=CRASH_AT)
     logged = len(orchestrator.log)
     system.run()
@@ -91,7 +91,7 @@ def test_the_old_primary_restarts_as_the_standby_and_takes_over_again_later():
     system, orchestrator, _ = saga_system(standby=True, orders=1)
     system.crash("orchestrator", at=CRASH_AT, duration=5.0)
     system.crash("orchestrator-standby", at=10.0)
-    orchestrator.start("order_saga", {"orderId": 5, "amount": 5}, correlation="late", at=9.9)
+    orchestrator.start("order_fulfillment", {"orderId": 5, "amount": 5}, correlation="late", at=9.9)
     system.run()
     roles = [(r.service, r.detail["role"]) for r in system.trace.of_kind(rec.ROLE)]
     assert roles == [("orchestrator", "standby")]
@@ -103,7 +103,7 @@ def test_the_old_primary_restarts_as_the_standby_and_takes_over_again_later():
 
 def test_a_passive_orchestrator_records_what_reaches_it_as_stale():
     system, orchestrator, _ = saga_system(standby=True, orders=1)
-    system.inject("orchestrator-standby", "StartWorkflow", {"name": "order_saga"}, correlation="lost", at=0.5)
+    system.inject("orchestrator-standby", "StartWorkflow", {"name": "order_fulfillment"}, correlation="lost", at=0.5)
     system.run()
     [stale] = system.trace.of_kind(rec.STALE)
     assert stale.service == "orchestrator-standby" and "not the active orchestrator" in stale.detail["reason"]
@@ -132,10 +132,10 @@ def test_the_log_is_plain_data_outside_the_service():
     system = System(seed=1)
     orchestrator = system.add(Orchestrator(log=shared))
     system.add(*saga_services())
-    orchestrator.register(load_order_workflows())
-    orchestrator.start("order_saga", {"orderId": 1}, correlation="o")
+    orchestrator.register(load_order_fulfillment())
+    orchestrator.start("order_fulfillment", {"orderId": 1}, correlation="o")
     system.run()
     assert orchestrator.log is shared and shared.active == "orchestrator"
     ops = shared.operations()
     assert ops["start"] == 1 and ops["schedule"] == 3 and ops["finish"] == 3 and ops["end"] == 1
-    assert [rec[0] for rec in shared.for_workflow("order_saga-1")][:2] == ["start", "schedule"]
+    assert [rec[0] for rec in shared.for_workflow("order_fulfillment-1")][:2] == ["start", "schedule"]

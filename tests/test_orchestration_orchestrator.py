@@ -533,14 +533,14 @@ def test_starting_an_unknown_workflow_explains_what_is_registered():
 SCRIPT = """
 from microlab import System, Exponential
 from microlab.orchestration import Orchestrator
-from microlab.orchestration.toys import saga_services, load_order_workflows
+from microlab.orchestration.toys import saga_services, load_order_fulfillment
 system = System(seed=5, latency=Exponential(0.01))
 orchestrator = system.add(Orchestrator())
 inventory, payment, shipping = system.add(*saga_services())
 shipping.fail_rate("book_shipment", 0.5)
-orchestrator.register(load_order_workflows())
+orchestrator.register(load_order_fulfillment())
 for i in range(30):
-    orchestrator.start("order_saga", {"orderId": i, "amount": 5}, correlation=f"o{i}", at=i * 0.005)
+    orchestrator.start("order_fulfillment", {"orderId": i, "amount": 5}, correlation=f"o{i}", at=i * 0.005)
 system.run()
 print(system.trace.digest())
 """

@@ -7,7 +7,7 @@ from microlab.orchestration import builder as b
 from microlab.orchestration.toyrun import ToyRunError, run_toy, toy_services
 from microlab.orchestration.toys import workflow_file
 
-ORDER = workflow_file("order_saga")
+ORDER = workflow_file("order_fulfillment")
 
 
 def test_every_simple_task_gets_a_toy_worker_named_after_it():

@@ -1,7 +1,7 @@
 """Checks for notebook 08, the Netflix Conductor case study: Conductor JSON, run unchanged.
 
 - :func:`saga_json` gives a fresh, editable copy of the project's order saga in
-  Conductor's JSON (``microlab/data/workflows/order_saga.json``: the saga and its
+  Conductor's JSON (``microlab/data/workflows/order_fulfillment.json``: the saga and its
   failure workflow);
 - :func:`run_saga` runs Conductor definitions on the toy inventory, payment and
   shipping services (any other SIMPLE task gets a toy worker of its own name), for a
@@ -41,8 +41,8 @@ TOY_TASKS = ("reserve_inventory", "release_inventory", "charge_payment", "refund
 
 
 def saga_json() -> list[dict]:
-    """The project's Conductor order saga as plain JSON data: ``[order_saga, order_saga_compensation]``."""
-    return copy.deepcopy(json.loads(toys.workflow_file("order_saga").read_text()))
+    """The project's Conductor order saga as plain JSON data: ``[order_fulfillment, order_fulfillment_compensation]``."""
+    return copy.deepcopy(json.loads(toys.workflow_file("order_fulfillment").read_text()))
 
 
 def compensation_names() -> dict[str, list[str]]:
@@ -50,7 +50,7 @@ def compensation_names() -> dict[str, list[str]]:
 
     ``"builder (chapter 02)"``: what ``saga(...)`` generates for the order saga of chapter 02
     (a ``completed_steps`` transform, then one ``if_<step>_done`` switch per step with a
-    compensation, each holding its undo task); ``"order_saga.json (this chapter)"``: the
+    compensation, each holding its undo task); ``"order_fulfillment.json (this chapter)"``: the
     hand-written file (``completed``, ``was_charged``, ``was_reserved``).
     """
     from ..orchestration import saga
@@ -62,7 +62,7 @@ def compensation_names() -> dict[str, list[str]]:
              .build()).workflows[1]
     written = load_workflows(saga_json())[1]
     return {label: [f"{t.task_reference_name} ({t.type})" for _, t in wf.walk()]
-            for label, wf in (("builder (chapter 02)", built), ("order_saga.json (this chapter)", written))}
+            for label, wf in (("builder (chapter 02)", built), ("order_fulfillment.json (this chapter)", written))}
 
 
 def run_saga(workflows=None, *, orders: int = 1, fail: dict | None = None, until: float | None = None,
@@ -134,7 +134,7 @@ def check_screening_saga(workflows) -> str:
         raise Hint(f"{SCREEN!r} has type {screens[0].get('type')!r}: a task that a worker service runs is SIMPLE.")
     if not main.get("failureWorkflow"):
         raise Hint("the saga lost its failureWorkflow: without it a failed order is never compensated. "
-                   "Keep \"failureWorkflow\": \"order_saga_compensation\".")
+                   "Keep \"failureWorkflow\": \"order_fulfillment_compensation\".")
     system, _ = run_saga(workflows)
     ok = execution(system, "order-1")
     done = _names(ok, "COMPLETED")
@@ -239,9 +239,9 @@ def cluster_run(servers: int = 3, *, crash: str | None = None, at: float = 0.5, 
     system = System(seed=seed, latency=Exponential(0.01))
     orchestrator = system.add(Orchestrator(servers=servers, js_timeout=None))
     system.add(*toys.saga_services())
-    orchestrator.register(toys.load_order_workflows())
+    orchestrator.register(toys.load_order_fulfillment())
     for i in range(1, orders + 1):
-        orchestrator.start("order_saga", {"orderId": f"o-{i}", "amount": 30, "items": ["book"]},
+        orchestrator.start("order_fulfillment", {"orderId": f"o-{i}", "amount": 30, "items": ["book"]},
                            correlation=f"order-{i}", at=spacing * i)
     if crash is not None:
         if crash not in system.services:

@@ -3,7 +3,7 @@
 ::
 
     from microlab.orchestration.toyrun import run_toy
-    run = run_toy("microlab/data/workflows/order_saga.json", {"orderId": "o-1"},
+    run = run_toy("microlab/data/workflows/order_fulfillment.json", {"orderId": "o-1"},
                   fail={"book_shipment": None})          # fail every attempt of that task
     print(run.execution.format())                        # retries, then the compensation
 

@@ -1,7 +1,7 @@
 """Toy services for the order saga: inventory, payment and shipping workers.
 
 They serve the SIMPLE tasks of the project's own Conductor file
-(``microlab/data/workflows/order_saga.json``, loaded by :func:`load_order_workflows`)
+(``microlab/data/workflows/order_fulfillment.json``, loaded by :func:`load_order_fulfillment`)
 and of the builder's saga form, and record each business effect in the trace, so that a
 consistency check can tell, per order, what was done and what was undone:
 
@@ -23,7 +23,7 @@ flow's; a test runs the JSON file on these workers and holds it to the flow's st
 
 - The task names are Conductor's verb_noun (``charge_payment``), not the flow's effect
   names (``charge``): chapters 02 and 08 teach a Conductor definition as a real server
-  runs it, and ``order_saga.json`` is checked against Conductor OSS.
+  runs it, and ``order_fulfillment.json`` is checked against Conductor OSS.
 - The JSON file gives each task its own retry policy (FIXED, EXPONENTIAL and LINEAR
   back-off), to show all three; the generated workflow (``order_workflow``) gives
   every step the knobs' ``retries``.
@@ -37,8 +37,8 @@ flow's; a test runs the JSON file on these workers and holds it to the flow's st
   ``refund_payment``) as the example of a worker. Made from the flow's steps in a loop
   they would be one class fewer and no longer that example.
 
-The names: :func:`load_order_workflows` loads the file's two workflows (``order_saga``
-and ``order_saga_compensation``); :func:`microlab.scenarios.order_saga` *runs* the
+The names: :func:`load_order_fulfillment` loads the file's two workflows (``order_fulfillment``
+and ``order_fulfillment_compensation``); :func:`microlab.scenarios.order_saga` *runs* the
 flow's saga and returns a RunResult; the workflow it generates is ``order_workflow``.
 """
 
@@ -113,7 +113,7 @@ def saga_services(**kw) -> tuple:
 
 
 def workflow_file(name: str) -> Path:
-    """The path of one of the project's own Conductor files (``order_saga`` -> ``.../order_saga.json``)."""
+    """The path of one of the project's own Conductor files (``order_fulfillment`` -> ``.../order_fulfillment.json``)."""
     path = WORKFLOWS_DIR / f"{name}.json"
     if not path.exists():
         known = sorted(p.stem for p in WORKFLOWS_DIR.glob("*.json"))
@@ -121,8 +121,8 @@ def workflow_file(name: str) -> Path:
     return path
 
 
-def load_order_workflows() -> list:
-    """The project's Conductor file ``order_saga.json``, loaded: ``[order_saga, order_saga_compensation]``."""
+def load_order_fulfillment() -> list:
+    """The project's Conductor file ``order_fulfillment.json``, loaded: ``[order_fulfillment, order_fulfillment_compensation]``."""
     from .conductor import load_workflows
-    return load_workflows(workflow_file("order_saga"))
+    return load_workflows(workflow_file("order_fulfillment"))
 

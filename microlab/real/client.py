@@ -5,7 +5,7 @@
     api = ConductorAPI("http://127.0.0.1:8080")
     api.check()                                   # ConductorUnreachable if nothing answers
     api.register(workflow_defs, task_defs)        # DefinitionRejected with JSON paths
-    wf_id = api.start("order_saga", {"orderId": "o-1"}, correlation="o-1")
+    wf_id = api.start("order_fulfillment", {"orderId": "o-1"}, correlation="o-1")
     api.workflow(wf_id)                           # GET /api/workflow/{id}?includeTasks=true
 
 Workers use :meth:`ConductorAPI.poll` (``GET /api/tasks/poll/batch/{taskType}``) and

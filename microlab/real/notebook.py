@@ -28,7 +28,7 @@ def real_beside_simulated(server: str | None = None, *, fail: str = "book_shipme
             print("No real Conductor here: set MICROLAB_CONDUCTOR_URL, or call real_beside_simulated(start=True) "
                   "(needs Java 17 and `make conductor-jar`) to draw a real run beside the simulated one.")
             return None
-        order = workflow_file("order_saga")
+        order = workflow_file("order_fulfillment")
         inp = {"orderId": "o-1", "amount": 30, "items": ["book"]}   # every input the saga declares
         real = run_real(order, inp, fail={fail: None}, server=own or url)
     except (ConductorError, ConductorUnavailable, RealRunError) as exc:

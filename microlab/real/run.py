@@ -3,7 +3,7 @@
 ::
 
     from microlab.real import run_real
-    run = run_real("microlab/data/workflows/order_saga.json", {"orderId": "o-1", "amount": 30},
+    run = run_real("microlab/data/workflows/order_fulfillment.json", {"orderId": "o-1", "amount": 30},
                    fail={"book_shipment": None}, server="http://127.0.0.1:8080")
     print(run.execution.format())        # the same table as a simulated run prints
 

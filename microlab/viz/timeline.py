@@ -101,7 +101,7 @@ def timeline(spans, *, title: str = "Timeline", lanes=None, lane_title: str = "s
         "title": {"text": title},
         "barmode": "overlay",
         "xaxis": {"title": {"text": f"simulated time ({unit})"}},
-        # Long lane names (a compensation's "order_saga_compensation: refund_payment") are
+        # Long lane names (a compensation's "order_fulfillment_compensation: refund_payment") are
         # broken into lines, and the legend runs along the bottom: on the right, the two
         # squeezed the bars into a quarter of the width.
         "yaxis": {"title": {"text": lane_title}, "categoryorder": "array",

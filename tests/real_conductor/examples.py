@@ -82,7 +82,7 @@ PLANS = {
 
 #: The project's own definitions: file -> plans, as above.
 SHIPPED_PLANS = {
-    "order_saga.json": [
+    "order_fulfillment.json": [
         ("ok", {"orderId": "o-1", "amount": 30, "items": ["book"]}, {}, {}),
         ("compensated", {"orderId": "o-2", "amount": 30}, {}, {"book_shipment": None}),
         ("retried", {"orderId": "o-3", "amount": 30}, {}, {"charge_payment": 1})],

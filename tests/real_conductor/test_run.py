@@ -21,14 +21,14 @@ from microlab.real.run import RealRunError, run_real
 from .examples import examples_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-ORDER = workflow_file("order_saga")
+ORDER = workflow_file("order_fulfillment")
 
 
 def test_the_order_saga_compensates_on_the_real_server(conductor):
     run = run_real(ORDER, {"orderId": "o-1", "amount": 30}, fail={"book_shipment": None}, server=conductor)
     ex = run.execution
     assert ex.status == "FAILED" and [t.attempt for t in ex.attempts("book_shipment")] == [1, 2, 3]
-    assert ex.failure_workflow is not None and ex.failure_workflow.name == "order_saga_compensation"
+    assert ex.failure_workflow is not None and ex.failure_workflow.name == "order_fulfillment_compensation"
     assert ex.failure_workflow.status == "COMPLETED"
     assert ex.failure_workflow.refs() == ["completed", "was_charged", "refund_payment", "was_reserved",
                                           "release_inventory"]
