@@ -52,10 +52,19 @@ class Record(NamedTuple):
 
     @property
     def correlation(self):
-        """The business transaction this record belongs to, if any."""
-        if self.message is not None:
-            return self.message.correlation
-        return self.detail.get("correlation") if self.detail else None
+        """The business transaction this record belongs to, if any (see :func:`record_correlation`)."""
+        return record_correlation(self)
+
+
+def record_correlation(record):
+    """The business transaction a record (a raw tuple or a :class:`Record`) belongs to: its
+    message's correlation, or, for a record without a message (the orchestrator's workflow
+    and task records, a lost event), the ``correlation`` of its detail; None if neither."""
+    msg = record[3]
+    if msg is not None:
+        return msg.correlation
+    detail = record[4]
+    return detail.get("correlation") if detail else None
 
 
 @dataclass

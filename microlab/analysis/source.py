@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..trace import Trace
+from ..trace import Trace, record_correlation
 
 def as_trace(source) -> Trace:
     """The trace of ``source`` (a Trace, or anything with a ``.trace``, such as a System)."""
@@ -28,9 +28,7 @@ def check_correlation(trace: Trace, correlation) -> None:
     if correlation is None:
         return
     for rec in trace.records:
-        msg = rec[3]
-        if (msg is not None and msg.correlation == correlation) or \
-                (msg is None and rec[4] and rec[4].get("correlation") == correlation):
+        if record_correlation(rec) == correlation:
             return
     known = trace.correlations()
     shown = ", ".join(repr(c) for c in known[:8]) + (" ..." if len(known) > 8 else "")

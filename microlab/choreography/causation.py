@@ -161,6 +161,8 @@ def causation_graph(trace, correlation=None, *, protocol: bool = False,
     confirms too. Brokers are recognised by name (``brokers``) and by the ``publish``
     and ``subscribe`` records they write.
     """
+    # Imported here: the analysis package pulls numpy, which the engine must not need to import.
+    from ..analysis.transactions import transaction_records
     records = getattr(trace, "trace", trace).records
     broker_names = set(brokers)
     for r in records:
@@ -168,10 +170,8 @@ def causation_graph(trace, correlation=None, *, protocol: bool = False,
             broker_names.add(r[2])
     graph = CausationGraph()
     nodes = graph.nodes
-    for time, kind, service, msg, detail in records:
+    for time, kind, service, msg, detail in transaction_records(records, correlation):
         if kind == SEND:
-            if correlation is not None and msg.correlation != correlation:
-                continue
             node = nodes.get(msg.id)
             if node is not None:
                 node.sends += 1
@@ -198,20 +198,16 @@ def causation_graph(trace, correlation=None, *, protocol: bool = False,
             if node is not None:
                 node.attempt = detail["attempt"]
         elif kind == EVENT_LOST:
-            corr = detail.get("correlation")
-            if correlation is None or corr == correlation:
-                if node is not None:
-                    node.lost_events.append(detail["type"])
-                graph.lost.append({"service": service, "type": detail["type"], "correlation": corr,
-                                   "time": time, "cause": msg.id if msg is not None else None})
+            if node is not None:
+                node.lost_events.append(detail["type"])
+            graph.lost.append({"service": service, "type": detail["type"], "correlation": detail.get("correlation"),
+                               "time": time, "cause": msg.id if msg is not None else None})
         elif kind == DEAD_LETTER:
             if node is not None:
                 node.dead_lettered.append(detail["subscriber"])
-            if correlation is None or msg.correlation == correlation:
-                graph.dead_letters.append({"event": msg.id, "type": msg.type,
-                                           "subscriber": detail["subscriber"],
-                                           "receives": detail["receives"],
-                                           "correlation": msg.correlation, "time": time})
+            graph.dead_letters.append({"event": msg.id, "type": msg.type, "subscriber": detail["subscriber"],
+                                       "receives": detail["receives"], "correlation": msg.correlation,
+                                       "time": time})
     return graph
 
 

@@ -210,20 +210,16 @@ def _t(value) -> str:
     return f"{value:9.3f}" if value is not None else f"{'-':>9}"
 
 
-def _records(source):
-    trace = getattr(source, "trace", source)
-    return getattr(trace, "records", trace)
+_KINDS = (rec.TASK, rec.WORKFLOW)
 
 
 def build(source, correlation=None) -> dict[str, Execution]:
     """Every execution in the trace (or of one correlation), by workflow id, linked up."""
+    # Imported here: the analysis package pulls numpy, which the engine must not need to import.
+    from ..analysis.transactions import transaction_records
     by_id: dict[str, Execution] = {}
     tasks: dict[str, TaskExecution] = {}
-    for time, kind, service, msg, detail in _records(source):
-        if kind != rec.TASK and kind != rec.WORKFLOW:
-            continue
-        if correlation is not None and detail.get("correlation") != correlation:
-            continue
+    for time, kind, service, msg, detail in transaction_records(source, correlation, _KINDS):
         if kind == rec.WORKFLOW:
             status = detail["status"]
             ex = by_id.get(detail["workflow_id"])

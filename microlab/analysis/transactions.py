@@ -1,0 +1,36 @@
+"""The records of one business transaction: the trace walked once, grouped by correlation.
+
+A record belongs to the transaction of its message (``message.correlation``) or, when
+it carries no message (the orchestrator's ``workflow`` and ``task`` records, a lost
+event), to the ``correlation`` of its detail: the rule of
+:attr:`microlab.trace.Record.correlation`. The orchestration execution view
+(:mod:`microlab.orchestration.execution`) and the causation graph
+(:mod:`microlab.choreography.causation`) both read one transaction through
+:func:`transaction_records`, so the two cannot disagree on what belongs to it.
+"""
+
+from __future__ import annotations
+
+from ..trace import record_correlation
+
+
+def raw_records(source) -> list:
+    """The raw record tuples of ``source``: a System, a Trace, or a list of records already."""
+    trace = getattr(source, "trace", source)
+    return getattr(trace, "records", trace)
+
+
+def transaction_records(source, correlation=None, kinds=None):
+    """The raw records of ``source`` in trace order, of transaction ``correlation`` only
+    (all of them when None) and of ``kinds`` only (all kinds when None)."""
+    records = raw_records(source)
+    if correlation is None and kinds is None:
+        return records
+    if correlation is None:
+        return [r for r in records if r[1] in kinds]
+    if kinds is None:
+        return [r for r in records if record_correlation(r) == correlation]
+    return [r for r in records if r[1] in kinds and record_correlation(r) == correlation]
+
+
+__all__ = ["raw_records", "transaction_records"]
