@@ -2,7 +2,7 @@
 
 import pytest
 
-from microlab import Constant, System
+from microlab import Constant, System, metrics, scenarios
 from microlab.orchestration import Orchestrator, TaskFailed, ToyWorker, Worker, execution, workflow
 from microlab.orchestration import model as m
 from microlab.orchestration import records as rec
@@ -39,7 +39,10 @@ def test_polling_is_the_default_and_every_poll_lease_and_update_is_in_the_trace(
     polls = [msg for msg in sent if msg.type == "Poll"]
     assert polls and all(msg.source == "w" and msg.destination == "orchestrator" for msg in polls)
     lease = [msg for msg in sent if msg.type == "a"]
-    assert len(lease) == 1 and lease[0].kind == "reply" and lease[0].causation in {p.id for p in polls}
+    # The lease answers a poll (it names it) but is caused by the decision that scheduled
+    # the task: here the start.
+    assert len(lease) == 1 and lease[0].kind == "reply" and lease[0].payload["pollId"] in {p.id for p in polls}
+    assert lease[0].causation == next(msg.id for msg in sent if msg.type == "StartWorkflow")
     assert [msg.type for msg in sent if msg.source == "w" and msg.type != "Poll"] == ["TaskCompleted"]
     answered = system.trace.of_kind(rec.POLL)
     assert sum(r.detail["leased"] for r in answered) == 1
@@ -47,6 +50,44 @@ def test_polling_is_the_default_and_every_poll_lease_and_update_is_in_the_trace(
     assert [msg for msg in sent if msg.type == "NoTask"]
     assert leases(system)[0].detail["polled"] is True
     assert system.conservation().ok
+
+
+def _chain(system, msg):
+    """The causation chain ending at ``msg``, as ``source>destination:type``, first first."""
+    sent = {r.message.id: r.message for r in system.trace.of_kind(SEND)}
+    out = []
+    while msg is not None:
+        out.append(f"{msg.source}>{msg.destination}:{msg.type}")
+        msg = sent.get(msg.causation)
+    return out[::-1]
+
+
+@pytest.mark.parametrize("dispatch", ["poll", "push"])
+def test_a_task_s_causation_runs_from_the_decision_that_scheduled_it_to_its_update(dispatch):
+    system, orchestrator, worker = setup(workflow("wf").simple("a").simple("b").simple("c", retries=1).build(),
+                                         dispatch=dispatch)
+    worker.fail("c", times=1)
+    system.inject("orchestrator", "StartWorkflow", {"name": "wf", "input": {}}, correlation="tx", at=0.5)
+    system.run()
+    assert execution(system, "tx").status == m.COMPLETED
+    sent = [r.message for r in system.trace.of_kind(SEND)]
+    last = [msg for msg in sent if msg.type == "TaskCompleted" and msg.correlation == "tx"][-1]
+    # Start, then each task and its update, the retry of c caused by c's failure: the
+    # same chain whether the worker polls or is pushed to (polls are in no transaction).
+    assert _chain(system, last) == [
+        "client>orchestrator:StartWorkflow",
+        "orchestrator>w:a", "w>orchestrator:TaskCompleted",
+        "orchestrator>w:b", "w>orchestrator:TaskCompleted",
+        "orchestrator>w:c", "w>orchestrator:TaskFailed",
+        "orchestrator>w:c", "w>orchestrator:TaskCompleted"]
+    assert metrics.hops_per_transaction(system.trace)["tx"] == 9
+
+
+def test_the_order_saga_s_hops_are_the_same_under_poll_and_push():
+    # Before the lease named the scheduling decision as its cause, polling showed 3 hops
+    # (poll, task, update): the chain restarted at every poll.
+    hops = {d: scenarios.order_saga(orders=5, dispatch=d).metrics["hops_per_transaction"] for d in ("poll", "push")}
+    assert hops == {"poll": 10, "push": 10}
 
 
 def test_push_stays_available_as_a_named_option():

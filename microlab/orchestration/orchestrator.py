@@ -620,15 +620,22 @@ class Orchestrator(Service):
     def _apply_queue(self, action) -> None:
         run = action.run
         if type(action) is Enqueue:
-            self.queues.push(action.queue, run.task_id, self._sys.sim.now)
+            self.queues.push(action.queue, run.task_id, self._sys.sim.now, self._context)
             self._to_serve.append(action.queue)
             return
         payload = dict(action.payload)
         payload["polled"] = True
         payload["leased"] = self._lease_batch
-        # A reply to the poll (its causation), in the task's business transaction.
+        poll = action.poll
+        # The worker's client matches the task to its poll by the poll's id; the task's
+        # causation is the message whose handling scheduled it, so that a transaction's
+        # causation chain runs decision, lease, update, next decision, as under push (the
+        # poll is the worker's own loop, in no transaction: a chain through it would
+        # restart at every step).
+        payload["pollId"] = poll.id if poll is not None else None
+        cause = self.queues.causes.pop(run.task_id, None)
         saved = self._context
-        self._context = action.poll
+        self._context = cause if cause is not None else poll
         try:
             msg = self.send(action.worker, run.step.name, payload, kind=REPLY, correlation=run.inst.correlation)
         finally:

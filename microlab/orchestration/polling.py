@@ -6,7 +6,9 @@ takes up to ``count`` tasks from that task type's queue (:mod:`.queues`), within
 task definition's rate and concurrency limits, and for each the decider commits the
 lease (the task is IN_PROGRESS from this instant: its ``responseTimeoutSeconds`` and
 ``timeoutSeconds`` count from here) before the task goes out, one reply per task whose
-type is the task name. With nothing to give, the poll is held open for ``timeout``
+type is the task name, with ``pollId`` naming the poll it answers; its causation is
+the message whose handling scheduled the task (the poll belongs to no transaction), so
+the chain runs decision, lease, update. With nothing to give, the poll is held open for ``timeout``
 seconds (at most 5, Conductor's ``MAX_POLL_TIMEOUT_MS``), and answered by the first task
 queued meanwhile, or by ``NoTask`` when it expires (an empty poll). Conductor's
 ``ExecutionService.poll`` is the reference:

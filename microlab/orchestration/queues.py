@@ -60,14 +60,19 @@ class TaskQueues:
         self.leases: dict = {}
         #: Task name -> ids of tasks given out and not yet seen to end (a dict as an ordered set).
         self.in_progress: dict = {}
+        #: Task id -> the message whose handling scheduled it (the lease's causation).
+        self.causes: dict = {}
         #: Polls answered, empty polls, tasks leased: totals for figures and tests.
         self.polls = 0
         self.empty_polls = 0
         self.leased = 0
 
-    def push(self, key: tuple, task_id: str, now: float) -> None:
-        """Queue a task (it can be polled from ``now``)."""
+    def push(self, key: tuple, task_id: str, now: float, cause=None) -> None:
+        """Queue a task (it can be polled from ``now``); ``cause``: the message whose
+        handling scheduled it, which the lease will name as its causation."""
         self.waiting.setdefault(key, deque()).append([task_id, now])
+        if cause is not None:
+            self.causes[task_id] = cause
 
     def depth(self, key: tuple | None = None) -> int:
         """Tasks waiting in one queue, or in all of them."""
@@ -87,6 +92,7 @@ class TaskQueues:
             task_id, available = entry
             run = state.tasks.get(task_id)
             if run is None or run.status != SCHEDULED or run.inst.status != "RUNNING":
+                self.causes.pop(task_id, None)
                 continue  # ended meanwhile (cancelled, timed out): Conductor removes it
             if available > now:
                 kept.append(entry)

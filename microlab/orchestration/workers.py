@@ -43,7 +43,9 @@ per-type thread count both default to 1) and one polling loop, as conductor-pyth
 - after an empty poll it backs off 2, 4, 8, ... ms, at most ``polling_interval``
   seconds (the SDK's ``poll_interval``, 100 ms by default), before it polls again.
 
-A polled task arrives as a reply whose type is the task name; the worker's update goes
+A polled task arrives as a reply whose type is the task name, naming its poll
+(``pollId``); its causation is the message that made the decision to schedule it, so a
+transaction's causation chain (and its hops) is the same as when pushed. The worker's update goes
 to whichever node serves it now (a load balancer's choice), not necessarily the one that
 leased the task. An empty poll that says the server is idle (no workflow running at
 all), or ``idle_polls`` empty polls in a row, pause the loop until a task of its type is
@@ -349,7 +351,10 @@ class Worker(Service):
 
     def _receive(self, msg: Message) -> None:
         if msg.kind == REPLY and self._poll_state:
-            mid = msg.causation
+            # A leased task names its poll in the payload (its causation is the decision
+            # that scheduled it); an empty answer is a plain reply to the poll.
+            payload = msg.payload
+            mid = payload.get("pollId", msg.causation) if type(payload) is dict else msg.causation
             for task_type, state in self._poll_state.items():
                 if isinstance(state, tuple) and state[0] == mid:
                     leased = (msg.payload or {}).get("leased", 1) if msg.type != NO_TASK else 0
