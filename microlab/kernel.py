@@ -11,7 +11,9 @@ How ordering works
 ------------------
 Every scheduled callback is stored as a plain tuple ``(time, seq, fn, arg)``. ``seq``
 is a per-simulation counter, so two callbacks due at the same instant run in the order
-they were scheduled, and the heap never has to compare ``fn`` or ``arg``. Plain tuples
+they were scheduled, and the heap never has to compare ``fn`` or ``arg``. Faults use
+``schedule_first``, whose ``seq`` comes from a second counter far below the first, so a
+crash at ``t`` comes before whatever else is due at ``t``. Plain tuples
 (rather than objects with ``__lt__``) keep the heap about twice as fast.
 
 How randomness works
@@ -49,6 +51,9 @@ import sys
 from typing import Any, Callable
 
 _new = object.__new__
+
+#: How far below the ordinary sequence numbers :meth:`Simulation.schedule_first` puts its own.
+_FIRST = 1 << 62
 
 #: Callbacks one ``run()`` call may execute before it is called an event storm.
 DEFAULT_MAX_EVENTS = 2_000_000
@@ -107,6 +112,7 @@ class Simulation:
         self.events = 0
         self._heap: list[tuple[float, int, Callable[[Any], Any], Any]] = []
         self._seq = itertools.count()
+        self._first = itertools.count()  # see schedule_first
         #: Cancelled timers still on the heap (they do not keep a run going).
         self._cancelled = 0
 
@@ -121,6 +127,17 @@ class Simulation:
         if time < self.now:
             raise ValueError(f"cannot schedule at t={time!r}: it is already t={self.now!r}")
         heapq.heappush(self._heap, (time, next(self._seq), fn, arg))
+
+    def schedule_first(self, time: float, fn: Callable[[Any], Any], arg: Any = None) -> None:
+        """Like :meth:`schedule_at`, but before every callback the other methods put at the
+        same instant, whenever they were scheduled (two of these keep their own order).
+
+        For faults: a service crashed at ``t`` is down at ``t``, so it does nothing at
+        ``t`` (a worker crashed at 0 never sends its first poll)."""
+        if time < self.now:
+            raise ValueError(f"cannot schedule at t={time!r}: it is already t={self.now!r}")
+        # A seq below every ordinary one (they count up from 0), still unique and rising.
+        heapq.heappush(self._heap, (time, next(self._first) - _FIRST, fn, arg))
 
     def timer(self, delay: float, fn: Callable[[Any], Any], arg: Any = None) -> Timer:
         """Like :meth:`schedule`, but return a :class:`Timer` that can be cancelled."""

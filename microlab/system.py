@@ -150,10 +150,14 @@ class System:
         self.sim.schedule_at(when, self._inject, (sender, to, type, payload, correlation, kind, topic))
 
     def crash(self, name: str, at: float | None = None, duration: float | None = None) -> None:
-        """Crash service ``name`` at time ``at`` (default: now); restart it after ``duration``."""
+        """Crash service ``name`` at time ``at`` (default: now); restart it after ``duration``.
+
+        The crash comes before anything else due at ``at``: a service crashed at 0 is
+        down from the start (a worker never polls, so its tasks stay SCHEDULED and only
+        ``pollTimeoutSeconds`` can time them out, as in Conductor)."""
         service = self[name]
         when = self.sim.now if at is None else at
-        self.sim.schedule_at(when, lambda _: service.crash())
+        self.sim.schedule_first(when, lambda _: service.crash())
         if duration is not None:
             self.sim.schedule_at(when + duration, lambda _: service.restart())
 

@@ -100,3 +100,17 @@ def test_cancelled_timers_do_not_keep_the_run_going():
     assert seen == ["work"] and sim.now == 2 and sim.pending == 0
     timeout.cancel()  # cancelling twice changes nothing
     assert sim.pending == 0
+
+
+def test_schedule_first_runs_before_everything_else_due_at_the_same_instant():
+    sim = Simulation(seed=0)
+    order = []
+    sim.schedule(1.0, order.append, "ordinary, scheduled first")
+    sim.schedule_first(1.0, order.append, "first A")
+    sim.schedule_at(1.0, order.append, "ordinary, scheduled last")
+    sim.schedule_first(1.0, order.append, "first B")
+    sim.schedule_at(0.5, order.append, "earlier")
+    sim.run()
+    assert order == ["earlier", "first A", "first B", "ordinary, scheduled first", "ordinary, scheduled last"]
+    with pytest.raises(ValueError, match="already"):
+        sim.schedule_first(0.5, order.append)

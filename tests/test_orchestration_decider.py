@@ -140,6 +140,28 @@ def test_a_poll_timeout_times_out_a_task_no_worker_polled():
     assert state.instances["w-1"].status == m.TIMED_OUT  # retries used up, as for any timeout
 
 
+def test_a_queued_task_never_polled_is_not_response_timed_out_only_poll_timed_out():
+    # Conductor's DeciderService.isResponseTimedOut skips every task that is not IN_PROGRESS;
+    # checkTaskPollTimeout is what covers a SCHEDULED one.
+    d = decider(workflow("w").simple("a", response_timeout=1, poll_timeout=3, retries=0).build(),
+                dispatch="poll")
+    state = State()
+    assert start(d, state)[-1] == Wake("w-1", 3.0)   # not 1.0: the response timeout waits for a poll
+    assert d.decide(state, TimerFired("w-1"), 2.0) == [Wake("w-1", 3.0)]   # an early wake: nothing
+    assert state.tasks["w-1.1"].status == m.SCHEDULED
+    actions = d.decide(state, TimerFired("w-1"), 3.0)
+    timeouts = [a.detail["which"] for a in actions if type(a) is Record and a.kind == "timeout"]
+    assert timeouts == ["poll"] and state.tasks["w-1.1"].status == m.TIMED_OUT
+
+
+def test_a_queued_task_without_a_poll_timeout_has_no_deadline_at_all():
+    d = decider(workflow("w").simple("a", response_timeout=1).build(), dispatch="poll")
+    state = State()
+    assert start(d, state)[-1] == Wake("w-1", None)
+    assert d.decide(state, TimerFired("w-1"), 100.0) == [Wake("w-1", None)]
+    assert state.tasks["w-1.1"].status == m.SCHEDULED
+
+
 def test_replaying_the_commits_rebuilds_the_same_state():
     d = decider(workflow("w").simple("a", retries=1, retry_delay=1).simple("b").build())
     state = State()

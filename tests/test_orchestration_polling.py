@@ -288,3 +288,43 @@ def test_after_empty_polls_the_worker_backs_off_up_to_the_polling_interval():
     backoffs = [round(g - 0.02, 4) for g in gaps]
     assert backoffs[:6] == [0.002, 0.004, 0.008, 0.016, 0.032, 0.05]
     assert set(backoffs[6:]) == {0.05}
+
+
+@pytest.mark.parametrize("poll_timeout", [3, 0])
+def test_a_task_whose_worker_is_down_from_the_start_waits_for_its_poll_timeout_only(poll_timeout):
+    # The worker is crashed at 0, the instant it would send its first poll: it never polls,
+    # so the task stays SCHEDULED; the 1 s response timeout, which counts from a poll, never
+    # applies (before crashes came first at their instant, the poll sent at 0 leased the
+    # task to the dead worker and the response timeout ended it at 1 s).
+    wf = workflow("wf").simple("a", response_timeout=1, poll_timeout=poll_timeout, retries=0).build()
+    system, orchestrator, worker = setup(wf)
+    system.crash("w", at=0.0, duration=None if poll_timeout else 5.0)
+    orchestrator.start("wf", {}, correlation="tx")
+    system.run(until=20)
+    timeouts = [(r.time, r.detail["which"]) for r in system.trace.of_kind(rec.TIMEOUT)]
+    assert not [msg for msg in (r.message for r in system.trace.of_kind(SEND)) if msg.type == "Poll"
+                and msg.sent_at < (5.0 if not poll_timeout else 20)]
+    ex = execution(system, "tx")
+    if poll_timeout:
+        assert timeouts == [(pytest.approx(ex.tasks[0].scheduled + 3), "poll")]
+        assert ex.status == m.TIMED_OUT and ex.tasks[0].reason.startswith("Task poll timed out")
+    else:
+        # Never timed out: the restarted worker polls at 5 s and does it.
+        assert timeouts == [] and ex.status == m.COMPLETED and leases(system)[0].time >= 5.0
+
+
+def test_the_order_saga_with_payment_down_from_the_start_queues_its_charges_under_polling():
+    from microlab.scenarios import FLOWS, build
+    out = {}
+    for dispatch in ("poll", "push"):
+        system, correlations, _, _ = build(FLOWS["order"], "orchestration", orders=4, dispatch=dispatch)
+        system.crash("payment", at=0.0)
+        system.run(until=30)
+        charges = [r for r in system.trace.of_kind(rec.TASK) if r.detail["ref"] == "charge"]
+        out[dispatch] = ({r.detail["which"] for r in system.trace.of_kind(rec.TIMEOUT)},
+                         {r.detail["status"] for r in charges})
+    # Polling: nobody leases a charge, so nothing times out (the saga sets no poll timeout)
+    # and every charge waits SCHEDULED in payment's queue. Push: each command goes to a
+    # dead service, is IN_PROGRESS at once, and its response timeout ends it.
+    assert out["poll"] == (set(), {"SCHEDULED"})
+    assert out["push"][0] == {"response"} and "TIMED_OUT" in out["push"][1]

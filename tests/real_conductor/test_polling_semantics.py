@@ -176,10 +176,13 @@ def test_poll_timeout_times_out_a_task_nobody_polls(server):
     ex = to_execution(raw, server.workflow)
     task = raw["tasks"][0]
     waited = (task["endTime"] - task["scheduledTime"]) / 1000
-    # The worker is down before the workflow starts (as no real poller serves this type).
-    system, _ = simulate(real.name, td, crash={"at": 0.0}, until=20, at=0.5)
+    # The worker is down from the start (as no real poller serves this type): it never
+    # polls, so the 1 s responseTimeoutSeconds, which only an IN_PROGRESS (polled) task
+    # has, never applies, on either side; only pollTimeoutSeconds ends the task.
+    system, _ = simulate(real.name, td, crash={"at": 0.0}, until=20)
     sim = execution(system, "tx0")
-    sim_timeout = [r for r in system.trace.of_kind(rec.TIMEOUT) if r.detail["which"] == "poll"]
+    sim_timeout = [r for r in system.trace.of_kind(rec.TIMEOUT)]
+    assert [r.detail["which"] for r in sim_timeout] == ["poll"]
     for e in (ex, sim):
         assert e.status == "TIMED_OUT"
         assert [(t.status, t.attempt) for t in e.tasks] == [("TIMED_OUT", 1)]
