@@ -213,6 +213,17 @@ class Network:
             delay = extra + (dist.sample(rng) if dist is not None else 0.0)
             heappush(heap, (now + delay, next(sim._seq), self._deliver, msg))
 
+    def on_the_wire_to(self, name: str) -> list:
+        """Messages on the wire to service ``name`` now, in the order they would arrive.
+
+        Read off the event heap, sorted by (time, seq): the heap's list layout depends on
+        its history of pushes and pops, and what a caller does with them must not."""
+        arrive = self._deliver
+        wire = [entry for entry in self.system.sim._heap
+                if entry[2] == arrive and entry[3].destination == name]
+        wire.sort(key=lambda entry: (entry[0], entry[1]))
+        return [entry[3] for entry in wire]
+
     @property
     def in_flight(self) -> dict:
         """Copies of each message (by id) currently on the wire, read off the event heap.

@@ -328,3 +328,28 @@ def test_the_order_saga_with_payment_down_from_the_start_queues_its_charges_unde
     # dead service, is IN_PROGRESS at once, and its response timeout ends it.
     assert out["poll"] == (set(), {"SCHEDULED"})
     assert out["push"][0] == {"response"} and "TIMED_OUT" in out["push"][1]
+
+
+@pytest.mark.parametrize("servers", [1, 3])
+def test_a_crashed_server_breaks_the_long_polls_it_holds_at_once(servers):
+    # w's long polls are held 2 s; every node crashes at 1.0 while holding one and comes
+    # back at 1.1. As when a server process dies, the worker's HTTP poll fails at once and
+    # it polls again after its polling interval (0.3 s): at 1.3, not at the end of its
+    # request's timeout (a plain orchestrator's held polls used to wait 2 + 1 s for that).
+    system = System(seed=1, latency=Constant(0.001))
+    kw = {"servers": servers} if servers > 1 else {}
+    orchestrator = system.add(Orchestrator(task_routes={"a": "w", "b": "w2"}, **kw))
+    system.add(ToyWorker("w", poll_timeout=2.0, polling_interval=0.3))
+    system.add(ToyWorker("w2", work_time=Constant(3.0)))
+    orchestrator.register(workflow("wf").simple("a").simple("b").build())
+    orchestrator.start("wf", {}, correlation="tx")
+    nodes = ["orchestrator"] + [f"orchestrator-{i}" for i in range(2, servers + 1)]
+    for node in nodes:
+        system.crash(node, at=1.0, duration=0.1)
+    system.run()
+    assert execution(system, "tx").status == m.COMPLETED
+    polls = [r.message for r in system.trace.of_kind(SEND) if r.message.type == "Poll" and r.message.source == "w"]
+    held = [p for p in polls if p.sent_at < 1.0 and p.sent_at + 2.0 > 1.0]
+    assert held, "w had no long poll out at the crash"
+    after = [p.sent_at for p in polls if p.sent_at >= 1.0]
+    assert after and after[0] == pytest.approx(1.3)

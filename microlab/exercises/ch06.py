@@ -22,9 +22,9 @@ from .feedback import Hint, checker
 #: The run of this chapter: 40 orders, 5 per second, the orchestrator crashes at t=2.
 CRASH_AT = 2.0
 RUN = dict(orders=40, arrival_rate=5.0, seed=2)
-#: The standby's runs push their tasks: exercises 6.1 and 6.2 are about the failover delay,
-#: and with polling workers each worker would also wait for its lost long poll to time out
-#: (``poll_timeout`` + 1 s) before it polls the standby, a second delay that hides the first.
+#: The standby's runs push their tasks: exercises 6.1 and 6.2 are about the failover delay
+#: alone. (With polling workers a crashed orchestrator's long polls fail at once and each
+#: worker waits for a node to serve, so the failover adds only the workers' next poll.)
 STANDBY_DISPATCH = "push"
 #: Exercise 6.1: at least this share of the orders placed in the first 8 s must complete within 1 s.
 TARGET_AVAILABILITY = 0.9

@@ -41,8 +41,8 @@ REQUIREMENT = {"orders": 150, "arrival_rate": 50.0, "crash_at": 1.0, "p95": 2.0}
 #: Knobs that describe the requirement, not the design: the learner may not change them.
 FIXED = ("orders", "arrival_rate", "faults", "seed", "failure", "dispatch")
 #: Exercise 9.2's run pushes its tasks, as chapter 06's standby runs do: the standby's failover
-#: delay is half of the design, and with polling workers each worker would also wait for its
-#: lost long poll to time out before it polls the standby, a second delay that hides the first.
+#: delay is half of the design, measured alone. (With polling workers a crashed orchestrator's
+#: long polls fail at once, so the failover adds only the workers' next poll.)
 DISPATCH = "push"
 
 

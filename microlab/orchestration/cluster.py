@@ -55,11 +55,6 @@ CLUSTER_KNOBS = {"lock_lease_time": LOCK_LEASE_TIME, "lock_time_to_try": LOCK_TI
                  "request_retries": REQUEST_RETRIES, "request_retry_delay": REQUEST_RETRY_DELAY}
 
 
-def _arrival(entry) -> tuple:
-    """An event heap entry's place in the run: (time, seq), the order the kernel runs it in."""
-    return entry[0], entry[1]
-
-
 class ClusterNode(Orchestrator):
     """One stateless node of an orchestrator cluster (see the module docstring).
 
@@ -169,7 +164,7 @@ class ClusterNode(Orchestrator):
             self._open[msg.id] = msg
         if self.busy < self.workers:
             self._lock_for(msg)
-        Service._receive(self, msg)
+        Orchestrator._receive(self, msg)
 
     def _start(self, msg) -> None:
         self._lock_for(msg)
@@ -317,35 +312,17 @@ class ClusterNode(Orchestrator):
         system = self._sys
         self._to_serve = []
         lost = list(self._open.values())
+        lost.extend(self._polls_in.values())
         self._open.clear()
+        self._polls_in.clear()
         self._held.clear()  # the locks themselves stay leased in the store: orphaned
-        deliver = system.network._deliver
-        # Messages on the wire to this node fail in the order they would have arrived,
-        # (time, seq): the heap's list layout depends on its history of pushes and pops,
-        # and the outcome (which request is sent again first) must not.
-        wire = [entry for entry in system.sim._heap
-                if entry[2] == deliver and getattr(entry[3], "destination", None) == self.name]
-        wire.sort(key=_arrival)
-        lost.extend(entry[3] for entry in wire)
+        # Messages on the wire to this node fail in the order they would have arrived.
+        lost.extend(system.network.on_the_wire_to(self.name))
         for msg in lost:
             if msg.type in REQUESTS:
                 self._retry_later(msg)
         # Long polls held here break; their workers notice at once and poll again.
-        for polls in self.queues.held.values():
-            for poll in polls:
-                if poll.node == self.name and not poll.answered:
-                    poll.answered = True
-                    self._poll_broken(poll.msg)
-        for msg in lost:
-            if msg.type == POLL:
-                self._poll_broken(msg)
-
-    def _poll_broken(self, msg) -> None:
-        worker = self._sys.services.get(msg.source)
-        task_type = (msg.payload or {}).get("taskType")
-        lost = getattr(worker, "_poll_lost", None)
-        if lost is not None and worker.up:
-            self._sys.sim.schedule(0.0, lost, (worker.incarnation, task_type, msg.id))
+        self.polls.break_polls(lost)
 
     def _retry_later(self, msg) -> None:
         """The sender's client saw the request fail: it tries again through the load balancer.

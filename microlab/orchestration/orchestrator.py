@@ -215,6 +215,9 @@ class Orchestrator(Service):
         self.polls = PollServer(self)
         self._to_serve: list = []
         self._lease_batch = 1
+        #: Polls received and not handled yet (in the mailbox or being worked on): a crash
+        #: fails them at their workers at once, as it does the long polls held.
+        self._polls_in: dict = {}
         #: The instances' earliest deadlines and the one timer that runs them (:mod:`.wakeups`).
         self._wakes = WakeTimer(self, self._wake_due)
         if standby and _peer is None:
@@ -550,8 +553,14 @@ class Orchestrator(Service):
         """
         self._decide(CompleteTask(msg.payload, msg))
 
+    def _receive(self, msg) -> None:
+        if msg.type == POLL:
+            self._polls_in[msg.id] = msg
+        Service._receive(self, msg)
+
     def on_Poll(self, msg) -> None:
         """A worker polls: ``{"taskType", "count", "timeout", "workerId"}`` (see :mod:`.polling`)."""
+        self._polls_in.pop(msg.id, None)
         self.polls.on_poll(msg)
 
     def on_TerminateWorkflow(self, msg) -> None:
@@ -665,11 +674,15 @@ class Orchestrator(Service):
     # -- crash, takeover and restart -------------------------------------------------------------
 
     def on_crash(self) -> None:
-        """Forget everything in memory; the durable log keeps the state. Warn the standby."""
+        """Forget everything in memory; the durable log keeps the state. Warn the standby.
+
+        Workers' long polls break at once (:meth:`PollServer.break_polls`)."""
         self.state = State()
         self._forget_wakes()
         self._to_serve = []
-        self.queues.clear_node(self.name)
+        lost = list(self._polls_in.values())
+        self._polls_in.clear()
+        self.polls.break_polls(lost + self._sys.network.on_the_wire_to(self.name))
         peer = self._peer
         if peer is not None and self.log.active == self.name:
             # The standby notices the silence after failover_delay (a heartbeat timeout).

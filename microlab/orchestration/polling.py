@@ -115,6 +115,23 @@ class PollServer:
         holder.polls._record(key, held.msg, held.count, len(ids), node._sys.sim.now - held.since)
         holder.queues.polls += 1
 
+    def break_polls(self, lost=()) -> None:
+        """The node's process died: every poll it held open, and every poll among ``lost``
+        (received and not answered, or on the wire to it), fails at its worker at once, as
+        a broken or refused HTTP connection does; the worker polls again after its
+        ``polling_interval``, at whichever node serves then. (A server that dies does not
+        leave its workers waiting out their request timeouts.)"""
+        node = self.node
+        system = node._sys
+        broken = node.queues.clear_node(node.name)
+        broken.extend(msg for msg in lost if msg.type == POLL)
+        for msg in broken:
+            worker = system.services.get(msg.source)
+            fail = getattr(worker, "_poll_lost", None)
+            if fail is not None and worker.up:
+                task_type = (msg.payload or {}).get("taskType")
+                system.sim.schedule(0.0, fail, (worker.incarnation, task_type, msg.id))
+
     def _record(self, key, msg, count: int, leased: int, waited) -> None:
         node = self.node
         trace = node._sys.trace

@@ -160,9 +160,12 @@ class TaskQueues:
             polls.popleft()
         return None
 
-    def clear_node(self, node: str) -> None:
-        """A node crashed: the long polls it held are gone (their connections broke)."""
+    def clear_node(self, node: str) -> list:
+        """A node crashed: the long polls it held are gone (their connections broke); their messages."""
+        broken = []
         for polls in self.held.values():
             for poll in polls:
-                if poll.node == node:
+                if poll.node == node and not poll.answered:
                     poll.answered = True
+                    broken.append(poll.msg)
+        return broken

@@ -81,7 +81,8 @@ TASK_FAILED = "TaskFailed"
 #: Polling (see :mod:`~microlab.orchestration.polling`).
 POLL = "Poll"
 NO_TASK = "NoTask"
-#: A poll unanswered this long after its long-poll timeout is given up (the node may be down).
+#: A poll unanswered this long after its long-poll timeout is given up: the network lost it or
+#: its answer (a server that crashes breaks its polls at once, see PollServer.break_polls).
 POLL_GRACE = 1.0
 
 
