@@ -186,8 +186,11 @@ class Simulation:
             # ``for done in range(budget)`` counts the callbacks and enforces the budget
             # in one step (cheaper than ``done += 1`` and a comparison per callback):
             # ``done`` is the number of callbacks that returned before this one. The
-            # next entry is peeked at rather than popped and pushed back when it is too
-            # late: engines read the heap's layout (a cluster node's crash walks it).
+            # next entry is peeked at (``heap[0]``) and popped only when it is due, so an
+            # entry past ``until`` stays on the heap untouched for the next ``run`` call,
+            # at no cost. Code that reads the heap (``Network.in_flight``,
+            # ``Network.on_the_wire_to``, used when an orchestrator crashes) reads its
+            # entries and sorts them by (time, seq) where order matters, never its layout.
             for done in range(budget):
                 if len(heap) <= self._cancelled or heap[0][0] > horizon:
                     break
