@@ -134,3 +134,49 @@ def test_a_lab_error_fails_the_test_unless_the_test_asks_for_it(tmp_path):
     assert "test_guarded.py::test_expected" not in run.stdout
     assert "Broken showed an error the test did not expect" in run.stdout
     assert "ValueError: no such setting" in run.stdout
+
+
+def test_a_lab_figure_acknowledges_the_browsers_defaults_without_echo_or_merge():
+    import plotly.graph_objects as go
+
+    from microlab.labs.figure import LabFigure
+
+    fw = LabFigure(go.Scatter(x=[1, 2], y=[3, 4]))
+    for name in ("_js2py_traceDeltas", "_js2py_layoutDelta", "_js2py_restyle", "_js2py_relayout", "_js2py_update"):
+        assert fw.trait_metadata(name, "echo_update") is False, name
+    assert fw.trait_metadata("_js2py_pointsCallback", "echo_update") is None   # clicks keep plotly's own path
+    sent = []
+
+    class Comm:   # stands for the kernel's comm: records what would go to the browser
+        kernel = True
+        comm_id = "test-comm"
+
+        def on_msg(self, callback):
+            pass
+
+        def close(self, *args, **kwargs):
+            pass
+
+        def send(self, data=None, metadata=None, buffers=None):
+            sent.append(data)
+
+    fw.comm = Comm()
+    fw.data[0].y = [5, 6]                      # an edit: the browser will report its defaults
+    assert fw._trace_edit_in_process
+    uid = fw.data[0].uid
+    sent.clear()
+    fw.set_state({"_js2py_traceDeltas": {"trace_deltas": [{"uid": uid, "marker": {"color": "#636efa"}}],
+                                         "trace_edit_id": fw._last_trace_edit_id}})
+    assert not fw._trace_edit_in_process
+    assert fw.data[0].marker.color is None, "the browser's default is not merged into the figure"
+    assert not any(m.get("method") == "echo_update" for m in sent), sent
+    assert fw._js2py_traceDeltas is None
+    fw.comm = None
+
+
+def test_every_lab_figure_is_a_lab_figure():
+    from microlab import labs
+    from microlab.labs.figure import LabFigure
+
+    lab = labs.spof_lab()
+    assert lab.figures and all(isinstance(fw, LabFigure) for fw in lab.figures.values())

@@ -110,3 +110,13 @@ def test_bad_input_is_named(lab_errors):
 def test_unknown_example_is_named():
     with pytest.raises(MicrolabError, match="unknown example"):
         workflow_explorer("nope")
+
+
+def test_the_diagram_keeps_the_cells_width_when_an_example_asks_for_its_own():
+    lab = workflow_explorer()
+    lab.root                                   # laid out: the width watch exists
+    lab.width_watch.width = 968                # the browser reports the cell's width
+    assert {fw.layout.width for fw in lab.figures.values()} == {968}
+    for example in list(lab.controls["example"].options)[1:4]:
+        lab.controls["example"].value = example
+        assert {fw.layout.width for fw in lab.figures.values()} == {968}, example

@@ -158,3 +158,32 @@ def test_it_opens_inside_the_crash_and_says_what_a_down_service_does_to_its_mess
         assert start <= lab.time < end, f"{pattern}: opened at t={lab.time} outside {service}'s crash"
         assert "Down: payment" in lab.message.value and "dropped on arrival" in lab.message.value
     assert "whole run" in lab.figures["topology"].layout.title.subtitle.text   # the link numbers explained
+
+
+def test_the_browser_snapping_the_time_to_the_slider_step_redraws_nothing():
+    lab = time_scrubber("choreography", "payment_crash")
+    lab.controls["next"].click()
+    shown = lab.time
+    assert shown in lab.states.record_times     # an event's own time, off the slider's grid
+    title = lab.figures["topology"].layout.title.text
+    sent = []
+    lab.figures["topology"].observe(lambda change: change["new"] and sent.append(change["name"]),
+                                    names=["_py2js_update"])
+    slider = lab.controls["time"]
+    slider.value = shown + slider.step / 3       # what the browser sends back after snapping it
+    assert sent == [] and lab.time == shown and lab.figures["topology"].layout.title.text == title
+    lab.controls["next"].click()                 # and the next event follows the one shown
+    assert lab.time == lab.states.next_event(shown) > shown
+    slider.value = lab.time + 2 * slider.step    # a learner's move redraws
+    assert sent and abs(lab.time - slider.value) < 1e-12
+
+
+def test_a_new_run_updates_each_figure_once():
+    lab = time_scrubber("choreography", "payment_crash")
+    sent = {key: [] for key in lab.figures}
+    for key, fw in lab.figures.items():
+        fw.observe(lambda change, key=key: change["new"] and sent[key].append(change["name"]),
+                   names=["_py2js_update", "_py2js_relayout", "_py2js_restyle", "_py2js_addTraces"])
+    lab.controls["orders"].value += 1
+    # One message per figure at most (the state bars send none when the instant's bars are unchanged).
+    assert len(sent["topology"]) == 1 and len(sent["state"]) <= 1, sent

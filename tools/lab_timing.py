@@ -142,6 +142,9 @@ class Change:
     bytes_in: int
     bytes_out: int
     frames_in: int
+    #: Milliseconds from the input to the last message from the kernel (after it, the wait is
+    #: the browser's own drawing; ``None`` without a frame recorder).
+    last_in_ms: float | None = None
 
 
 @dataclass
@@ -214,9 +217,11 @@ def time_lab(page, timing: LabTiming, changes: int = 5, timeout: float = 60.0, f
         t0 = s["t0"]
         bytes_in, frames_in = (frames.between(frames.received, start, end) if frames else (0, 0))
         bytes_out, _ = (frames.between(frames.sent, start, end) if frames else (0, 0))
+        arrivals = [at for at, _n in frames.received if start <= at <= end] if frames else []
         out.changes.append(Change(first_ms=s["redraws"][0] - t0, settled_ms=s["redraws"][-1] - t0,
                                   redraws=s["events"], bytes_in=bytes_in, bytes_out=bytes_out,
-                                  frames_in=frames_in))
+                                  frames_in=frames_in,
+                                  last_in_ms=(arrivals[-1] - start) * 1000 if arrivals else None))
         page.wait_for_timeout(300)   # let the page breathe: hover states, late widget messages
     out.kernel_ms = [x * 1000 for x in kernel_value(page, "_microlab_update_seconds")][-changes:]
     return out

@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 from IPython.display import HTML, display
 
 from ..errors import MicrolabError
+from .figure import LabFigure
 
 #: A message's tone: its colour, its mark, and the mark's spoken label.
 TONES = {"info": ("#333", "ℹ", "note:"), "good": ("#1b7837", "✔", "good:"), "bad": ("#b2182b", "✘", "problem:")}
@@ -74,10 +75,15 @@ class Lab:
         for a figure whose number of traces goes up and down between updates.
         """
         if key not in self.figures:
-            fw = go.FigureWidget(fig if fig is not None else go.Figure())
+            fw = LabFigure(fig if fig is not None else go.Figure())
             fw.layout.height = fw.layout.height or height
             self.figures[key] = fw
         elif fig is not None:
+            watch = getattr(self, "width_watch", None)
+            if watch is not None and watch.width >= 200 and fig.layout.width != watch.width:
+                # The cell's width wins over a width the figure asks for (the workflow diagram
+                # caps its own at 850 px): it fills the cell, and no update resizes it.
+                fig.layout.width = watch.width
             replace_figure(self.figures[key], fig, keep_slots=keep_slots)
         return self.figures[key]
 

@@ -107,11 +107,15 @@ class TimeScrubberLab(Lab):
         self.states: RunStates | None = None
         self._pos: dict = {}
         self._n_base = 0
+        #: The bars' fixed y range over the whole run (set with the bars' next redraw).
+        self._bars_range = [0, 1.5]
         #: The services the bar chart was drawn for.
         self.states_shown: list = []
         self._quiet = False
         self.watch("pattern", "failure", "orders", "seed")
-        c["time"].observe(lambda change: self._safely(self.show_time), names="value")
+        #: The instant the figures show (None before the first run).
+        self._shown: float | None = None
+        c["time"].observe(self._time_moved, names="value")
         c["next"].on_click(lambda _b: self._safely(self.step, +1))
         c["previous"].on_click(lambda _b: self._safely(self.step, -1))
         c["play"].observe(self._played, names="value")
@@ -138,14 +142,14 @@ class TimeScrubberLab(Lab):
         first = self.run is None
         self.run, self.states = run, states
         self._pos = positions(talk_graph(run.system))
-        self.figure("topology", base_topology(run.system))
+        topology = base_topology(run.system)
         if self.states_shown != states.services:
             # The bars depend only on which services there are: redraw them only when that changes.
             self.figure("state", state_bars(states.services))
             self.states_shown = list(states.services)
         # A fixed scale over the whole run, so that the bars do not rescale as the time moves.
-        self.figures["state"].layout.yaxis.range = [0, max(states.peak(), 1) + 0.5]
-        self._n_base = len(self.figures["topology"].data) - len(OVERLAYS)
+        self._bars_range = [0, max(states.peak(), 1) + 0.5]
+        self._n_base = len(topology.data) - len(OVERLAYS)
         slider = c["time"]
         t = states.opening() if first else min(slider.value, states.end)
         self._quiet = True
@@ -157,22 +161,37 @@ class TimeScrubberLab(Lab):
             slider.step = max(states.end / 2000, 1e-4)
         finally:
             self._quiet = False
-        self.show_time()
+        # The instant is drawn into the new topology before it is sent: one update of each
+        # figure per run, not a resend of the topology followed by its overlays.
+        self.show_time(topology)
+        self.figure("topology", topology)
 
     @property
     def time(self) -> float:
         """The instant shown (simulated seconds)."""
-        return self.controls["time"].value
+        value = self.controls["time"].value
+        return self._shown if self._is_shown(value) else value
 
-    def show_time(self) -> None:
-        """Redraw the state, the messages in flight and the recent records at the slider's time."""
+    def _is_shown(self, value: float) -> bool:
+        # The browser snaps a time the lab set (an event's, a crash's) to the slider's step and
+        # sends it back: within half a step of the instant shown, that is no move by the learner.
+        return self._shown is not None and abs(value - self._shown) <= self.controls["time"].step / 2
+
+    def _time_moved(self, change) -> None:
+        if not self._is_shown(change["new"]):   # a redraw of the same instant cost a whole update
+            self._safely(self.show_time)
+
+    def show_time(self, topology: go.Figure | None = None) -> None:
+        """Redraw the state, the messages in flight and the recent records at the slider's time
+        (the messages and services into ``topology`` if given, else into the lab's figure)."""
         if self._quiet or self.states is None:
             return
         t = self.time
+        self._shown = t
         st = self.states
         services = st.services_at(t)
         flying = st.in_flight(t)
-        topo = self.figures["topology"]
+        topo = topology if topology is not None else self.figures["topology"]
         pos = self._pos
         with topo.batch_update():
             overlays = topo.data[self._n_base:]
@@ -188,6 +207,8 @@ class TimeScrubberLab(Lab):
             bars.data[2].x = [s.name for s in down]
             bars.data[2].y = [0.5] * len(down)
             bars.layout.title.text = f"Each service at t = {t:.3f} s: busy workers and waiting messages"
+            if list(bars.layout.yaxis.range or ()) != self._bars_range:
+                bars.layout.yaxis.range = self._bars_range
         self.records.value = records_html(st.recent(t), t)
         down_names = ", ".join(s.name for s in services if not s.up)
         lost = ""
