@@ -347,7 +347,7 @@ def _label_spot(xy, name: str = "") -> tuple[float, float]:
 
 #: How far right of the hub its state label starts, in layout units: past the marker, plus
 #: about a bold character's width per letter of its name (the name is written there).
-HUB_LABEL_DX, HUB_CHAR_DX = 0.22, 0.05
+HUB_LABEL_DX, HUB_CHAR_DX = 0.22, 0.07
 
 
 def _central(xy) -> bool:

@@ -156,7 +156,8 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
         # each arrow says which message it is.
         layout["xaxis"]["range"] = transaction_range(f.sent, end_x, scale)
         if len(f) <= LABELLED_ARROWS:
-            notes += arrow_labels(f, sent * scale, end_x * scale, src_row, end_y)
+            lo, hi = layout["xaxis"]["range"]
+            notes += arrow_labels(f, sent * scale, end_x * scale, src_row, end_y, x_per_px=(hi - lo) / PLOT_PX)
     return go.Figure(data=data, layout=layout)
 
 
@@ -171,13 +172,42 @@ def transaction_range(sent, ended, scale: float) -> list[float]:
     return [(lo - pad) * scale, (hi + pad) * scale]
 
 
-def arrow_labels(f, x0, x1, y0, y1) -> list[dict]:
-    """A small label with the message type at the middle of each delivered arrow (for few arrows;
-    a dropped copy's stub is too short to carry one, its hover says what it was)."""
-    return [{"text": m.type, "x": (a + b) / 2, "y": (c + d) / 2, "xref": "x", "yref": "y",
-             "showarrow": False, "font": {"size": style.SMALL_SIZE, "color": style.INK},
-             "bgcolor": "rgba(255,255,255,0.8)", "yshift": 7}
-            for m, a, b, c, d, outcome in zip(f.messages, x0, x1, y0, y1, f.outcome) if outcome == "delivered"]
+#: About how wide a single transaction's plot area is (px), and one label character and one
+#: label line (px at SMALL_SIZE), and one lane (px): to keep arrow labels from overlapping.
+PLOT_PX, LABEL_CHAR_PX, LABEL_LINE_PX, LANE_PX = 560, 6.5, 14, 62
+#: Where along its arrow a label may sit, tried in turn (the middle first).
+LABEL_SPOTS = (0.5, 0.3, 0.7, 0.15, 0.85)
+
+
+def arrow_labels(f, x0, x1, y0, y1, x_per_px: float | None = None) -> list[dict]:
+    """A small label with the message type on each delivered arrow (for few arrows; a dropped
+    copy's stub is too short to carry one, its hover says what it was).
+
+    A label sits at the middle of its arrow, or further along it (:data:`LABEL_SPOTS`) where
+    the middle would overlap a label already placed; an arrow with no free spot keeps only its
+    hover. ``x_per_px``: x units per pixel of the plot (None: labels are not checked for overlap),
+    so that two labels close in time never run together ("StWorkflowStarted").
+    """
+    placed: list[tuple[float, float, float, float]] = []   # boxes: left, right, bottom, top
+    notes = []
+    for m, a, b, c, d, outcome in zip(f.messages, x0, x1, y0, y1, f.outcome):
+        if outcome != "delivered":
+            continue
+        for spot in (LABEL_SPOTS if x_per_px else LABEL_SPOTS[:1]):
+            x, y = a + (b - a) * spot, c + (d - c) * spot
+            if x_per_px:
+                half_w = (len(m.type) * LABEL_CHAR_PX / 2 + 3) * x_per_px
+                # yshift 7 px lifts the label above the arrow: its box, in lanes.
+                mid, half_h = y + 7 / LANE_PX, LABEL_LINE_PX / 2 / LANE_PX
+                box = (x - half_w, x + half_w, mid - half_h, mid + half_h)
+                if any(box[0] < o[1] and o[0] < box[1] and box[2] < o[3] and o[2] < box[3] for o in placed):
+                    continue
+                placed.append(box)
+            notes.append({"text": m.type, "x": x, "y": y, "xref": "x", "yref": "y",
+                          "showarrow": False, "font": {"size": style.SMALL_SIZE, "color": style.INK},
+                          "bgcolor": "rgba(255,255,255,0.8)", "yshift": 7})
+            break
+    return notes
 
 
 # -- building blocks ------------------------------------------------------------------------

@@ -82,7 +82,7 @@ LEGEND_PX, DEFAULT_WIDTH = 360, 850
 #: a wider figure is clipped on the right (its legend with it). A wider layout is scaled down.
 MAX_WIDTH = 850
 #: Longest reference name shown on a node (hover has the full name).
-LABEL_CHARS = 22
+LABEL_CHARS = 26
 #: Longest input/output text in the hover box.
 HOVER_CHARS = 160
 
