@@ -180,3 +180,16 @@ def test_every_lab_figure_is_a_lab_figure():
 
     lab = labs.spof_lab()
     assert lab.figures and all(isinstance(fw, LabFigure) for fw in lab.figures.values())
+
+
+def test_a_lab_not_yet_shown_builds_its_figures_with_their_content():
+    from microlab import labs
+
+    lab = labs.spof_lab()
+    # Built with the data (the widget's initial state), not filled by messages a busy browser
+    # could lose while the widget's code loads.
+    assert all(fw.data for fw in lab.figures.values())
+    before = dict(lab.figures)
+    lab.root
+    lab.controls["orders"].value += 1
+    assert all(lab.figures[k] is before[k] for k in before), "a shown lab updates its widgets in place"

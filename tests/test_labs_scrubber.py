@@ -180,6 +180,7 @@ def test_the_browser_snapping_the_time_to_the_slider_step_redraws_nothing():
 
 def test_a_new_run_updates_each_figure_once():
     lab = time_scrubber("choreography", "payment_crash")
+    lab.root                                   # shown: from now on figures are updated in place
     sent = {key: [] for key in lab.figures}
     for key, fw in lab.figures.items():
         fw.observe(lambda change, key=key: change["new"] and sent[key].append(change["name"]),
