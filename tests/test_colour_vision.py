@@ -8,8 +8,8 @@ import pytest
 from microlab.viz import style
 from tools import colour_vision as cv
 
-#: "other" (grey) is rare and has its own dotted pattern; every other kind must keep its colour apart.
-KINDS = {k: v for k, v in style.CATEGORY_COLOURS.items() if k != "other"}
+#: Every kind, "other" (dark grey) included, must keep its colour apart.
+KINDS = dict(style.CATEGORY_COLOURS)
 
 
 @pytest.mark.parametrize("deficiency", list(cv.DEFICIENCIES))
