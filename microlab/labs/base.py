@@ -74,15 +74,9 @@ class Lab:
         ``keep_slots``: hide surplus traces instead of deleting them (see :func:`replace_figure`),
         for a figure whose number of traces goes up and down between updates.
         """
-        if key not in self.figures or (fig is not None and self._root is None):
-            # Until the lab is shown, a new figure is a new widget built with its content, not
-            # messages to an empty one: a busy browser could lose those messages while the
-            # widget's code still loads, and drew empty figures ("Click to enter Plot title").
-            old = self.figures.get(key)
+        if key not in self.figures:
             fw = LabFigure(fig if fig is not None else go.Figure())
-            fw.layout.height = fw.layout.height or (old.layout.height if old is not None else None) or height
-            if old is not None:
-                old.close()
+            fw.layout.height = fw.layout.height or height
             self.figures[key] = fw
         elif fig is not None:
             watch = getattr(self, "width_watch", None)
