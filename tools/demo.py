@@ -29,15 +29,16 @@ DEMO_TITLE = "Demo lab: a slider, a button, a toggle, a dropdown"
 
 _SETUP = """\
 import ipywidgets as widgets
-import plotly.graph_objects as go"""
+import plotly.graph_objects as go
+from microlab.labs.figure import LabFigure"""
 
 _STATIC_FIGURE = """\
 go.Figure(go.Bar(x=["orchestration", "choreography"], y=[3, 5]),
           layout=dict(title=dict(text="hops per order"), height=300))"""
 
 _LAB = """\
-fig = go.FigureWidget(go.Scatter(x=[0, 1, 2], y=[0, 1, 4], mode="lines+markers"),
-                      layout=dict(title=dict(text="n = 3"), height=320))
+fig = LabFigure(go.Scatter(x=[0, 1, 2], y=[0, 1, 4], mode="lines+markers"),
+                layout=dict(title=dict(text="n = 3"), height=320))
 n = widgets.IntSlider(value=3, min=1, max=20, description="n", continuous_update=False)
 more = widgets.Button(description="add trace")
 arrows = widgets.ToggleButton(value=False, description="arrows")

@@ -9,7 +9,8 @@ only redraws: the run is not simulated again, so it follows the slider smoothly.
 
 The state at an instant is computed from the trace alone by
 :class:`microlab.analysis.instants.RunStates`, which draws nothing (tests and exercises
-can use it); this module is the lab around it.
+can use it); this module is the lab around it. It is one unit because its controls,
+its three figures and the redraw that keeps them on one instant change together.
 """
 
 from __future__ import annotations
