@@ -8,12 +8,19 @@ so it is re-applied whenever the notebooks change:
 - each exercise (``### Exercise``) and each paragraph that follows a code cell (the text
   that interprets a result) start a **subslide** (down, in reveal.js), so a slide holds one
   paragraph, its code and its output;
-- code cells and other paragraphs continue the slide they are on (``-``);
+- the chapter's setup cell (the code cell right after the title: its imports) is a
+  **subslide** of its own under the title, so the title slide shows the questions and goals
+  alone and the imports can still be run live from their slide;
+- other code cells and other paragraphs continue the slide they are on (``-``);
 - the ``instructor`` cell (instructor mode) and the navigation line at the end are
   **skipped**.
 
 The notebook's ``rise`` metadata turns scrolling on (a figure taller than the screen can be
-scrolled) and picks a plain theme. Run ``python scripts/slide_metadata.py`` (``--check``
+scrolled), picks reveal.js's white theme (its fonts ship with ``jupyterlab-rise``, so it
+works offline; the "simple" theme fetches Google fonts) and starts each slide at the top
+(``center: False``; centred, a short slide left an empty band above its heading).
+``solutions/rise.css``, which RISE loads beside the notebook, keeps the headings' case (the
+white theme writes them in capitals). Run ``python scripts/slide_metadata.py`` (``--check``
 exits 1 when a notebook is out of date), then ``scripts/student_versions.py``.
 """
 
@@ -32,8 +39,8 @@ except ImportError:  # run as a file: scripts/ is on the path, not the repositor
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 #: RISE's settings for every chapter.
-RISE = {"scroll": True, "theme": "white", "transition": "none", "enable_chalkboard": False,
-        "autolaunch": False}
+RISE = {"scroll": True, "theme": "white", "center": False, "transition": "none",
+        "enable_chalkboard": False, "autolaunch": False}
 
 
 def slide_type(cell, previous) -> str:
@@ -42,7 +49,8 @@ def slide_type(cell, previous) -> str:
     if "instructor" in cell.metadata.get("tags", []):
         return "skip"
     if cell.cell_type != "markdown":
-        return "-"
+        is_setup = previous is not None and previous.cell_type == "markdown" and previous.source.lstrip().startswith("# ")
+        return "subslide" if is_setup else "-"
     if text.startswith("---") and ("Previous:" in text or "Next:" in text):
         return "skip"
     if text.startswith(("# ", "## ")) or previous is None:
