@@ -43,7 +43,9 @@ class ChangeView:
     pattern -> system description (see :func:`microlab.scenarios.changes.describe`);
     ``growth``: the rows of :func:`microlab.scenarios.growth`; ``sizes``: ``"before"`` /
     ``"after"`` -> the order saga's size as :func:`definition_size` counts it, plus
-    ``largest`` (tasks in its largest definition, the growth chart's measure).
+    ``largest`` (tasks in its largest definition, the growth chart's measure) and
+    ``undoable`` (its steps with a compensation: the growth line's services each have one,
+    so this, not every service called, is where the saga sits on that line's axis).
     """
 
     change: str
@@ -76,10 +78,11 @@ def view_change(change: str, flow: BusinessFlow = ORDER, *, max_services: int = 
     before = {p: describe(flow, p) for p in ("orchestration", "choreography")}
     after = {p: describe(after_flow, p) for p in ("orchestration", "choreography")}
     sizes = {}
-    for key, desc in (("before", before), ("after", after)):
+    for key, desc, f in (("before", before, flow), ("after", after, after_flow)):
         workflows = desc["orchestration"]["workflows"]
         main = definition_size(workflows[MAIN_WORKFLOW])
         main["largest"] = max(definition_size(wf)["tasks"] for wf in workflows.values())
+        main["undoable"] = sum(step.compensation is not None for step in f.steps)
         sizes[key] = main
     # The same comparison as scenarios.change_impact, on the descriptions made above.
     impact = {p: compare(before[p], after[p]) for p in before}
@@ -154,23 +157,44 @@ class ChangeLab(Lab):
         cheaper = min(counts, key=counts.get) if counts["orchestration"] != counts["choreography"] else None
         self.say(f"To {label}: orchestration edits {counts['orchestration']} existing definition(s), "
                  f"choreography {counts['choreography']}."
-                 + (f" This change is cheaper under {cheaper}." if cheaper else " A tie."))
+                 + (f" This change is cheaper under {cheaper}." if cheaper else " A tie.")
+                 + " " + growth_note(view))
+
+
+def growth_note(view: ChangeView) -> str:
+    """One sentence on where the order saga sits on the growth chart, counted as its line counts."""
+    before, after = view.sizes["before"], view.sizes["after"]
+    grown = after["largest"] - before["largest"]
+    return (f"On the growth chart the saga is placed by its steps with an undo ({before['undoable']} now, "
+            f"{after['undoable']} after), as the line counts services (each with one): its workflow calls "
+            f"{after['task_names']} services after the change, but its largest definition "
+            + (f"grows by {grown} task(s)." if grown else
+               f"stays at {after['largest']} tasks, because the new step has no compensation."))
 
 
 def growth_figure(view: ChangeView) -> go.Figure:
-    """:func:`microlab.viz.orchestrator_growth` with the order saga before and after the change marked."""
+    """:func:`microlab.viz.orchestrator_growth` with the order saga before and after the change marked.
+
+    Like for like: the line's flows give every service a compensation, so the saga is placed
+    at its number of steps *with a compensation*, not at every service its workflow calls (the
+    fraud check and a listener have none: placed by services called, the saga sat far below
+    the line, as if it had beaten it). When the change adds no compensation both stars share
+    a point: the larger, open one is "now"."""
     fig = viz.orchestrator_growth(view.growth, title="Does the orchestrator become a big service? "
                                   "(largest definition an engineer must read)")
-    points = [("order saga now", "the order saga today", view.sizes["before"], style.GREY),
+    points = [("order saga now", "the order saga today", view.sizes["before"], style.GREY,
+               "star-open", 22),
               ("order saga after the change", f"after: {CHANGES[view.change]}", view.sizes["after"],
-               style.VERMILLION)]
-    for label, long, size, colour in points:
+               style.VERMILLION, "star", 14)]
+    for label, long, size, colour, symbol, px in points:
         fig.add_trace(go.Scatter(
-            x=[size["task_names"]], y=[size["largest"]], mode="markers", name=label,
-            marker={"symbol": "star", "size": 16, "color": colour, "line": {"color": "white", "width": 1}},
-            hovertemplate=(f"<b>{html.escape(long)}</b><br>its workflow calls %{{x}} services; its largest "
-                           "definition (the compensation workflow) has %{y} tasks<extra></extra>")))
-    fig.update_layout(legend={"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"}, margin={"b": 120})
+            x=[size["undoable"]], y=[size["largest"]], mode="markers", name=label,
+            marker={"symbol": symbol, "size": px, "color": colour, "line": {"color": colour, "width": 2}},
+            hovertemplate=(f"<b>{html.escape(long)}</b><br>%{{x}} steps with an undo (its workflow calls "
+                           f"{size['task_names']} services); its largest definition (the compensation "
+                           "workflow) has %{y} tasks<extra></extra>")))
+    fig.update_layout(legend={"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"}, margin={"b": 120},
+                      xaxis_title_text="services in the flow, each with an undo (count)")
     return fig
 
 
