@@ -71,7 +71,7 @@ DEMO_CHECKS = [
     LabCheck(DEMO, DEMO_LAB, "button", trace_count(), expect=2),
     LabCheck(DEMO, DEMO_LAB, "toggle", arrow_count(), expect=1),
     LabCheck(DEMO, DEMO_LAB, "select", figure_signature()),
-    LabCheck(DEMO, "cell:go.FigureWidget(", "slider", point_count(), times=2),
+    LabCheck(DEMO, "cell:fig = LabFigure(", "slider", point_count(), times=2),
 ]
 
 

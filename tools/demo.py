@@ -5,7 +5,7 @@ The course's real labs follow the same conventions, which this notebook shows by
 - the lab's root widget carries the CSS class ``microlab-lab-<name>``
   (``lab.add_class("microlab-lab-demo")``), so a browser test can find it and a
   :class:`tools.browser.LabCheck` can drive it;
-- its figure is a plotly ``go.FigureWidget`` updated inside ``fig.batch_update()``
+- its figure is a :class:`microlab.labs.figure.LabFigure` (a plotly ``FigureWidget``) updated inside ``fig.batch_update()``
   from ``.observe`` / ``on_click`` callbacks (no ``Output`` + ``clear_output(wait=True)``);
 - it reads ``MICROLAB_STATIC`` (see :data:`tools.build_site.STATIC_ENV`) only if it has
   something better to show on a static page; by default the site builder shows the
