@@ -300,6 +300,8 @@ def test_lab_figures_fill_the_cell_with_every_label_inside_on_first_render(cours
         assert f["title"] and len(f["title"]["text"].split()) >= 3, f"{what}: no title saying what it shows"
         if f["subtitle"]:
             assert f["title"]["bottom"] <= f["subtitle"]["top"] + 1, f"{what}: the subtitle sits above its title"
+        if name == "load":   # its legend wrapped onto two rows and squeezed the saturation curve
+            assert f["legendRows"] == 1, f"{what}: the legend takes {f['legendRows']} rows"
     assert report["clippedLabels"] == [], f"{name}: control labels cut off: {report['clippedLabels']}"
     assert report["narrowSliders"] == [], f"{name}: slider tracks too short to drag: {report['narrowSliders']}"
 

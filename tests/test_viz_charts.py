@@ -57,6 +57,10 @@ def test_saturation_curve_draws_throughput_against_the_ideal_and_latency_on_a_lo
     assert fig.layout.yaxis2.type == "log"
     assert list(fig.layout.yaxis2.tickvals) == [20, 50, 100, 200, 500, 1000]
     assert fig.layout.xaxis.title.text == "offered load (orders/s)"
+    # One legend row: the ideal line and a pattern each; the latency line styles are in the subtitle.
+    assert [t.name for t in fig.data if t.showlegend is not False] == ["throughput = offered load",
+                                                                       "orchestration", "choreography"]
+    assert "solid line p50, dashed p95" in fig.layout.title.subtitle.text
 
 
 def test_saturation_rows_are_checked():

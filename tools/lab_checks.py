@@ -227,7 +227,7 @@ def run_lab_check(page, check: LabCheck, timeout: float = 20.0,
 
 #: JS: how each plotly figure inside a lab is laid out in the page, for the layout tests.
 #: Per figure: its width and the width of the output area it sits in; the title's and the
-#: subtitle's boxes (top and bottom, in page pixels); every text element (tick labels,
+#: subtitle's boxes (top and bottom, in page pixels); how many rows its legend takes; every text element (tick labels,
 #: legend entries, annotations, titles) that reaches outside the figure's own box, and
 #: every annotation's text, and every text shortened with an ellipsis; plus, for the lab,
 #: every control whose label is cut off.
@@ -251,7 +251,9 @@ LAYOUT_REPORT = """(root) => {
       // A label shortened with an ellipsis ("Conducto…") reads as cut off, too.
       if (t.textContent.trim().endsWith('…')) cut.push(t.textContent.slice(0, 60));
     }
-    out.push({width: r.width, areaWidth: area ? box(area).width : null,
+    // The legend's rows: its entries' distinct tops (a legend wrapped onto two rows squeezed the plot).
+    const rows = new Set([...gd.querySelectorAll('.legend .traces')].map(e => Math.round(box(e).top / 4)));
+    out.push({width: r.width, areaWidth: area ? box(area).width : null, legendRows: rows.size,
               title: title && title.textContent ? {text: title.textContent, ...box(title)} : null,
               subtitle: sub && sub.textContent ? {text: sub.textContent, ...box(sub)} : null,
               outside, cut, annotations: (gd._fullLayout.annotations || []).map(a => a.text),

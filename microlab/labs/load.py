@@ -162,7 +162,7 @@ def point_row(result, rate: float) -> dict:
 def marked_curve(rows: list[dict], point: dict) -> go.Figure:
     """The saturation curve with the current rate marked on both panels (a star per pattern)."""
     fig = viz.saturation_curve(rows, title="Saturation: throughput and latency as the load grows")
-    fig.layout.title.subtitle.text = "stars: the current rate (right: its p95 latency)"
+    fig.layout.title.subtitle.text = f"{viz.charts.SATURATION_LINES}; stars: the current rate"
     unit = curve_unit(fig)
     scale = {"s": 1.0, "ms": 1000.0, "µs": 1e6, "us": 1e6}.get(unit, 1000.0)
     for pattern, row in point.items():

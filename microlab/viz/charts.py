@@ -203,14 +203,14 @@ def saturation_curve(rows, *, title: str | None = None, rate_unit: str = "orders
         for key, dash in (("p50", "solid"), ("p95", "dash")):
             data.append({"type": "scatter", "mode": "lines+markers", "x": rate,
                          "y": [r[key] * scale for r in mine], "xaxis": "x2", "yaxis": "y2",
-                         "name": f"{name} {key}", "legendgroup": name, "showlegend": key == "p95",
+                         "name": f"{name} {key}", "legendgroup": name, "showlegend": False,
                          "line": {"color": colour, "width": 2, "dash": dash},
                          "marker": {"size": 7, "symbol": "circle" if key == "p50" else "diamond"},
                          "hovertemplate": f"<b>{name}</b> {key}<br>offered %{{x:g}} {rate_unit}<br>"
                                           f"%{{y:.4g}} {unit}<extra></extra>"})
-    for t in data:
-        if t.get("name", "").endswith(" p95"):
-            t["name"] = f"{t['legendgroup']} latency (solid p50, dashed p95)"
+    # One legend entry per pattern (its latency lines share its legend group, so a click hides
+    # both panels' lines); the line styles are told in the subtitle. An entry per latency line
+    # ("orchestration latency (solid p50, dashed p95)") wrapped the legend onto two rows.
     layout = _layout(title or "Saturation: throughput and latency as the load grows",
                      f"offered load ({rate_unit})", f"throughput ({rate_unit})", "pattern",
                      xaxis={"title": {"text": f"offered load ({rate_unit})"}, "domain": [0, 0.44]},
@@ -219,7 +219,12 @@ def saturation_curve(rows, *, title: str | None = None, rate_unit: str = "orders
                      yaxis2={"title": {"text": f"latency ({unit}, log scale)"}, "type": "log",
                              "anchor": "x2", "tickvals": ticks, "ticktext": [f"{t:g}" for t in ticks]},
                      legend=_bottom_legend("pattern"), margin={"b": 140}, height=500)
+    layout["title"]["subtitle"] = {"text": SATURATION_LINES}
     return go.Figure(data=data, layout=layout)
+
+
+#: What the saturation curve's latency lines mean (its subtitle, not a legend entry per line).
+SATURATION_LINES = "right: latency, solid line p50, dashed p95"
 
 
 # -- queues and utilization ---------------------------------------------------------------------
