@@ -188,3 +188,18 @@ def test_a_new_run_updates_each_figure_once():
     lab.controls["orders"].value += 1
     # One message per figure at most (the state bars send none when the instant's bars are unchanged).
     assert len(sent["topology"]) == 1 and len(sent["state"]) <= 1, sent
+
+
+def test_next_event_reaches_events_closer_than_half_a_slider_step():
+    lab = time_scrubber("choreography", "payment_crash")
+    slider = lab.controls["time"]
+    seen = []
+    for _ in range(5):
+        lab.step(+1)
+        seen.append(lab.time)
+        assert lab.figures["topology"].layout.title.text.startswith(f"t = {lab.time:.3f} s")
+    assert seen == sorted(set(seen)), f"next event stalled or went back: {seen}"
+    gaps = [b - a for a, b in zip(seen, seen[1:])]
+    assert min(gaps) < slider.step / 2, "the run no longer has two events within half a step: pick another"
+    lab.step(-1)
+    assert lab.time == seen[-2]

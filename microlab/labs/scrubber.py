@@ -230,7 +230,19 @@ class TimeScrubberLab(Lab):
         if self.states is None:
             return
         t = self.time
-        self.controls["time"].value = self.states.next_event(t) if direction > 0 else self.states.previous_event(t)
+        target = self.states.next_event(t) if direction > 0 else self.states.previous_event(t)
+        if target == t:
+            return
+        # Moved quietly, then drawn at the event's own instant: two events closer than half a
+        # slider step would otherwise pass for the browser's snapped echo of the first, and
+        # "next event" stayed on the first for ever (0.2429 s and 0.2432 s, payment_crash).
+        self._quiet = True
+        try:
+            self.controls["time"].value = target
+        finally:
+            self._quiet = False
+        self._shown = None
+        self.show_time()
 
     def _played(self, change) -> None:
         if self.states is not None:
