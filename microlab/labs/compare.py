@@ -63,7 +63,9 @@ class CompareLab(Lab):
                                         description="orders/s", continuous_update=False)
         c["latency_ms"] = widgets.FloatSlider(value=5.0, min=0.5, max=100.0, step=0.5,
                                               description="latency (ms)", continuous_update=False,
-                                              tooltip="median network latency of every link (log-normal)")
+                                              tooltip="median network latency of every link (log-normal)",
+                                              # The default width cut it to "latency (…" (a screenshot).
+                                              style={"description_width": "initial"})
         c["seed"] = widgets.IntSlider(value=1, min=1, max=100, description="seed", continuous_update=False)
         # One order by default: ten orders' arrows drawn together are a dense bundle. The
         # metrics are always the whole run's.
