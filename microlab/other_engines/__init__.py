@@ -1,0 +1,36 @@
+"""The course's order saga written for other engines: Step Functions and BPMN (chapter 13).
+
+Each module turns :data:`microlab.flows.ORDER`, the course's one definition of the saga,
+into another engine's document, and checks such a document as far as a library can:
+
+- :mod:`.asl`: an Amazon States Language state machine (AWS Step Functions), checked
+  against a JSON schema of the part of the language it uses, and for dangling and
+  unreachable states;
+- :mod:`.bpmn`: a BPMN 2.0 process for Camunda 8 (Zeebe), checked against the BPMN 2.0
+  XML schema that SpiffWorkflow ships;
+- :mod:`.compare`: what each engine makes explicit (compensation, retries, timeouts,
+  versioning), with its source.
+
+These documents are written out and checked, not run: microlab has no Step Functions
+or Zeebe to run them on (the README's "Where microlab simplifies" says so). The Temporal
+version runs for real (:mod:`microlab.real.temporal_saga`), and Conductor's is
+``microlab/data/workflows/order_saga.json``.
+"""
+
+from pathlib import Path
+
+#: Where the documents generated from :data:`microlab.flows.ORDER` are shipped (a test
+#: holds them equal to what the generators write now).
+DOCUMENTS_DIR = Path(__file__).resolve().parent.parent / "data" / "engines"
+
+
+def shipped(name: str) -> str:
+    """The text of a shipped document: ``"order_saga.asl.json"`` or ``"order_saga.bpmn"``."""
+    path = DOCUMENTS_DIR / name
+    if not path.exists():
+        known = sorted(p.name for p in DOCUMENTS_DIR.iterdir())
+        raise FileNotFoundError(f"no document called {name!r}; there are: {', '.join(known)}")
+    return path.read_text()
+
+
+__all__ = ["DOCUMENTS_DIR", "shipped"]
