@@ -33,4 +33,18 @@ def shipped(name: str) -> str:
     return path.read_text()
 
 
-__all__ = ["DOCUMENTS_DIR", "shipped"]
+def temporal_workflow(name: str = "OrderSaga") -> str:
+    """The source of the Temporal workflow class ``name`` in ``microlab/real/temporal_saga.py``,
+    read as text (so that showing it loads neither the SDK nor ``microlab.real``)."""
+    import ast
+
+    path = Path(__file__).resolve().parent.parent / "real" / "temporal_saga.py"
+    text = path.read_text()
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            start = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            return "\n".join(text.splitlines()[start - 1:node.end_lineno])
+    raise KeyError(f"no class {name!r} in {path.name}")
+
+
+__all__ = ["DOCUMENTS_DIR", "shipped", "temporal_workflow"]
