@@ -115,5 +115,8 @@ def test_every_comparison_cell_links_its_sources_and_the_table_has_a_row_per_asp
             assert cell.sources or (engine, aspect) == ("Temporal", "compensation")
     assert all(url.startswith("https://") for url in compare.SOURCES.values())
     table = compare.markdown()
-    assert [line.split("|")[1].strip() for line in table.splitlines()[2:]] == [f"**{a}**" for a in compare.ASPECTS]
+    headings = [line for line in table.splitlines() if line.startswith("**")]
+    assert headings == [f"**{a.capitalize()}**" for a in compare.ASPECTS]
+    rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ") and "engine |" not in line]
+    assert rows == list(compare.ENGINES) * len(compare.ASPECTS)
     assert table.count("](https://") == sum(len(c.sources) for row in compare.ROWS.values() for c in row.values())

@@ -94,14 +94,14 @@ ROWS: dict[str, dict[str, Cell]] = {
 
 
 def markdown(aspects=ASPECTS) -> str:
-    """The table as Markdown: a row per aspect, a column per engine, sources as links."""
-    head = "| | " + " | ".join(ENGINES) + " |\n|---|" + "---|" * len(ENGINES) + "\n"
-    lines = []
+    """The table as Markdown: for each aspect a short table, a row per engine (what it does,
+    where the saga writes it, its sources as links), narrow enough for a notebook's width."""
+    parts = []
     for aspect in aspects:
-        cells = []
+        rows = [f"**{aspect.capitalize()}**\n", "| engine | what it makes explicit | in the saga |", "|---|---|---|"]
         for engine in ENGINES:
             cell = ROWS[aspect][engine]
-            links = " ".join(f"[source]({SOURCES[s]})" for s in cell.sources)
-            cells.append(f"{cell.says}. *In the saga:* {cell.written}. {links}".strip())
-        lines.append(f"| **{aspect}** | " + " | ".join(cells) + " |")
-    return head + "\n".join(lines) + "\n"
+            links = " ".join(f"([source]({SOURCES[s]}))" for s in cell.sources)
+            rows.append(f"| {engine} | {cell.says} {links} | {cell.written} |".replace("  ", " "))
+        parts.append("\n".join(rows) + "\n")
+    return "\n".join(parts)

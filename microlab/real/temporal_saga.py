@@ -52,7 +52,8 @@ class OrderSaga:
             except ActivityError:
                 # The server retried the step STEP_RETRY.maximum_attempts times: compensate.
                 for compensation in reversed(undo):
-                    await workflow.execute_activity(compensation, order, start_to_close_timeout=STEP_TIMEOUT,
+                    await workflow.execute_activity(compensation, order,
+                                                    start_to_close_timeout=STEP_TIMEOUT,
                                                     retry_policy=UNDO_RETRY)
                 return {"status": ORDER.rejected, "done": done, "failed": step.effect,
                         "undone": list(reversed(undo))}
