@@ -78,7 +78,7 @@ def test_the_bpmn_draws_a_timeout_a_failure_and_an_undo_for_the_steps_that_need_
 
 @pytest.mark.parametrize("edit, expected", [
     (lambda t: t[:-40], "not well-formed XML"),
-    (lambda t: t.replace("cancelActivity", "cancelActivty", 1), "cancelActivty"),
+    (lambda t: t.replace("isForCompensation", "isForCompensaton", 1), "isForCompensaton"),
     (lambda t: t.replace('attachedToRef="charge"', 'attachedToRef="charged"', 1), "attachedToRef 'charged' names no element"),
     (lambda t: t.replace(' isForCompensation="true"', "", 1), "needs isForCompensation"),
     (lambda t: t.replace('<zeebe:taskDefinition type="ship" retries="3" />', ""), "'ship': no zeebe:taskDefinition"),

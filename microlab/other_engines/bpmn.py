@@ -59,10 +59,10 @@ def definitions(flow: BusinessFlow = ORDER) -> ET.Element:
         flows.append((previous, step.effect))
         previous = step.effect
         timer = _el(process, "boundaryEvent", id=f"{step.effect}_timed_out", name=f"{step.effect} took too long",
-                    attachedToRef=step.effect, cancelActivity="true")
+                    attachedToRef=step.effect)     # interrupting: cancelActivity defaults to true
         _el(_el(timer, "timerEventDefinition"), "timeDuration").text = STEP_TIMEOUT
         failed = _el(process, "boundaryEvent", id=f"{step.effect}_failed", name=f"{step.effect} failed",
-                     attachedToRef=step.effect, cancelActivity="true")
+                     attachedToRef=step.effect)
         _el(failed, "errorEventDefinition", errorRef="step_failed")
         flows += [(timer.get("id"), flow.rejected), (failed.get("id"), flow.rejected)]
         if step.compensation and i < len(flow.steps) - 1:      # the last step is never undone
@@ -78,8 +78,7 @@ def definitions(flow: BusinessFlow = ORDER) -> ET.Element:
     for source, target in flows:
         _el(process, "sequenceFlow", id=f"flow_{source}_to_{target}", sourceRef=source, targetRef=target)
     for source, target in associations:              # artifacts come after every flow element
-        _el(process, "association", id=f"assoc_{source}", sourceRef=source, targetRef=target,
-            associationDirection="One")
+        _el(process, "association", id=f"assoc_{source}", sourceRef=source, targetRef=target)
     return root
 
 
