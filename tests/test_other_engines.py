@@ -17,14 +17,14 @@ from microlab.real import temporal_saga
 
 
 def test_the_shipped_documents_are_what_the_generators_write_from_the_one_flow():
-    assert shipped("order_saga.asl.json") == asl.document(ORDER)
-    assert shipped("order_saga.bpmn") == bpmn.document(ORDER)
-    with pytest.raises(FileNotFoundError, match="order_saga.asl.json"):
+    assert shipped("order_fulfillment.asl.json") == asl.document(ORDER)
+    assert shipped("order_fulfillment.bpmn") == bpmn.document(ORDER)
+    with pytest.raises(FileNotFoundError, match="order_fulfillment.asl.json"):
         shipped("order_saga.yaml")
 
 
 def test_the_shipped_state_machine_passes_the_schema_and_the_transition_checks():
-    machine = json.loads(shipped("order_saga.asl.json"))
+    machine = json.loads(shipped("order_fulfillment.asl.json"))
     assert asl.problems(machine) == []
     assert asl.problems(asl.state_machine(TRAVEL)) == []
 
@@ -58,7 +58,7 @@ def test_the_asl_check_names_the_state_and_field_at_fault():
 
 
 def test_the_shipped_bpmn_is_well_formed_and_valid_against_the_bpmn_schema():
-    text = shipped("order_saga.bpmn")
+    text = shipped("order_fulfillment.bpmn")
     root = ET.fromstring(text)                    # well-formed
     assert root.tag == f"{{{bpmn.BPMN}}}definitions"
     assert bpmn.problems(text) == []
@@ -67,7 +67,7 @@ def test_the_shipped_bpmn_is_well_formed_and_valid_against_the_bpmn_schema():
 
 def test_the_bpmn_draws_a_timeout_a_failure_and_an_undo_for_the_steps_that_need_them():
     ns = {"bpmn": bpmn.BPMN}
-    process = ET.fromstring(shipped("order_saga.bpmn")).find("bpmn:process", ns)
+    process = ET.fromstring(shipped("order_fulfillment.bpmn")).find("bpmn:process", ns)
     events = {e.get("id") for e in process.findall("bpmn:boundaryEvent", ns)}
     for step in ORDER.steps:
         assert {f"{step.effect}_timed_out", f"{step.effect}_failed"} <= events
@@ -86,14 +86,14 @@ def test_the_bpmn_draws_a_timeout_a_failure_and_an_undo_for_the_steps_that_need_
      "serviceTask 'charge': no sequence flow reaches it"),
 ])
 def test_the_bpmn_check_finds_each_kind_of_fault(edit, expected):
-    found = bpmn.problems(edit(shipped("order_saga.bpmn")))
+    found = bpmn.problems(edit(shipped("order_fulfillment.bpmn")))
     assert found and any(expected in p for p in found), found
 
 
 def test_every_engine_gives_a_step_three_attempts_though_each_writes_another_number():
-    conductor = json.loads(workflow_file("order_saga").read_text())[0]["tasks"]
+    conductor = json.loads(workflow_file("order_fulfillment").read_text())[0]["tasks"]
     machine = asl.state_machine()
-    process = ET.fromstring(shipped("order_saga.bpmn"))
+    process = ET.fromstring(shipped("order_fulfillment.bpmn"))
     zeebe = [int(t.get("retries")) for t in process.iter(f"{{{bpmn.ZEEBE}}}taskDefinition")
              if t.get("type") in {s.effect for s in ORDER.steps}]
     attempts = {

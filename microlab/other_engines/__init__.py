@@ -14,7 +14,7 @@ into another engine's document, and checks such a document as far as a library c
 These documents are written out and checked, not run: microlab has no Step Functions
 or Zeebe to run them on (the README's "Where microlab simplifies" says so). The Temporal
 version runs for real (:mod:`microlab.real.temporal_saga`), and Conductor's is
-``microlab/data/workflows/order_saga.json``.
+``microlab/data/workflows/order_fulfillment.json``.
 """
 
 from pathlib import Path
@@ -25,7 +25,7 @@ DOCUMENTS_DIR = Path(__file__).resolve().parent.parent / "data" / "engines"
 
 
 def shipped(name: str) -> str:
-    """The text of a shipped document: ``"order_saga.asl.json"`` or ``"order_saga.bpmn"``."""
+    """The text of a shipped document: ``"order_fulfillment.asl.json"`` or ``"order_fulfillment.bpmn"``."""
     path = DOCUMENTS_DIR / name
     if not path.exists():
         known = sorted(p.name for p in DOCUMENTS_DIR.iterdir())

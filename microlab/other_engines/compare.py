@@ -42,7 +42,7 @@ class Cell:
 ROWS: dict[str, dict[str, Cell]] = {
     "compensation": {
         "Conductor": Cell("a second workflow: `failureWorkflow` starts it with the failed execution, which it reads "
-                          "to decide what to undo", "`order_saga_compensation` in order_saga.json",
+                          "to decide what to undo", "`order_fulfillment_compensation` in order_fulfillment.json",
                           ("conductor-workflowdef",)),
         "Temporal": Cell("ordinary code: the workflow keeps the compensations it owes and calls them, newest first, "
                          "in its `except` branch", "`OrderSaga.run` in microlab/real/temporal_saga.py", ()),

@@ -36,7 +36,7 @@ UNDO_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_c
                          maximum_interval=timedelta(seconds=2), maximum_attempts=6)
 
 
-@workflow.defn(name="order_saga")
+@workflow.defn(name="order_fulfillment")
 class OrderSaga:
     """One order: the steps in order; on a failure, the undo of what was done, newest first."""
 
