@@ -15,6 +15,8 @@ family of figures:
 - :mod:`~microlab.viz.workflow`: :func:`workflow_diagram` (a workflow definition as a graph,
   with the path an execution took);
 - :mod:`~microlab.viz.causation`: :func:`causation_figure` (which event caused which reaction);
+- :mod:`~microlab.viz.isolation`: :func:`stock_over_time`, :func:`isolation_violations` (saga
+  isolation: the stock counted and true, the violations each countermeasure leaves);
 - :mod:`~microlab.viz.style`: the shared palette and template;
 - :mod:`~microlab.viz.data`: the trace computations behind the figures (no plotly).
 
@@ -25,6 +27,7 @@ from .animation import message_animation
 from .causation import causation_figure
 from .charts import (change_impact, latency_distributions, orchestrator_growth, outcome_counts,
                      queue_and_utilization, retry_backoff, saturation_curve)
+from .isolation import isolation_violations, stock_over_time
 from .sequence import sequence_diagram
 # `timeline` and `topology` are the modules, callable as their functions (microlab.modules).
 from .timeline import transaction_timeline, workflow_timeline
@@ -36,5 +39,5 @@ __all__ = [
     "transaction_timeline", "workflow_timeline", "latency_distributions", "saturation_curve",
     "queue_and_utilization", "outcome_counts", "change_impact", "orchestrator_growth",
     "retry_backoff", "message_animation",
-    "workflow_diagram", "causation_figure",
+    "workflow_diagram", "causation_figure", "stock_over_time", "isolation_violations",
 ]
