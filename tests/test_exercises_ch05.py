@@ -85,3 +85,31 @@ def test_the_key_points_and_the_lab_text_do_not_answer_the_exercises():
     assert f"{ch05.orchestrator_messages_per_order():g} messages" not in points   # 5.1's
     # 5.4 asks where the broker (0.5 ms, 10 messages per order) saturates: 200 orders/s
     assert not [c for c in before_exercises("05_performance", "markdown") if "200 orders/s" in c]
+
+
+def test_the_fair_fight_prose_quotes_what_its_cells_compute():
+    # Section 5's numbers are read from cells (the ladder, the message kinds): recompute them
+    # and find each in the prose, so a change of the model shows up here, not in a reader's email.
+    from tests.course_text import before_exercises
+
+    from microlab import scenarios
+
+    text = "\n".join(before_exercises("05_performance", "markdown"))
+    ladder = scenarios.fair_ladder(orders=200, arrival_rate=20, seeds=[1])
+    for row in ladder:
+        assert f"{row['p50']['orchestration'] * 1000:.0f} ms" in text, row["step"]
+    assert f"stays at {ladder[0]['p50']['choreography'] * 1000:.0f} ms" in text
+    flip = next(i for i, r in enumerate(ladder) if r["winner"] == "orchestration")
+    assert flip == 2 and "from that rung on, orchestration is the faster pattern" in text
+    pushed = ladder[2]["comparison"].rows
+    assert f"{pushed['orchestration']['hops']} hops against choreography's {pushed['choreography']['hops']}" in text
+    assert (f"{pushed['orchestration']['central_handlings']:.0f} handlings at the orchestrator against "
+            f"{pushed['choreography']['central_handlings']:.0f} at the broker") in text
+    light = {p: scenarios.order_saga(p, orders=200, arrival_rate=20, seed=1) for p in scenarios.PATTERNS}
+    chor, orch = (scenarios.message_kinds(light[p]) for p in ("choreography", "orchestration"))
+    assert (f"Of choreography's {chor['all']:.0f} messages per order, {chor['confirms']:.0f} are the broker's "
+            f"publish confirms") in text
+    assert f"and {chor['acks']:.0f} the subscribers' acknowledgements" in text
+    assert f"{chor['business']:.0f}\ncarry business content" in text or f"{chor['business']:.0f} carry business" in text
+    assert f"Orchestration's {orch['all']:.0f} are {orch['business']:.0f} with business content" in text
+    assert f"{orch['receipts']:.0f} WorkflowStarted" in text

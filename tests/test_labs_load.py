@@ -103,3 +103,26 @@ def test_table_and_curve_use_the_same_latency_unit():
     assert "2.50 s" in point_html({"orchestration": row}, "s") and "3,250 ms" in point_html({"orchestration": row})
     with pytest.raises(ValueError, match="unit must be 'ms' or 's'"):
         point_html({"orchestration": row}, "minutes")
+
+
+def test_the_fair_fight_toggles_reach_the_runs_and_the_sweep():
+    from microlab.distributions import Exponential
+    from microlab.labs.load import FAIR_KNOBS
+
+    lab = load_lab(rate=40, **SMALL)
+    slow = lab.point["orchestration"]["p50"]
+    assert lab.run["orchestration"].knobs.dispatch == "poll"
+    lab.controls["dispatch"].value = "push"
+    lab.controls["orchestrator_work_time"].value = "0.5 ms (the broker's)"
+    run = lab.run["orchestration"]
+    assert run.knobs.dispatch == "push" and run.knobs.orchestrator_work_time == Exponential(0.0005)
+    assert lab.point["orchestration"]["p50"] < slow
+    assert all(r["rate"] in SMALL["rates"] for r in lab.curve) and len(lab._curves) == 3
+    assert set(FAIR_KNOBS) <= set(lab.controls)
+
+
+def test_the_fair_fight_toggles_refuse_an_unknown_knob_or_label():
+    with pytest.raises(KnobError, match="no knob 'broker'"):
+        load_lab(broker="fast", **SMALL)
+    with pytest.raises(KnobError, match="notification must be one of"):
+        load_lab(notification="sometimes", **SMALL)

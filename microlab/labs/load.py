@@ -10,7 +10,9 @@ The lab draws the saturation curve of both patterns (a load sweep,
 marks the current arrival rate on it, measured by a run of each pattern at that rate.
 Every service but the orchestrator has :data:`SERVICE_WORKERS` workers, so the
 orchestrator (one worker to start with) is the first component to saturate; the
-orchestrator workers slider moves its knee to the right.
+orchestrator workers slider moves its knee to the right. Three toggles set the fair
+fight's knobs (:data:`FAIR_KNOBS`): how tasks reach the workers (``dispatch``), the
+orchestrator's work time per message, and whether the workflow waits for its listener.
 
 The sweep is the slow part (about a second): it runs again only when the orchestrator's
 workers change, with a progress bar, and the notebook's stop button interrupts it.
@@ -26,6 +28,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from .. import scenarios, viz
+from ..distributions import Exponential
 from ..flows import ORDER
 from ..scenarios import KnobError
 from ..system import HandlerFailureWarning
@@ -39,6 +42,16 @@ SERVICE_WORKERS = 4
 RATES = (10, 20, 40, 60, 80, 100, 140, 180)
 #: Orders per run of the sweep and of the current point.
 SWEEP_ORDERS = 60
+#: The fair-fight knobs the lab offers (:data:`microlab.scenarios.FAIRNESS`): a control
+#: per knob, its choices as ``{label: value}``, the default first.
+FAIR_KNOBS = {
+    "dispatch": {"poll": "poll", "push": "push"},
+    "orchestrator_work_time": {"4 ms": Exponential(0.004), "0.5 ms (the broker's)": Exponential(0.0005)},
+    "notification": {"blocking": "blocking", "fire-and-forget": "fire-and-forget"},
+}
+#: The controls' descriptions, per knob.
+FAIR_LABELS = {"dispatch": "dispatch", "orchestrator_work_time": "orchestrator work",
+               "notification": "notification"}
 
 
 class LoadLab(Lab):
@@ -60,7 +73,7 @@ class LoadLab(Lab):
                  "the orchestrator a second worker.")
 
     def __init__(self, *, rate: float = 20, workers: int = 1, seed: int = 1, rates=RATES,
-                 orders: int = SWEEP_ORDERS):
+                 orders: int = SWEEP_ORDERS, **fair):
         super().__init__()
         rates = tuple(rates)
         if not rates or any(isinstance(r, bool) or not isinstance(r, (int, float)) or r <= 0 for r in rates):
@@ -75,7 +88,14 @@ class LoadLab(Lab):
                                       description="orders/s", **slider)
         c["workers"] = widgets.IntSlider(value=1, min=1, max=4, description="orchestrator workers", **slider)
         c["seed"] = widgets.IntSlider(value=1, min=1, max=100, description="seed", **slider)
-        preset(self, rate=rate, workers=workers, seed=seed)
+        for knob, choices in FAIR_KNOBS.items():
+            c[knob] = widgets.ToggleButtons(options=list(choices), description=FAIR_LABELS[knob],
+                                            style={"description_width": "initial", "button_width": "auto"})
+        unknown = sorted(set(fair) - set(FAIR_KNOBS))
+        if unknown:
+            raise KnobError(f"the load lab has no knob {unknown[0]!r}; its fair-fight knobs are "
+                            f"{', '.join(FAIR_KNOBS)}")
+        preset(self, rate=rate, workers=workers, seed=seed, **fair)
         #: The sweep's rows of the current settings, and every finished sweep by settings.
         self.curve: list[dict] = []
         self._curves: dict = {}
@@ -93,19 +113,21 @@ class LoadLab(Lab):
         # The row wraps: three sliders with usable tracks (see base.fit_sliders) are wider
         # than a notebook cell, and a row that cannot wrap squeezed their tracks to ~100 px.
         row = widgets.HBox([c["rate"], c["workers"], c["seed"]], layout=widgets.Layout(flex_flow="row wrap"))
-        return widgets.VBox([row, note, self.table, *self.figures.values()])
+        fair = widgets.HBox([c[k] for k in FAIR_KNOBS], layout=widgets.Layout(flex_flow="row wrap"))
+        return widgets.VBox([row, fair, note, self.table, *self.figures.values()])
 
     def knobs(self) -> dict:
         """The scenario knobs shared by the sweep and the current point."""
         c = self.controls
         workers = {name: SERVICE_WORKERS for name in ORDER.services}
         workers["orchestrator"] = c["workers"].value
-        return dict(workers=workers, seed=c["seed"].value)
+        fair = {knob: choices[c[knob].value] for knob, choices in FAIR_KNOBS.items()}
+        return dict(workers=workers, seed=c["seed"].value, **fair)
 
     def sweep(self) -> tuple[list[dict], bool]:
         """The curve for the current settings (cached), and whether it is complete."""
         c = self.controls
-        key = (c["workers"].value, c["seed"].value)
+        key = (c["workers"].value, c["seed"].value, *(c[k].value for k in FAIR_KNOBS))
         if key in self._curves:
             return self._curves[key], True
         self.step_progress(0, len(self.rates) * len(scenarios.PATTERNS))
@@ -216,11 +238,14 @@ def point_html(point: dict, unit: str = "ms") -> str:
 
 
 def load_lab(*, rate: float = 20, workers: int = 1, seed: int = 1, rates=RATES,
-             orders: int = SWEEP_ORDERS) -> LoadLab:
+             orders: int = SWEEP_ORDERS, **fair) -> LoadLab:
     """The load lab, swept and run once with these settings (see :class:`LoadLab`).
 
-    ``rates`` and ``orders`` size the sweep (smaller is faster, rougher).
+    ``rates`` and ``orders`` size the sweep (smaller is faster, rougher). ``fair`` presets
+    the fair-fight toggles by label, e.g. ``dispatch="push"``,
+    ``orchestrator_work_time="0.5 ms (the broker's)"``, ``notification="fire-and-forget"``
+    (:data:`FAIR_KNOBS`).
     """
-    lab = LoadLab(rate=rate, workers=workers, seed=seed, rates=rates, orders=orders)
+    lab = LoadLab(rate=rate, workers=workers, seed=seed, rates=rates, orders=orders, **fair)
     lab.update()
     return lab

@@ -89,6 +89,7 @@ from .choreographed import build_choreography
 from .dispatching import polling_vs_push
 from .domains import HYBRID, build_hybrid
 from .fight import Comparison, compare
+from .ladder import FAIR_LADDER, fair_ladder, message_kinds
 from .knobs import ALL_PATTERNS, FAIRNESS, PATTERNS, KnobError, Knobs, fairness_table
 from .pointtopoint import build_point_to_point
 from .orchestrated import build_orchestration
@@ -99,7 +100,7 @@ __all__ = [
     "run", "order_saga", "travel_booking", "content_pipeline", "sweep", "change_impact", "growth",
     "compare", "Comparison", "FAIRNESS", "fairness_table", "build", "RunResult", "Knobs", "KnobError",
     "PATTERNS", "ALL_PATTERNS", "FLOWS", "CHANGES", "HYBRID", "hybrid", "polling_vs_push",
-    "last_piano", "isolation_table", "PIANO_ORDER",
+    "last_piano", "isolation_table", "PIANO_ORDER", "fair_ladder", "FAIR_LADDER", "message_kinds",
 ]
 
 #: Central components that exist in one pattern only; knobs may name them in either.
