@@ -144,11 +144,11 @@ class Listener(Service):
         self.effect(f"{self.name}_heard", outcome=msg.type)
 
 
-def workflow_for(flow: BusinessFlow, knobs: Knobs, listeners=None):
-    """The saga (workflow and its compensation workflow) that runs ``flow``."""
+def workflow_for(flow: BusinessFlow, knobs: Knobs, listeners=None, version: int = 1):
+    """The saga (workflow and its compensation workflow) that runs ``flow``, as ``version``."""
     policy = dict(retries=knobs.retries, retry_logic="FIXED", retry_delay=knobs.retry_delay,
                   response_timeout=knobs.response_timeout)
-    builder = saga(flow.workflow, inputs=[f"{flow.name}Id"] + [k for k, _ in flow.payload])
+    builder = saga(flow.workflow, version=version, inputs=[f"{flow.name}Id"] + [k for k, _ in flow.payload])
     for step in flow.steps:
         undo = step.compensation if knobs.compensation else None
         builder.step(step.effect, service=step.service, compensate=undo,

@@ -17,6 +17,8 @@ family of figures:
 - :mod:`~microlab.viz.causation`: :func:`causation_figure` (which event caused which reaction);
 - :mod:`~microlab.viz.isolation`: :func:`stock_over_time`, :func:`isolation_violations` (saga
   isolation: the stock counted and true, the violations each countermeasure leaves);
+- :mod:`~microlab.viz.evolution`: :func:`orders_over_time` (a system changed while it ran: each
+  order's latency against its arrival, with the deploys);
 - :mod:`~microlab.viz.style`: the shared palette and template;
 - :mod:`~microlab.viz.data`: the trace computations behind the figures (no plotly).
 
@@ -27,6 +29,7 @@ from .animation import message_animation
 from .causation import causation_figure
 from .charts import (change_impact, latency_distributions, orchestrator_growth, outcome_counts,
                      queue_and_utilization, retry_backoff, saturation_curve)
+from .evolution import orders_over_time
 from .isolation import isolation_violations, stock_over_time
 from .sequence import sequence_diagram
 # `timeline` and `topology` are the modules, callable as their functions (microlab.modules).
@@ -40,4 +43,5 @@ __all__ = [
     "queue_and_utilization", "outcome_counts", "change_impact", "orchestrator_growth",
     "retry_backoff", "message_animation",
     "workflow_diagram", "causation_figure", "stock_over_time", "isolation_violations",
+    "orders_over_time",
 ]

@@ -1,0 +1,22 @@
+"""orders_over_time: a marker per order, coloured by version or outcome, a line per deploy."""
+
+from microlab import scenarios, viz
+
+
+def test_orchestration_orders_are_coloured_by_the_version_they_ran():
+    up = scenarios.upgrade_workflow("worker-first")
+    fig = viz.orders_over_time(up)
+    names = {t.name: len(t.x) for t in fig.data}
+    ones = sum(1 for v in up.versions().values() if v == 1)
+    assert names == {"version 1": ones, "version 2": len(up.result.correlations) - ones}
+    assert sorted(s.x0 for s in fig.layout.shapes) == sorted(up.deploys.values())
+
+
+def test_choreography_orders_that_never_ended_are_crosses_above_the_rest():
+    ev = scenarios.change_event("rename", "producer-first")
+    fig = viz.orders_over_time(ev)
+    never = next(t for t in fig.data if t.name.endswith("never ended"))
+    stuck = ev.result.checks.counts()["stuck"]
+    assert len(never.x) == stuck and never.marker.symbol == "x"
+    done = next(t for t in fig.data if t.name == "completed")
+    assert min(never.y) > max(done.y)
