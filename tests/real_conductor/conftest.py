@@ -13,11 +13,7 @@ import pytest
 
 from microlab.real.client import ConductorAPI
 from microlab.real.conductor_server import ConductorServer, ConductorUnavailable, HOW_TO_FETCH
-
-
-def under_ci() -> bool:
-    """Whether this is a CI run (where a missing server is a failure, not a skip)."""
-    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+from tests.real_servers import missing_server
 
 
 def missing_message(exc: Exception) -> str:
@@ -25,16 +21,6 @@ def missing_message(exc: Exception) -> str:
     first = str(exc).splitlines()[0]
     return (f"real Conductor tests NOT run: {first.rstrip(':;')}. Enable them: Java 17+ on PATH and the "
             f"server jar ({HOW_TO_FETCH.split(': ', 1)[1].split('   ')[0]})")
-
-
-class _MissingConductorNote:
-    """Ends the run's report with the one line of :func:`missing_message`."""
-
-    def __init__(self, line: str):
-        self.line = line
-
-    def pytest_terminal_summary(self, terminalreporter):
-        terminalreporter.write_line(self.line, yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session")
@@ -53,11 +39,7 @@ def conductor(request):
         server.start()
     except ConductorUnavailable as exc:
         line = missing_message(exc)
-        if under_ci():
-            pytest.fail(f"{line} (CI is set: .ci/run should have fetched it)\n{exc}", pytrace=False)
-        if not request.config.pluginmanager.has_plugin("microlab-missing-conductor"):
-            request.config.pluginmanager.register(_MissingConductorNote(line), "microlab-missing-conductor")
-        pytest.skip(line)
+        missing_server(request, "conductor", line, f"{line} (CI is set: .ci/run should have fetched it)\n{exc}")
     print(f"\nConductor {server.url} healthy after {server.boot_seconds:.1f} s")
     yield server
     server.stop()

