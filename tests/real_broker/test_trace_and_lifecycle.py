@@ -115,3 +115,29 @@ def test_without_nats_the_side_by_side_says_so_in_one_line(monkeypatch, capsys):
     demo.verdicts()
     lines = [line for line in capsys.readouterr().out.splitlines() if "NATS is not available" in line]
     assert len(lines) == 3 and demo.simulated.checks.ok
+
+
+def test_real_numbers_put_a_real_run_beside_the_simulated_one(nats_server, no_orphans, capsys):
+    from microlab.real.broker import real_numbers
+
+    numbers = real_numbers(orders=4, rate=5)
+    rows = {label: (sim, real) for label, sim, real in numbers.rows()}
+    assert set(rows) == {"latency p50 (ms)", "latency p95 (ms)", "messages per order", "hops per order"}
+    assert all(real is not None and real > 0 for _, real in rows.values())
+    # The protocol is the flow's: the same hops; JetStream also carries (and acks) the command.
+    assert rows["hops per order"][0] == rows["hops per order"][1]
+    assert rows["messages per order"][1] >= rows["messages per order"][0] + 1   # + redeliveries, if any
+    numbers.table()
+    out = capsys.readouterr().out
+    assert "real (NATS)" in out and "real run:" in out and "Consistent" in out
+
+
+def test_without_nats_real_numbers_say_so_in_one_line(monkeypatch, capsys):
+    import microlab.real.broker as real
+
+    monkeypatch.setattr(real, "nats_available", lambda: False)
+    numbers = real.real_numbers(orders=2)
+    assert numbers.real is None and all(r is None for _, _, r in numbers.rows())
+    numbers.table()
+    out = capsys.readouterr().out
+    assert out.count("NATS is not available here") == 2 and "not run" in out

@@ -12,13 +12,15 @@ Modules, one concept each: :mod:`.run` (the supervisor and the one call),
 database: state, processed ids, outbox, trace), :mod:`.wire` (envelopes on NATS),
 :mod:`.naming` (stream, subjects, consumers), :mod:`.faults` (real fault plans),
 :mod:`.merge` (records of every process into one ``Trace``), :mod:`.flows` (which
-participants a process builds). The simulator never imports any of it.
+participants a process builds); :mod:`.side_by_side` and :mod:`.real_numbers` (a simulated
+and a real run side by side, for the notebooks). The simulator never imports any of it.
 """
 
 from ..nats_server import BrokerUnreachable, NatsNotInstalled, NatsServer, find_nats_server
 from .faults import RealPlan
 from .naming import SubjectNameError
 from .side_by_side import SideBySide, kill_side_by_side
+from .real_numbers import RealNumbers, real_numbers
 from .run import (ProcessDied, ProcessDiedOnStart, RealRunError, RealSystem, RunDidNotSettle, arrivals,
                   run_choreography)
 
@@ -37,5 +39,5 @@ def nats_available() -> bool:
 __all__ = [
     "run_choreography", "RealPlan", "NatsServer", "nats_available", "arrivals", "RealSystem",
     "RealRunError", "ProcessDied", "ProcessDiedOnStart", "RunDidNotSettle", "BrokerUnreachable",
-    "NatsNotInstalled", "SubjectNameError", "kill_side_by_side", "SideBySide",
+    "NatsNotInstalled", "SubjectNameError", "kill_side_by_side", "SideBySide", "real_numbers", "RealNumbers",
 ]
