@@ -297,12 +297,16 @@ def test_one_transaction_zooms_to_its_own_messages_and_labels_each_arrow():
     # No two labels overlap (estimated boxes, as the figure places them): none run together.
     from microlab.viz.sequence import LABEL_CHAR_PX, LABEL_LINE_PX, LANE_PX, PLOT_PX
     per_px = (hi - lo) / PLOT_PX
-    boxes = [(a.x - len(a.text) * LABEL_CHAR_PX / 2 * per_px, a.x + len(a.text) * LABEL_CHAR_PX / 2 * per_px,
-              a.y - LABEL_LINE_PX / 2 / LANE_PX, a.y + LABEL_LINE_PX / 2 / LANE_PX)
-             for a in fig.layout.annotations if a.xref == "x" and a.yref == "y"]
+    centres = [(a.x + (a.xshift or 0) * per_px, a) for a in fig.layout.annotations if a.xref == "x" and a.yref == "y"]
+    boxes = [(x - len(a.text) * LABEL_CHAR_PX / 2 * per_px, x + len(a.text) * LABEL_CHAR_PX / 2 * per_px,
+              a.y - LABEL_LINE_PX / 2 / LANE_PX, a.y + LABEL_LINE_PX / 2 / LANE_PX) for x, a in centres]
     clashes = [(i, j) for i, p in enumerate(boxes) for j, q in enumerate(boxes[:i])
                if p[0] < q[1] and q[0] < p[1] and p[2] < q[3] and q[2] < p[3]]
     assert clashes == []
+    # Every label inside the plot: one past the left edge would cover the lane names.
+    outside = [a.text for (x, a), box in zip(centres, boxes) if box[0] < lo - 1e-9 or box[1] > hi + 1e-9]
+    assert outside == []
+    assert any(a.xshift for _, a in centres), "the first arrows, at the left edge, have their labels shifted in"
     whole = sequence_diagram(run.system)
     assert whole.layout.xaxis.range is None and not [a for a in whole.layout.annotations if a.yref == "y"]
 

@@ -157,7 +157,8 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
         layout["xaxis"]["range"] = transaction_range(f.sent, end_x, scale)
         if len(f) <= LABELLED_ARROWS:
             lo, hi = layout["xaxis"]["range"]
-            notes += arrow_labels(f, sent * scale, end_x * scale, src_row, end_y, x_per_px=(hi - lo) / PLOT_PX)
+            notes += arrow_labels(f, sent * scale, end_x * scale, src_row, end_y, x_per_px=(hi - lo) / PLOT_PX,
+                                  x_range=(lo, hi))
     return go.Figure(data=data, layout=layout)
 
 
@@ -179,14 +180,16 @@ PLOT_PX, LABEL_CHAR_PX, LABEL_LINE_PX, LANE_PX = 560, 6.5, 14, 62
 LABEL_SPOTS = (0.5, 0.3, 0.7, 0.15, 0.85)
 
 
-def arrow_labels(f, x0, x1, y0, y1, x_per_px: float | None = None) -> list[dict]:
+def arrow_labels(f, x0, x1, y0, y1, x_per_px: float | None = None, x_range=None) -> list[dict]:
     """A small label with the message type on each delivered arrow (for few arrows; a dropped
     copy's stub is too short to carry one, its hover says what it was).
 
     A label sits at the middle of its arrow, or further along it (:data:`LABEL_SPOTS`) where
     the middle would overlap a label already placed; an arrow with no free spot keeps only its
     hover. ``x_per_px``: x units per pixel of the plot (None: labels are not checked for overlap),
-    so that two labels close in time never run together ("StWorkflowStarted").
+    so that two labels close in time never run together ("StWorkflowStarted"). ``x_range``
+    (the axis range, with ``x_per_px``): a label that would stick out of the plot is shifted
+    inside it, since one past the left edge covers the lane names ("orde" for "order").
     """
     placed: list[tuple[float, float, float, float]] = []   # boxes: left, right, bottom, top
     notes = []
@@ -195,17 +198,24 @@ def arrow_labels(f, x0, x1, y0, y1, x_per_px: float | None = None) -> list[dict]
             continue
         for spot in (LABEL_SPOTS if x_per_px else LABEL_SPOTS[:1]):
             x, y = a + (b - a) * spot, c + (d - c) * spot
+            shift = 0.0
             if x_per_px:
                 half_w = (len(m.type) * LABEL_CHAR_PX / 2 + 3) * x_per_px
                 # yshift 7 px lifts the label above the arrow: its box, in lanes.
                 mid, half_h = y + 7 / LANE_PX, LABEL_LINE_PX / 2 / LANE_PX
-                box = (x - half_w, x + half_w, mid - half_h, mid + half_h)
+                # Inside the plot: shift the box (and the label, in px) off an edge it crosses.
+                if x_range is not None:
+                    shift = max(x_range[0] - (x - half_w), 0.0) or min(x_range[1] - (x + half_w), 0.0)
+                box = (x + shift - half_w, x + shift + half_w, mid - half_h, mid + half_h)
                 if any(box[0] < o[1] and o[0] < box[1] and box[2] < o[3] and o[2] < box[3] for o in placed):
                     continue
                 placed.append(box)
-            notes.append({"text": m.type, "x": x, "y": y, "xref": "x", "yref": "y",
-                          "showarrow": False, "font": {"size": style.SMALL_SIZE, "color": style.INK},
-                          "bgcolor": "rgba(255,255,255,0.8)", "yshift": 7})
+            note = {"text": m.type, "x": x, "y": y, "xref": "x", "yref": "y",
+                    "showarrow": False, "font": {"size": style.SMALL_SIZE, "color": style.INK},
+                    "bgcolor": "rgba(255,255,255,0.8)", "yshift": 7}
+            if shift:
+                note["xshift"] = round(shift / x_per_px, 1)
+            notes.append(note)
             break
     return notes
 
