@@ -1,11 +1,15 @@
 """Polling workers, as in Conductor: task queues, long polls, leases, and the task-definition limits."""
 
+import contextlib
+import warnings
+
 import pytest
 
 from microlab import Constant, System, metrics, scenarios
 from microlab.orchestration import Orchestrator, TaskFailed, ToyWorker, Worker, execution, workflow
 from microlab.orchestration import model as m
 from microlab.orchestration import records as rec
+from microlab.orchestration.workers import UnpolledTaskWarning
 from microlab.trace import SEND
 
 
@@ -353,3 +357,74 @@ def test_a_crashed_server_breaks_the_long_polls_it_holds_at_once(servers):
     assert held, "w had no long poll out at the crash"
     after = [p.sent_at for p in polls if p.sent_at >= 1.0]
     assert after and after[0] == pytest.approx(1.3)
+
+
+class _Payment(Worker):
+    """Serves charge only: capture (a renamed task) is routed to it before it has a method for it."""
+
+    def charge(self, input):
+        return {"charged": True}
+
+
+def _renamed(poll_timeout=0):
+    wf = workflow("wf").simple("charge").simple("capture", poll_timeout=poll_timeout, retries=0).build()
+    system = System(seed=1, latency=0.01)
+    orchestrator = system.add(Orchestrator(task_routes={"charge": "w", "capture": "w"}))
+    worker = system.add(_Payment("w"))
+    # Registering says so, once: a learner who forgot a method must not see a silent hang.
+    with pytest.warns(UnpolledTaskWarning, match=r"task 'capture' is routed to worker 'w', which has no method"):
+        orchestrator.register(wf)
+    orchestrator.start("wf", {}, correlation="tx")
+    return system, orchestrator, worker
+
+
+def _polled_types(system):
+    return {msg.payload["taskType"] for msg in (r.message for r in system.trace.of_kind(SEND)) if msg.type == "Poll"}
+
+
+# Conductor's workers poll only for the task types they implement (conductor-python's
+# TaskHandler runs one TaskRunner per worker, polling its task_definition_name:
+# https://github.com/conductor-sdk/conductor-python/blob/main/src/conductor/client/automator/task_handler.py),
+# so a task of a type no worker implements stays SCHEDULED in its queue until a worker for
+# it polls, or its pollTimeoutSeconds times it out
+# (https://github.com/conductor-oss/conductor/blob/main/docs/docs/how-tos/Tasks/task-timeouts.md,
+# https://docs.conductor-oss.org/devguide/architecture/tasklifecycle).
+def test_a_task_type_that_no_worker_implements_waits_scheduled_in_its_queue():
+    system, orchestrator, worker = _renamed()
+    with _no_warning():
+        system.run(until=30)
+    ex = execution(system, "tx")
+    assert ex.status == m.RUNNING and ex.task("charge").status == m.COMPLETED
+    assert ex.task("capture").status == m.SCHEDULED      # not leased to a worker that cannot do it
+    assert _polled_types(system) == {"charge"}
+    assert orchestrator.queues.depth(("capture", "w")) == 1
+
+
+def test_a_task_type_that_no_worker_implements_times_out_after_its_poll_timeout():
+    system, orchestrator, worker = _renamed(poll_timeout=3)
+    with _no_warning():
+        system.run(until=30)
+    ex = execution(system, "tx")
+    [timeout] = [r for r in system.trace.of_kind(rec.TIMEOUT) if r.detail["which"] == "poll"]
+    assert timeout.time == pytest.approx(ex.task("capture").scheduled + 3)
+    assert ex.status == m.TIMED_OUT and ex.task("capture").reason.startswith("Task poll timed out")
+
+
+def test_a_worker_that_learns_a_task_type_starts_polling_for_it_and_the_queued_task_runs():
+    system, orchestrator, worker = _renamed()
+    # The worker's new version is deployed at 5 s: it implements capture from then on.
+    system.sim.schedule_at(5.0, lambda _: worker.task("capture", lambda input: {"captured": True}))
+    system.run(until=30)
+    ex = execution(system, "tx")
+    assert ex.status == m.COMPLETED and ex.task("capture").output == {"captured": True}
+    assert leases(system, "capture")[0].time >= 5.0
+    assert _polled_types(system) == {"charge", "capture"}
+
+
+@contextlib.contextmanager
+def _no_warning():
+    """Fails if the run warns (a worker handed a task it has no method for warns of a handler failure)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    assert not [str(w.message) for w in caught]

@@ -112,7 +112,9 @@ def test_a_task_without_a_method_and_a_bad_return_value_are_explained():
             return "done"
 
     system = System(seed=1)
-    orchestrator = system.add(Orchestrator(task_routes={"b": "half"}))
+    # Pushed, the command for b reaches a worker with no method for it (polled, b would wait
+    # in its queue, unpolled: see test_orchestration_polling).
+    orchestrator = system.add(Orchestrator(task_routes={"b": "half"}, dispatch="push"))
     system.add(Half())
     orchestrator.register(workflow("w").simple("a", retries=0).simple("b").build())
     orchestrator.register(workflow("v").simple("b", retries=0).build())

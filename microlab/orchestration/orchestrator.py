@@ -339,7 +339,8 @@ class Orchestrator(Service):
         return plans
 
     def _start_polling(self, plans) -> None:
-        """Tell each Worker which task types to poll for (a plain Service is pushed to)."""
+        """Queue every SIMPLE task routed to a Worker, and tell the Worker its types: it polls
+        those it implements (a plain Service, which cannot poll, is pushed to)."""
         services = self._sys.services
         primary = self if self._standby_node is not None or self._peer is None else self._peer
         for plan in plans:

@@ -27,7 +27,15 @@ attempt; ``worker.fail_rate("charge_payment", 0.1)`` fails one attempt in ten at
 random (drawn from the simulation's generator, so runs repeat).
 
 Polling, as Conductor's workers do: when the orchestrator runs with ``dispatch="poll"``
-(its default), registering a workflow tells each worker which task types to poll for.
+(its default), registering a workflow tells each worker which task types are routed to
+it, and the worker polls for those it implements (a method for it, or a
+``default_task`` of its own that does any task), one polling loop per type, as
+conductor-python runs one ``TaskRunner`` per worker, polling that worker's task type
+(https://github.com/conductor-sdk/conductor-python/blob/main/src/conductor/client/automator/task_handler.py).
+A type routed to it that it does not implement yet is not polled: its tasks wait
+SCHEDULED in their queue (until ``pollTimeoutSeconds`` times them out, if set), and the
+worker starts polling for it the moment it learns the task (``worker.task(name, fn)``:
+its new version deployed).
 Per task type the worker runs a pool of ``thread_count`` threads (default: its
 ``workers``, 1 unless set; conductor-python's ``thread_count`` and the Java client's
 per-type thread count both default to 1) and one polling loop, as conductor-python's
@@ -64,6 +72,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import warnings
 
 from ..errors import MicrolabError
 from ..messages import REPLY, Message
@@ -84,6 +93,10 @@ NO_TASK = "NoTask"
 #: A poll unanswered this long after its long-poll timeout is given up: the network lost it or
 #: its answer (a server that crashes breaks its polls at once, see PollServer.break_polls).
 POLL_GRACE = 1.0
+
+
+class UnpolledTaskWarning(UserWarning):
+    """A workflow routes a task to a worker that has no method for it: its tasks will wait in their queue."""
 
 
 class TaskFailed(Exception):
@@ -201,6 +214,9 @@ class Worker(Service):
         self.thread_count = self.workers if thread_count is None else thread_count
         #: Task type -> the orchestrator it polls (set by orchestrator.register with dispatch="poll").
         self.polled: dict = {}
+        # Task type -> orchestrator, for types routed here that this worker does not implement
+        # (yet): not polled, as a Conductor worker never polls a type it has no code for.
+        self._routed: dict = {}
         # Per task type: the outstanding poll's (message id, count, guard), None, PARKED or FULL.
         self._poll_state: dict = {}
         # Per task type: threads taken, by a poll out or by a leased task not finished yet
@@ -230,8 +246,18 @@ class Worker(Service):
         return sorted(self.task_methods)
 
     def task(self, name: str, fn=None):
-        """Serve task ``name`` with ``fn(input) -> output``; without ``fn``, a decorator."""
-        return register(self.task_methods, name, fn)
+        """Serve task ``name`` with ``fn(input) -> output``; without ``fn``, a decorator.
+
+        A worker that learns a task while it runs (its new version deployed) starts
+        polling for it, if a registered workflow routes that task to it.
+        """
+        if fn is None:
+            return lambda f: self.task(name, f)
+        register(self.task_methods, name, fn)
+        orchestrator = self._routed.pop(name, None)
+        if orchestrator is not None:
+            self.poll_for(name, orchestrator)
+        return fn
 
     def fail(self, task: str, times: int | None = None, reason: str | None = None) -> None:
         """Fail task ``task`` (name or reference name): its first ``times`` attempts, or all (None)."""
@@ -255,8 +281,21 @@ class Worker(Service):
     # -- polling ---------------------------------------------------------------------------
 
     def poll_for(self, task_type: str, orchestrator) -> None:
-        """Poll ``orchestrator`` for tasks of ``task_type`` from now on (register does this)."""
+        """Poll ``orchestrator`` for tasks of ``task_type`` from now on, if this worker implements
+        it; else from when it learns it (:meth:`task`). Register calls this for each task routed here."""
         if task_type in self.polled:
+            return
+        if not self._implements(task_type):
+            if task_type not in self._routed:
+                # Conductor says nothing here (a task type without a worker is legal); a
+                # learner who forgot a method would otherwise see a workflow that never ends.
+                warnings.warn(UnpolledTaskWarning(
+                    f"task {task_type!r} is routed to worker {self.name!r}, which has no method for it, so "
+                    f"{self.name} does not poll for it: its tasks wait SCHEDULED in their queue until {self.name} "
+                    f"learns it (def {task_type}(self, input): ..., or {self.name}.task({task_type!r}, fn)), or "
+                    f"until their pollTimeoutSeconds times them out. It serves: "
+                    f"{', '.join(self.serves()) or 'nothing yet'}."), stacklevel=4)
+            self._routed[task_type] = orchestrator
             return
         self.polled[task_type] = orchestrator
         self._poll_state[task_type] = _PARKED
@@ -275,6 +314,11 @@ class Worker(Service):
         if state is _PARKED and self.system is not None and self.up:
             self._poll_state[task_type] = None
             self.system.sim.schedule(0.0, self._poll_tick, (self.incarnation, task_type))
+
+    def _implements(self, task_type: str) -> bool:
+        # A method for the type, or a default_task of the subclass's own that does any task
+        # (ToyWorker's); Worker's own default_task only explains what is missing.
+        return task_type in self.task_methods or type(self).default_task is not Worker.default_task
 
     def free_threads(self, task_type: str) -> int:
         """Threads of ``task_type``'s pool that no poll and no task in hand holds now."""
