@@ -1,12 +1,14 @@
 """Evolving a running system: instances keep their workflow version; event changes break or not by deploy order."""
 
+from collections import Counter
+
 import pytest
 
 from microlab import scenarios
 from microlab.orchestration.execution import executions
 from microlab.scenarios import KnobError
-from microlab.scenarios.evolution import (AUTHORIZED, EVENT, FIELD, RENAMED, SCHEMA_CHANGES, change_event,
-                                          new_events, upgrade_workflow)
+from microlab.scenarios.evolution import (AUTHORIZED, EVENT, FIELD, RENAMED, RENAMED_TASK, SCHEMA_CHANGES, TASK,
+                                          change_event, new_events, rename_table, rename_task, upgrade_workflow)
 
 
 def _tasks(ex):
@@ -79,3 +81,68 @@ def test_the_run_is_the_same_for_the_same_seed():
     a, b = change_event("split", "producer-first"), change_event("split", "producer-first")
     assert a.result.summary() == b.result.summary() and a.format() == b.format()
     assert "published to nobody" in a.format() and scenarios.change_event is change_event
+
+
+def _renamed_tasks(ev):
+    return [t for ex in executions(ev.result.system) for t in ex.tasks if t.name == RENAMED_TASK]
+
+
+def test_a_renamed_task_deployed_worker_first_is_polled_before_anything_schedules_it():
+    ev = rename_task("worker-first", gap=1.0)
+    assert ev.deploys == {"payment v2": 0.5, "workflow v2": 1.5} and ev.warnings == []
+    polls = [rec for rec in ev.result.trace.records
+             if rec[1] == "poll" and rec[4]["task_type"] == RENAMED_TASK and rec[0] < 1.5]
+    assert polls and all(rec[4]["leased"] == 0 for rec in polls)   # empty polls: nothing is scheduled yet
+    # Version 1 runs charge, version 2 capture; every order completes, each charged once.
+    tasks = {v: {t.name for ex in executions(ev.result.system) if ex.version == v for t in ex.tasks}
+             for v in (1, 2)}
+    assert TASK in tasks[1] and RENAMED_TASK not in tasks[1]
+    assert RENAMED_TASK in tasks[2] and TASK not in tasks[2]
+    c = ev.result.checks.counts()
+    assert c["completed"] == len(ev.result.correlations) and ev.result.checks.ok
+    charges = Counter(rec[3].correlation for rec in ev.result.trace.records
+                      if rec[1] == "effect" and (rec[4] or {}).get("effect") == "charge")
+    assert set(charges.values()) == {1} and len(charges) == len(ev.result.correlations)
+
+
+def test_a_renamed_task_deployed_workflow_first_waits_in_its_queue_for_the_new_worker():
+    early, late = rename_task("worker-first", gap=1.0), rename_task("workflow-first", gap=1.0)
+    assert late.deploys == {"payment v2": 2.5, "workflow v2": 1.5}
+    # Not refused, not failed: the capture tasks scheduled before payment learnt it were
+    # polled only from its deploy on, and their orders completed late.
+    waiting = [t for t in _renamed_tasks(late) if t.scheduled < 2.5]
+    assert waiting and all(t.start >= 2.5 for t in waiting)
+    assert all(t.start - t.scheduled < 0.2 for t in _renamed_tasks(early))
+    assert late.result.checks.counts() == early.result.checks.counts()
+    assert late.latency_by_version()[2]["p50"] > early.latency_by_version()[2]["p50"]
+    assert late.latency_by_version()[2]["max"] > early.latency_by_version()[2]["max"] + 0.5
+    # Version 1 never runs capture: its orders complete either way (their latencies differ a
+    # little: worker first, payment's extra polls queue at the orchestrator beside v1's work).
+    assert late.outcomes_by_version()[1] == early.outcomes_by_version()[1] == {"completed": 17}
+    assert any("task 'capture' is routed to worker 'payment', which has no method" in w for w in late.warnings)
+    assert late.poll_timeouts() == 0
+
+
+def test_a_poll_timeout_turns_the_wait_into_timed_out_and_compensated_orders():
+    ev = rename_task("workflow-first", gap=1.0, poll_timeout_seconds=0.3)
+    c = ev.result.checks.counts()
+    timed_out = [ex for ex in executions(ev.result.system) if ex.status == "TIMED_OUT"]
+    assert ev.poll_timeouts() == len(timed_out) == c["compensated"] > 0
+    assert c["stuck"] == 0 and c["inconsistent"] == 0
+    assert all(ex.version == 2 and "Task poll timed out" in ex.reason for ex in timed_out)
+    # Worker first, the same poll timeout never fires.
+    assert rename_task("worker-first", gap=1.0, poll_timeout_seconds=0.3).poll_timeouts() == 0
+
+
+def test_the_rename_table_has_a_row_per_deploy_and_poll_timeout():
+    rows = rename_table(poll_timeouts=(0.0, 0.3), gap=1.0)
+    assert [(r["deploy"], r["poll_timeout_seconds"]) for r in rows] == [
+        ("worker-first", 0.0), ("worker-first", 0.3), ("workflow-first", 0.0), ("workflow-first", 0.3)]
+    for r in rows:
+        ev = rename_task(r["deploy"], poll_timeout_seconds=r["poll_timeout_seconds"], gap=1.0)
+        assert r["completed"] == ev.result.checks.counts()["completed"]
+        assert r["p50"] == ev.latency_by_version()[2]["p50"]
+    with pytest.raises(KnobError, match="poll_timeout_seconds must be a time"):
+        rename_task(poll_timeout_seconds=-1)
+    with pytest.raises(KnobError, match="keep gap <= at"):
+        rename_task("worker-first", at=0.2, gap=0.5)

@@ -248,13 +248,16 @@ class Worker(Service):
     def task(self, name: str, fn=None):
         """Serve task ``name`` with ``fn(input) -> output``; without ``fn``, a decorator.
 
-        A worker that learns a task while it runs (its new version deployed) starts
-        polling for it, if a registered workflow routes that task to it.
+        A polling worker that learns a task while it runs (its new version deployed)
+        starts polling for it at once, as a Conductor worker polls its task type from its
+        start, whether or not a workflow schedules that type yet.
         """
         if fn is None:
             return lambda f: self.task(name, f)
         register(self.task_methods, name, fn)
         orchestrator = self._routed.pop(name, None)
+        if orchestrator is None and self.polled:
+            orchestrator = next(iter(self.polled.values()))   # the server it polls for its other types
         if orchestrator is not None:
             self.poll_for(name, orchestrator)
         return fn

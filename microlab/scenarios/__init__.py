@@ -89,7 +89,7 @@ from .choreographed import build_choreography
 from .dispatching import polling_vs_push
 from .domains import HYBRID, build_hybrid
 from .fight import Comparison, compare
-from .evolution import change_event, upgrade_workflow
+from .evolution import change_event, rename_task, upgrade_workflow
 from .ladder import FAIR_LADDER, fair_ladder, message_kinds
 from .knobs import ALL_PATTERNS, FAIRNESS, PATTERNS, KnobError, Knobs, fairness_table
 from .pointtopoint import build_point_to_point
@@ -102,7 +102,7 @@ __all__ = [
     "compare", "Comparison", "FAIRNESS", "fairness_table", "build", "RunResult", "Knobs", "KnobError",
     "PATTERNS", "ALL_PATTERNS", "FLOWS", "CHANGES", "HYBRID", "hybrid", "polling_vs_push",
     "last_piano", "isolation_table", "PIANO_ORDER", "fair_ladder", "FAIR_LADDER", "message_kinds",
-    "upgrade_workflow", "change_event",
+    "upgrade_workflow", "rename_task", "change_event",
 ]
 
 #: Central components that exist in one pattern only; knobs may name them in either.

@@ -21,6 +21,17 @@ start on. The fraud worker is deployed ``gap`` seconds before version 2
 (``"worker-first"``) or after it (``"workflow-first"``); until it is up, version 2's
 fraud tasks wait in their queue.
 
+**A renamed task under orchestration** (:func:`rename_task`), the orchestration side of
+renaming an event. Version 2 of the workflow names payment's task ``capture`` where
+version 1 named it ``charge``; payment's new version does the same work under both
+names. Conductor's workers poll only the task types they implement, so a task type that
+no worker implements yet is not refused: its tasks wait SCHEDULED in their queue until a
+worker for it polls, or the task definition's ``pollTimeoutSeconds`` times them out
+(`task timeouts <https://docs.conductor-oss.org/devguide/how-tos/Tasks/task-timeouts.html>`_).
+Deploying the workflow first makes version 2's orders wait (latency; or, with a poll
+timeout, orders timed out and compensated); deploying the worker first is safe (it polls
+a type that nothing schedules yet).
+
 **An event's schema under choreography** (:func:`change_event`). Payment publishes
 ``PaymentCompleted`` and shipping reacts to it. The change (:data:`SCHEMA_CHANGES`)
 adds a field, renames the event, or splits it in two. Each service gets its new
@@ -36,13 +47,14 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import metrics
 from ..choreography.kinds import DEAD_LETTER, PUBLISH
 from ..errors import MicrolabError
 from ..flows import FRAUD_CHECK, ORDER
 from ..orchestration.execution import executions
+from ..orchestration.records import TIMEOUT
 from ..system import HandlerFailureWarning
 from .changes import apply_change
 from .knobs import KnobError
@@ -65,6 +77,8 @@ EVENT, PRODUCER, CONSUMER = "PaymentCompleted", "payment", "shipping"
 RENAMED, AUTHORIZED = "PaymentCaptured", "PaymentAuthorized"
 #: The field ``"add_field"`` adds.
 FIELD = "receipt"
+#: The task :func:`rename_task` renames, its new name, and the worker that does it.
+TASK, RENAMED_TASK, TASK_WORKER = "charge", "capture", "payment"
 
 
 class SchemaError(MicrolabError):
@@ -123,6 +137,11 @@ class Evolution:
         """Events a subscriber never acknowledged, dead-lettered, by type: ``{type: count}``."""
         return dict(Counter(rec[3].type for rec in self.result.trace.records if rec[1] == DEAD_LETTER))
 
+    def poll_timeouts(self) -> int:
+        """Tasks that waited unpolled past their ``pollTimeoutSeconds`` (orchestration only)."""
+        return sum(1 for rec in self.result.trace.records
+                   if rec[1] == TIMEOUT and (rec[4] or {}).get("which") == "poll")
+
     def format(self) -> str:
         """The change, its deploys, the checker's counts and what went unheard, as text."""
         c = self.result.checks.counts()
@@ -171,6 +190,61 @@ def upgrade_workflow(deploy: str = "worker-first", *, at: float = 1.5, gap: floa
     result = RunResult(ORDER, "orchestration", k, system, correlations, arrivals)
     return Evolution(result, "a fraud check in workflow version 2", deploy,
                      {"fraud worker": worker_at, "workflow v2": at}, said)
+
+
+def rename_task(deploy: str = "worker-first", *, at: float = 1.5, gap: float = 0.5,
+                poll_timeout_seconds: float = 0.0, orders: int = 30, arrival_rate: float = 10.0,
+                seed: int = 1, **knobs) -> Evolution:
+    """The order saga under orchestration; at ``at`` its workflow's version 2 is registered,
+    in which payment's task :data:`TASK` is renamed :data:`RENAMED_TASK`.
+
+    ``deploy``: ``"worker-first"`` gives payment its new version (it implements both
+    names, so it polls the new one too) ``gap`` seconds before version 2,
+    ``"workflow-first"`` ``gap`` seconds after it: until then the renamed tasks wait in
+    their queue. ``poll_timeout_seconds`` is the renamed task's ``pollTimeoutSeconds``
+    (0: none, it waits as long as it takes); a task that times out unpolled times its
+    workflow out (``TIME_OUT_WF``, a Conductor task definition's default
+    ``timeoutPolicy``) and the saga compensates. Other keywords are scenario knobs.
+    """
+    from . import build
+    if deploy not in WORKFLOW_DEPLOYS:
+        raise KnobError(f"deploy must be one of {', '.join(map(repr, WORKFLOW_DEPLOYS))}, got {deploy!r}")
+    at, gap = _seconds(at, "at"), _seconds(gap, "gap")
+    poll_timeout_seconds = _seconds(poll_timeout_seconds, "poll_timeout_seconds")
+    worker_at = at - gap if deploy == "worker-first" else at + gap
+    if worker_at < 0:
+        raise KnobError(f"payment's new version would be deployed at t={worker_at:g} s: keep gap <= at")
+    system, correlations, arrivals, k = build(ORDER, "orchestration", orders=orders,
+                                              arrival_rate=arrival_rate, seed=seed, **knobs)
+    orchestrator, payment = system["orchestrator"], system[TASK_WORKER]
+    renamed = replace(ORDER, steps=tuple(replace(step, effect=RENAMED_TASK) if step.effect == TASK else step
+                                         for step in ORDER.steps))
+    policy = {RENAMED_TASK: {"poll_timeout": poll_timeout_seconds}} if poll_timeout_seconds else None
+    version_2 = workflow_for(renamed, k, version=2, step_policy=policy)
+    # The new version does the same work (and records the same business effect) under the new name.
+    system.sim.schedule_at(worker_at, lambda _: payment.task(RENAMED_TASK, payment.task_methods[TASK]))
+    system.sim.schedule_at(at, lambda _: orchestrator.register(version_2))
+    said = _run(system)
+    result = RunResult(ORDER, "orchestration", k, system, correlations, arrivals)
+    return Evolution(result, f"{TASK} renamed {RENAMED_TASK} in workflow version 2", deploy,
+                     {"payment v2": worker_at, "workflow v2": at}, said)
+
+
+def rename_table(deploys=WORKFLOW_DEPLOYS, poll_timeouts=(0.0,), **kw) -> list[dict]:
+    """:func:`rename_task` for every deploy order and poll timeout: one row each with ``deploy``,
+    ``poll_timeout_seconds``, the checker's ``completed``, ``compensated`` and ``stuck``,
+    ``poll_timeouts`` (renamed tasks timed out unpolled) and the ``p50`` and ``max`` latency
+    (seconds) of version 2's completed orders."""
+    rows = []
+    for deploy in deploys:
+        for timeout in poll_timeouts:
+            ev = rename_task(deploy, poll_timeout_seconds=timeout, **kw)
+            c = ev.result.checks.counts()
+            v2 = ev.latency_by_version().get(2, {"p50": None, "max": None})
+            rows.append({"deploy": deploy, "poll_timeout_seconds": timeout, "completed": c["completed"],
+                         "compensated": c["compensated"], "stuck": c["stuck"], "poll_timeouts": ev.poll_timeouts(),
+                         "p50": v2["p50"], "max": v2["max"]})
+    return rows
 
 
 def change_event(change: str = "rename", deploy: str = "producer-first", *, at: float = 1.0,
@@ -302,5 +376,5 @@ def _seconds(value, name: str) -> float:
     return float(value)
 
 
-__all__ = ["Evolution", "SchemaError", "upgrade_workflow", "change_event", "schema_table", "new_events",
+__all__ = ["Evolution", "SchemaError", "upgrade_workflow", "rename_task", "rename_table", "change_event", "schema_table", "new_events",
            "upgrade_producer", "upgrade_consumer", "SCHEMA_CHANGES", "EVENT_DEPLOYS", "WORKFLOW_DEPLOYS"]

@@ -144,15 +144,19 @@ class Listener(Service):
         self.effect(f"{self.name}_heard", outcome=msg.type)
 
 
-def workflow_for(flow: BusinessFlow, knobs: Knobs, listeners=None, version: int = 1):
-    """The saga (workflow and its compensation workflow) that runs ``flow``, as ``version``."""
+def workflow_for(flow: BusinessFlow, knobs: Knobs, listeners=None, version: int = 1, step_policy=None):
+    """The saga (workflow and its compensation workflow) that runs ``flow``, as ``version``.
+
+    ``step_policy`` adds task-definition keywords to some steps, by effect
+    (``{"capture": {"poll_timeout": 0.3}}``)."""
     policy = dict(retries=knobs.retries, retry_logic="FIXED", retry_delay=knobs.retry_delay,
                   response_timeout=knobs.response_timeout)
     builder = saga(flow.workflow, version=version, inputs=[f"{flow.name}Id"] + [k for k, _ in flow.payload])
     for step in flow.steps:
         undo = step.compensation if knobs.compensation else None
         builder.step(step.effect, service=step.service, compensate=undo,
-                     compensate_policy=dict(policy) if undo else None, **policy)
+                     compensate_policy=dict(policy) if undo else None,
+                     **dict(policy, **(step_policy or {}).get(step.effect, {})))
     if listeners is None:
         listeners = flow.listeners if knobs.notification == "blocking" else ()
     for name in listeners:
