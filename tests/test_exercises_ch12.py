@@ -73,3 +73,32 @@ def test_the_chapters_prose_quotes_what_its_cells_compute():
     assert f"strands {rows[('split', 'producer-first')]['stuck']} orders each time" in text
     assert rows[("rename", "producer-first")]["stuck"] == rows[("split", "producer-first")]["stuck"]
     assert f"({rows[('split', 'consumer-first')]['unheard']} events with the safe order)" in text
+    assert f"all {up.result.checks.counts()['completed']} completed" in text
+    late_run = scenarios.upgrade_workflow("workflow-first", at=1.5, gap=1.5)
+    assert f"the fraud worker comes 1.5 s later (t = {late_run.deploys['fraud worker']:g} s)" in text
+    assert f"the checker counts {late_run.result.checks.counts()['completed']} completed" in text
+
+
+def test_the_chapters_orchestrated_rename_quotes_what_its_cell_computes():
+    from tests.course_text import before_exercises
+
+    from microlab.scenarios import evolution
+
+    text = " ".join(" ".join(before_exercises("12_evolving", "markdown")).split())
+    # The setup the prose describes is the one the cell runs.
+    ev = evolution.rename_task("worker-first", gap=1.0)
+    assert ev.deploys == {"payment v2": 0.5, "workflow v2": 1.5} and len(ev.result.correlations) == 30
+    assert "Version 2 is registered at t = 1.5 s, and payment's new version goes out 1 s before it" in text
+    rows = {(r["deploy"], r["poll_timeout_seconds"]): r for r in evolution.rename_table(poll_timeouts=(0, 0.3), gap=1.0)}
+    first = rows[("worker-first", 0)]
+    assert first["stuck"] == 0 and first == dict(rows[("worker-first", 0.3)], poll_timeout_seconds=0)
+    assert f"all {first['completed']} orders complete; version 2's median latency is {first['p50'] * 1000:.0f} ms" in text
+    late = rows[("workflow-first", 0)]
+    assert late["stuck"] == 0 and late["compensated"] == 0 and late["completed"] == 30
+    assert (f"version 2's median grew to {late['p50'] * 1000:.0f} ms and its slowest order took "
+            f"{late['max'] * 1000:.0f} ms") in text
+    timed = rows[("workflow-first", 0.3)]
+    assert timed["poll_timeouts"] == timed["compensated"]
+    assert (f"{timed['poll_timeouts']} tasks timed out unpolled" in text
+            and f"the saga compensated {timed['compensated']} orders; {timed['completed']} completed" in text)
+    assert "poll timeout of 0.3 s" in text
