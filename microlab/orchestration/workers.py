@@ -29,13 +29,14 @@ random (drawn from the simulation's generator, so runs repeat).
 Polling, as Conductor's workers do: when the orchestrator runs with ``dispatch="poll"``
 (its default), registering a workflow tells each worker which task types are routed to
 it, and the worker polls for those it implements (a method for it, or a
-``default_task`` of its own that does any task), one polling loop per type, as
-conductor-python runs one ``TaskRunner`` per worker, polling that worker's task type
+``default_task`` of its own that does any task), as conductor-python runs one
+``TaskRunner`` per worker, polling that worker's task type
 (https://github.com/conductor-sdk/conductor-python/blob/main/src/conductor/client/automator/task_handler.py).
-A type routed to it that it does not implement yet is not polled: its tasks wait
-SCHEDULED in their queue (until ``pollTimeoutSeconds`` times them out, if set), and the
-worker starts polling for it the moment it learns the task (``worker.task(name, fn)``:
-its new version deployed).
+A type routed to it that it does not implement yet is not polled (registering warns,
+:class:`UnpolledTaskWarning`): its tasks wait SCHEDULED in their queue, until
+``pollTimeoutSeconds`` times them out if set. A polling worker that learns a task
+(``worker.task(name, fn)``: its new version deployed) polls for it from then on.
+
 Per task type the worker runs a pool of ``thread_count`` threads (default: its
 ``workers``, 1 unless set; conductor-python's ``thread_count`` and the Java client's
 per-type thread count both default to 1) and one polling loop, as conductor-python's
