@@ -82,3 +82,12 @@ def test_student_versions_hold_no_solutions():
     for path in STUDENTS:
         for cell in _read(path).cells:
             assert "BEGIN SOLUTION" not in cell.source and "instructor_mode()" not in cell.source
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_each_exercise_is_graded_by_one_cell(path):
+    # A second graded("N.M") cell (one written by hand beside the one grading_metadata.py
+    # inserts) shows the learner the same verdict twice and has no grade id of its own.
+    calls = [m for c in _read(path).cells if c.cell_type == "code"
+             for m in re.findall(r'graded\("([0-9.]+)"\)', c.source)]
+    assert len(calls) == len(set(calls)), f"{path.name} grades {sorted(calls)}"
