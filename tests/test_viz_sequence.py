@@ -318,3 +318,23 @@ def test_the_time_axis_says_which_clock_the_trace_was_measured_on():
     assert real.startswith("wall-clock time since the start signal")
     with pytest.raises(ValueError, match="clock is 'simulated' or 'real'"):
         sequence_diagram(system, clock="wall")
+
+
+def test_point_to_point_compensation_labels_do_not_run_together_at_the_width_jupyterlab_gives():
+    """Chapter 04's point-to-point saga (order-3): in JupyterLab the time axis is about 446 px
+    wide (the legend takes the rest); at that width no two arrow labels may overlap, as they did
+    ("PaymentCompleted" under "Ack:ShippingFailed") while the figure assumed 560 px."""
+    from microlab import scenarios
+    from microlab.viz.sequence import LABEL_CHAR_PX, LABEL_LINE_PX, LANE_PX
+
+    run = scenarios.order_saga("choreography-p2p", orders=12, failure={"shipping": 0.6}, seed=3)
+    fig = sequence_diagram(run.system, correlation="order-3")
+    lo, hi = fig.layout.xaxis.range
+    per_px = (hi - lo) / 446   # the plot width measured in the chapter's screenshot
+    boxes = [(a.x - len(a.text) * LABEL_CHAR_PX / 2 * per_px, a.x + len(a.text) * LABEL_CHAR_PX / 2 * per_px,
+              a.y - LABEL_LINE_PX / 2 / LANE_PX, a.y + LABEL_LINE_PX / 2 / LANE_PX, a.text)
+             for a in fig.layout.annotations if a.xref == "x" and a.yref == "y"]
+    assert len(boxes) >= 10, "most arrows keep their label"
+    clashes = [(p[4], q[4]) for i, p in enumerate(boxes) for q in boxes[:i]
+               if p[0] < q[1] and q[0] < p[1] and p[2] < q[3] and q[2] < p[3]]
+    assert clashes == []

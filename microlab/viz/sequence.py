@@ -175,7 +175,9 @@ def transaction_range(sent, ended, scale: float) -> list[float]:
 
 #: About how wide a single transaction's plot area is (px), and one label character and one
 #: label line (px at SMALL_SIZE), and one lane (px): to keep arrow labels from overlapping.
-PLOT_PX, LABEL_CHAR_PX, LABEL_LINE_PX, LANE_PX = 560, 6.5, 14, 62
+#: The plot width is measured in JupyterLab's screenshots (``make screenshots``): the legend
+#: on the right leaves the time axis about 446 px, so 560 let neighbours run together there.
+PLOT_PX, LABEL_CHAR_PX, LABEL_LINE_PX, LANE_PX = 440, 6.5, 14, 62
 #: Where along its arrow a label may sit, tried in turn (the middle first).
 LABEL_SPOTS = (0.5, 0.3, 0.7, 0.15, 0.85)
 
