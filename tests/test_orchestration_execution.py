@@ -147,3 +147,20 @@ def test_a_stalled_execution_says_what_it_waits_for():
     ex = execution(system, "o")
     assert ex.status == m.RUNNING and ex.waiting() == ["WAIT approval is IN_PROGRESS"]
     assert "still waiting: WAIT approval is IN_PROGRESS" in ex.format()
+
+
+def test_the_task_table_fits_a_notebook_output_with_its_failure_workflow():
+    """Chapter 04 prints a compensated order's execution: with fixed 17- and 21-character type
+    and status columns its rows ran past JupyterLab's ~105 columns and wrapped mid-number; the
+    columns now fit their entries, so every task row of both workflows stays within 100."""
+    from microlab import scenarios
+    from microlab.orchestration import execution
+
+    run = scenarios.order_saga("orchestration", orders=12, failure={"shipping": 0.6}, seed=3)
+    undone = [c for c, outcome in run.outcomes.items() if outcome == "compensated"]
+    text = execution(run.system, undone[0]).format()
+    rows = [line for line in text.splitlines() if line.split()[0].isdigit()]
+    assert len(rows) >= 8, text   # reserve, charge, three ship attempts, then the compensation's tasks
+    assert all(len(line) <= 100 for line in rows), "\n".join(r for r in rows if len(r) > 100)
+    header = next(line for line in text.splitlines() if line.split()[:2] == ["seq", "task"])
+    assert header.index("status") < header.index("attempt")

@@ -186,11 +186,15 @@ class Execution:
         role = " (failure workflow)" if self.failure_of else (" (sub-workflow)" if self.parent else "")
         lines = [f"{indent}workflow {self.name} v{self.version}{role}: {self.workflow_id}, "
                  f"correlation {self.correlation}"]
+        # Columns as wide as their longest entry, so that the table fits a notebook's output
+        # (fixed widths for the longest type and status pushed every row past 100 columns).
         width = max([len(t.reference_task_name) for t in self.tasks] + [4])
-        lines.append(f"{indent}  {'seq':>3}  {'task':<{width}}  {'type':<17} {'status':<21} attempt"
+        kind = max([len(t.type) for t in self.tasks] + [4])
+        state = max([len(t.status) for t in self.tasks] + [6])
+        lines.append(f"{indent}  {'seq':>3}  {'task':<{width}}  {'type':<{kind}} {'status':<{state}} attempt"
                      f"  {'scheduled':>9}  {'start':>9}  {'end':>9}")
         for i, t in enumerate(self.tasks, 1):
-            lines.append(f"{indent}  {i:>3}  {t.reference_task_name:<{width}}  {t.type:<17} {t.status:<21} "
+            lines.append(f"{indent}  {i:>3}  {t.reference_task_name:<{width}}  {t.type:<{kind}} {t.status:<{state}} "
                          f"{t.attempt:>7}  {_t(t.scheduled)}  {_t(t.start)}  {_t(t.end)}"
                          + (f"  ({t.reason})" if t.reason and t.status not in m.TASK_SUCCESSFUL else ""))
         lines.append(f"{indent}  status: {self.status}" + (f" at t={self.end:.3f}" if self.end is not None else "")
