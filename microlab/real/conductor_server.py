@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from pathlib import Path
 
 from ..errors import MicrolabError
 from .ports import free_port
+from .server_process import die_with_parent, port_answers
 
 #: The Conductor OSS release microlab runs and is tested against.
 VERSION = "3.21.14"
@@ -148,19 +148,13 @@ def ensure_jar(fetch: bool = True) -> Path:
 
 def port_in_use(port: int) -> bool:
     """Whether something already listens on 127.0.0.1:``port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+    return port_answers("127.0.0.1", port, timeout=0.5)
 
 
 def _die_with_parent() -> None:
     # Linux: the kernel sends the server SIGTERM when the Python process that started it
     # dies, even by kill -9, so no orphaned JVM is left holding a port and 400 MB.
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # not Linux: atexit and stop() still stop it
-        pass
+    die_with_parent(signal.SIGTERM)
 
 
 class ConductorServer:

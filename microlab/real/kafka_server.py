@@ -43,7 +43,9 @@ import uuid
 from pathlib import Path
 
 from ..errors import MicrolabError
-from .nats_server import BrokerUnreachable, die_with_parent, free_port, port_answers
+from .nats_server import BrokerUnreachable
+from .ports import free_port
+from .server_process import ServerProcess, port_answers
 
 VERSION = os.environ.get("MICROLAB_KAFKA_VERSION", "4.1.1")
 CACHE = Path(os.environ.get("MICROLAB_CACHE", Path.home() / ".cache" / "microlab"))
@@ -237,7 +239,7 @@ def quiet_logger():
     return logger
 
 
-class KafkaServer:
+class KafkaServer(ServerProcess):
     """One single-node KRaft Kafka broker on 127.0.0.1 (see the module docstring).
 
     Lifecycle as :class:`~microlab.real.nats_server.NatsServer`: :meth:`start` formats
@@ -247,6 +249,8 @@ class KafkaServer:
     Its requests go through one :class:`KafkaProbe` (:meth:`probe`), started with the
     first request and kept across broker restarts.
     """
+
+    what = "the Kafka broker"
 
     def __init__(self, *, version: str = VERSION, start_timeout: float = START_TIMEOUT, heap: str = "512m"):
         self.java = find_java()
@@ -265,26 +269,10 @@ class KafkaServer:
         self._probe: KafkaProbe | None = None
         self.start_times: list[float] = []
 
-    @classmethod
-    def start(cls, **kwargs) -> "KafkaServer":
-        """Start a broker and return it once it answers."""
-        server = cls(**kwargs)
-        try:
-            server.launch()
-        except BaseException:
-            server.stop()
-            raise
-        return server
-
     @property
     def url(self) -> str:
         """The bootstrap servers, ``127.0.0.1:PORT``."""
         return f"127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        """The JVM's process id while it runs."""
-        return self.process.pid if self.process is not None and self.process.poll() is None else None
 
     def _properties(self) -> str:
         path = os.path.join(self.home, "server.properties")
@@ -336,19 +324,8 @@ class KafkaServer:
         began = time.monotonic()
         if not self._formatted:
             self._format()
-        with open(self._log, "ab") as log:
-            self.process = subprocess.Popen(self._java("kafka.Kafka", os.path.join(self.home, "server.properties")),
-                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            preexec_fn=die_with_parent)
-        deadline = began + self.start_timeout
-        while not self._answers():
-            if self.process.poll() is not None:
-                raise MicrolabError(f"the Kafka broker exited with status {self.process.returncode} on start: "
-                                    f"{self.log_tail()}")
-            if time.monotonic() > deadline:
-                raise MicrolabError(f"the Kafka broker did not answer on port {self.port} within "
-                                    f"{self.start_timeout:g} s: {self.log_tail()}")
-            time.sleep(0.1)
+        self._spawn(self._java("kafka.Kafka", os.path.join(self.home, "server.properties")))
+        self._wait_until(self._answers, began, 0.1)
         self.start_times.append(time.monotonic() - began)
 
     def _answers(self) -> bool:
@@ -396,17 +373,6 @@ class KafkaServer:
             except KafkaUnanswered:
                 pass
 
-    def kill(self) -> None:
-        """Kill the broker with SIGKILL (no shutdown, as a crash); the log dir stays."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-    def restart(self) -> None:
-        """Run the broker again on the same ports and log dir (after :meth:`kill`)."""
-        self.kill()
-        self.launch()
-
     def stop(self) -> None:
         """End the probe and the broker (if running) and delete its log dir."""
         if self._probe is not None:
@@ -414,29 +380,6 @@ class KafkaServer:
             self._probe = None
         self.kill()
         shutil.rmtree(self.home, ignore_errors=True)
-
-    def log_tail(self, lines: int = 5) -> str:
-        """The last lines the broker wrote (for error messages)."""
-        try:
-            with open(self._log, encoding="utf-8", errors="replace") as fh:
-                return " | ".join(fh.read().strip().splitlines()[-lines:]) or "(no output)"
-        except OSError:
-            return "(no log)"
-
-    def __enter__(self) -> "KafkaServer":
-        if self.process is None:
-            try:
-                self.launch()
-            except BaseException:
-                self.stop()
-                raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"<KafkaServer {self.url} pid={self.pid}>"
 
 
 def _cluster_id() -> str:

@@ -5,10 +5,22 @@ orphans (adopted by init): other people's test runs on the same machine are not 
 """
 
 import os
+from contextlib import contextmanager
 
 #: The brokers that session fixtures share between tests (NATS, Kafka): not orphans while
 #: their session lasts. Servers, not pids, as a broker restarted by a test has a new pid.
 SHARED_SERVERS: list = []
+
+
+@contextmanager
+def shared_server(server_class):
+    """Start a broker of ``server_class`` for the session, counted in :data:`SHARED_SERVERS` while it runs."""
+    with server_class.start() as server:
+        SHARED_SERVERS.append(server)
+        try:
+            yield server
+        finally:
+            SHARED_SERVERS.remove(server)
 
 
 def _stat(pid):

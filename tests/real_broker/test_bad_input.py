@@ -5,7 +5,7 @@ import pytest
 from microlab.errors import UnknownServiceError
 from microlab.real.broker import (BrokerUnreachable, ProcessDiedOnStart, RealPlan, RunDidNotSettle,
                                   SubjectNameError, run_choreography)
-from microlab.real.nats_server import free_port
+from microlab.real.ports import free_port
 
 
 def test_an_unreachable_broker_says_where_and_how_to_start_one(no_orphans):

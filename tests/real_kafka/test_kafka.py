@@ -16,7 +16,7 @@ import pytest
 from microlab.choreography.kinds import DEAD_LETTER, DUPLICATE_IGNORED, EVENT_LOST, REDELIVER
 from microlab.real.broker import BrokerUnreachable, RealPlan, run_choreography
 from microlab.real.broker.naming import TopicNameError
-from microlab.real.nats_server import free_port
+from microlab.real.ports import free_port
 from microlab.trace import CRASH, RESTART
 from tests.real_broker.orphans import alive
 

@@ -61,7 +61,7 @@ def test_a_run_whose_probe_crashes_fails_naming_it_and_leaves_no_process(kafka_s
 
 def test_the_probe_says_when_no_broker_answers_and_refuses_an_unknown_request(kafka_server, tmp_path):
     from microlab.real.kafka_server import KafkaProbe, KafkaUnanswered
-    from microlab.real.nats_server import free_port
+    from microlab.real.ports import free_port
 
     url = f"127.0.0.1:{free_port()}"
     probe = KafkaProbe(url, str(tmp_path / "probe.stderr"))

@@ -49,6 +49,15 @@ class ClientProcess(Process):
 
         await self.nc.subscribe(advisory, cb=dead_letter)
         self.ready()
+        await self.place_orders(self._publish_command)
+        await asyncio.Event().wait()  # keep dead-lettering until the supervisor stops us
+
+    async def place_orders(self, place) -> None:
+        """Wait for the start signal, then hand every order to ``await place(subject, env)`` at its time.
+
+        The arrivals' times count from the start signal; each order is recorded as sent
+        before it is placed. Marks the run's store done after the last.
+        """
         go = os.path.join(self.config["dir"], "go")
         while not os.path.exists(go):
             await asyncio.sleep(0.01)
@@ -61,10 +70,12 @@ class ClientProcess(Process):
                 await asyncio.sleep(delay)
             env = envelope(f"client.{n}", COMMAND, request, "client", owner, None, corr, None, payload)
             self.record(SEND, "client", env)
-            headers, data = encode(env)
-            await self._publish_until_acked(subject, data, headers)
+            await place(subject, env)
         self.store.db.execute("INSERT OR REPLACE INTO meta VALUES ('done', '1')")
-        await asyncio.Event().wait()  # keep dead-lettering until the supervisor stops us
+
+    async def _publish_command(self, subject: str, env: dict) -> None:
+        headers, data = encode(env)
+        await self._publish_until_acked(subject, data, headers)
 
     async def _publish_until_acked(self, subject: str, data: bytes, headers: dict) -> None:
         while True:

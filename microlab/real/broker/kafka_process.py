@@ -33,18 +33,15 @@ blocking calls run in a small thread pool beside the process's asyncio loop.
 from __future__ import annotations
 
 import asyncio
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 from ...choreography.kinds import DEAD_LETTER
 from ...errors import MicrolabError
-from ...messages import COMMAND
-from ...trace import SEND
 from ..kafka_server import quiet_logger
 from . import naming
 from .client import ClientProcess
 from .service import ServiceProcess
-from .wire import decode, encode, envelope
+from .wire import decode, encode
 
 #: How long a publish may wait for the broker before it counts as not acknowledged.
 MESSAGE_TIMEOUT_MS = 2000
@@ -212,25 +209,15 @@ class KafkaClientProcess(_KafkaSide, ClientProcess):
         """Connect, say ready, wait for the start signal, place every order."""
         await self.connect()
         self.ready()
-        go = os.path.join(self.config["dir"], "go")
-        while not os.path.exists(go):
-            await asyncio.sleep(0.01)
-        start = self.now()
-        owner, request = self.config["owner"], self.config["request"]
-        topic = naming.command_subject(self.run, owner, request)
-        for n, (corr, at, payload) in enumerate(self.config["arrivals"], 1):
-            delay = start + at - self.now()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            env = envelope(f"client.{n}", COMMAND, request, "client", owner, None, corr, None, payload)
-            self.record(SEND, "client", env)
-            while True:
-                # A retry after an unconfirmed produce may store a second copy: the owner
-                # records it as a duplicate and its idempotency table ignores it.
-                try:
-                    await self.store_on_broker(topic, env)
-                    break
-                except Exception:
-                    await asyncio.sleep(0.05)
-        self.store.db.execute("INSERT OR REPLACE INTO meta VALUES ('done', '1')")
+        await self.place_orders(self._produce_command)
         await asyncio.Event().wait()
+
+    async def _produce_command(self, topic: str, env: dict) -> None:
+        while True:
+            # A retry after an unconfirmed produce may store a second copy: the owner
+            # records it as a duplicate and its idempotency table ignores it.
+            try:
+                await self.store_on_broker(topic, env)
+                return
+            except Exception:
+                await asyncio.sleep(0.05)

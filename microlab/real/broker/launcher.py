@@ -20,7 +20,7 @@ import select
 import signal
 import sys
 
-from ..nats_server import die_with_parent
+from ..server_process import die_with_parent
 
 
 def _child(config_path: str, name: str, faults: dict, workdir: str) -> None:

@@ -18,7 +18,7 @@ import sys
 import time
 
 from ...errors import MicrolabError
-from ..nats_server import die_with_parent
+from ..server_process import die_with_parent
 
 
 class Processes:

@@ -45,7 +45,8 @@ from ...faults import FaultPlan
 from ...scenarios.knobs import Knobs
 from ...scenarios.result import RunResult
 from ...trace import CRASH, RESTART, Trace
-from ..nats_server import BrokerUnreachable, NatsServer, port_answers
+from ..nats_server import BrokerUnreachable, NatsServer
+from ..server_process import port_answers
 from . import naming
 from .faults import Kill, RealPlan
 from .flows import real_flow, subscriptions
