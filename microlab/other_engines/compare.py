@@ -18,15 +18,17 @@ SOURCES = {
     "conductor-lifecycle": "https://docs.conductor-oss.org/devguide/architecture/tasklifecycle.html",
     "temporal-retries": "https://docs.temporal.io/encyclopedia/retry-policies",
     "temporal-timeouts": "https://docs.temporal.io/evaluate/features/timeouts-and-retries",
-    "temporal-versioning": "https://docs.temporal.io/develop/python/versioning",
+    "temporal-versioning": "https://docs.temporal.io/develop/python/workflows/versioning.md",
+    "temporal-patching": "https://docs.temporal.io/patching.md",
     "asl-spec": "https://states-language.net/spec.html",
-    "sfn-versions": "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-state-machine-version.html",
+    "sfn-versions": "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-cd-aliasing-versioning.html",
+    "sfn-execution-version": "https://docs.aws.amazon.com/step-functions/latest/dg/execution-alias-version-associate.html",
     "camunda-compensation": "https://docs.camunda.io/docs/components/modeler/bpmn/compensation-events/",
     "camunda-service-tasks": "https://docs.camunda.io/docs/components/modeler/bpmn/service-tasks/",
     "camunda-problems": "https://docs.camunda.io/docs/components/best-practices/development/dealing-with-problems-and-exceptions/",
     "camunda-job-activation": "https://docs.camunda.io/docs/apis-tools/typescript/api-reference/index/type-aliases/JobActivationRequest/",
     "camunda-versioning": "https://docs.camunda.io/docs/components/best-practices/operations/versioning-process-definitions/",
-    "bpmn-spec": "https://www.omg.org/spec/BPMN/2.0.2/",
+    "camunda-timers": "https://docs.camunda.io/docs/8.0/components/modeler/bpmn/timer-events/",
 }
 
 
@@ -52,7 +54,7 @@ ROWS: dict[str, dict[str, Cell]] = {
         "BPMN (Camunda 8)": Cell("in the model: a compensation boundary event per step, associated with a handler "
                                  "task; a compensation end event undoes what completed. Camunda 8 starts the "
                                  "handlers at once, in no specified order", "`charge_undo` -> `refund`; end event "
-                                 "`OrderRejected`", ("camunda-compensation", "bpmn-spec")),
+                                 "`OrderRejected`", ("camunda-compensation",)),
     },
     "retries": {
         "Conductor": Cell("per task definition: `retryCount` retries (2: three attempts), `retryLogic`, "
@@ -72,21 +74,25 @@ ROWS: dict[str, dict[str, Cell]] = {
         "Temporal": Cell("`start_to_close_timeout` per activity call (one attempt); the "
                          "workflow's execution timeout is infinite by default", "`STEP_TIMEOUT` (5 s)",
                          ("temporal-timeouts",)),
-        "Step Functions": Cell("`TimeoutSeconds` per Task and for the whole machine; a timeout is the error "
-                               "`States.Timeout`, which `Retry` and `Catch` handle", "5 s per Task, 120 s in all",
+        "Step Functions": Cell("`TimeoutSeconds` per Task (60 s if absent) and for the whole machine; a timeout is "
+                               "the error `States.Timeout`, which `Retry` and `Catch` can name",
+                               "5 s per Task, 120 s in all",
                                ("asl-spec",)),
-        "BPMN (Camunda 8)": Cell("a timer boundary event in the model; the job's own timeout is set by the worker "
-                                 "when it activates the job, not in the model", "`*_timed_out`, PT5S",
-                                 ("bpmn-spec", "camunda-job-activation")),
+        "BPMN (Camunda 8)": Cell("an interrupting timer boundary event in the model, which terminates the activity; "
+                                 "the job's own timeout is set by the worker when it activates the job, not in "
+                                 "the model", "`*_timed_out`, PT5S", ("camunda-timers", "camunda-job-activation")),
     },
     "versioning": {
         "Conductor": Cell("a `version` number in the definition; a start without one uses the highest",
                           "`\"version\": 1`", ("conductor-workflowdef",)),
         "Temporal": Cell("the code is the definition: a change must replay the old histories the same way, so it "
-                         "goes behind `workflow.patched(...)` or onto versioned workers", "nothing yet: a change "
-                         "would add a patch", ("temporal-versioning",)),
-        "Step Functions": Cell("outside the document: publish a version (and aliases); an execution runs the "
-                               "version it started on", "nothing in the JSON", ("sfn-versions",)),
+                         "goes behind `workflow.patched(...)` or onto versioned workers", "`OrderV2` in "
+                         "microlab/real/temporal_versioning.py: a fraud check behind `patched(\"fraud-check\")`",
+                         ("temporal-versioning", "temporal-patching")),
+        "Step Functions": Cell("outside the document: a published version is a numbered, immutable snapshot of the "
+                               "machine (an alias points to versions); an execution is associated with the "
+                               "version or alias its start named", "nothing in the JSON",
+                               ("sfn-versions", "sfn-execution-version")),
         "BPMN (Camunda 8)": Cell("deploying a changed process registers a new version; running instances continue "
                                  "on theirs, new ones take the latest", "nothing in the XML", ("camunda-versioning",)),
     },
