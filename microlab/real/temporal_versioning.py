@@ -48,9 +48,8 @@ async def _step(name: str, order: dict, done: list) -> None:
     done.append(name)
 
 
-@workflow.defn(name=WORKFLOW)
-class OrderV1:
-    """Version 1: reserve, charge, wait for ``dispatch``, ship; returns the steps it ran."""
+class _Order:
+    """What every version shares: the ``dispatch`` signal and the steps around the wait."""
 
     def __init__(self) -> None:
         self.dispatched = False
@@ -60,34 +59,13 @@ class OrderV1:
         """The warehouse is ready to ship."""
         self.dispatched = True
 
-    @workflow.run
-    async def run(self, order: dict) -> list:
+    async def _flow(self, order: dict, fraud_check) -> list:
+        """Reserve, charge, the fraud check when ``fraud_check()`` says so, wait for
+        ``dispatch``, ship; the steps run, in order."""
         done: list = []
         await _step("reserve", order, done)
         await _step("charge", order, done)
-        await workflow.wait_condition(lambda: self.dispatched, timeout=DISPATCH_WAIT)
-        await _step("ship", order, done)
-        return done
-
-
-@workflow.defn(name=WORKFLOW)
-class OrderV2:
-    """Version 2: a fraud check after charge, behind ``workflow.patched(PATCH)``."""
-
-    def __init__(self) -> None:
-        self.dispatched = False
-
-    @workflow.signal
-    def dispatch(self) -> None:
-        """The warehouse is ready to ship."""
-        self.dispatched = True
-
-    @workflow.run
-    async def run(self, order: dict) -> list:
-        done: list = []
-        await _step("reserve", order, done)
-        await _step("charge", order, done)
-        if workflow.patched(PATCH):          # False while replaying a v1 history past this point
+        if fraud_check():
             await _step("fraud_check", order, done)
         await workflow.wait_condition(lambda: self.dispatched, timeout=DISPATCH_WAIT)
         await _step("ship", order, done)
@@ -95,26 +73,31 @@ class OrderV2:
 
 
 @workflow.defn(name=WORKFLOW)
-class OrderV2Unpatched:
-    """Version 2 written carelessly: the fraud check added without ``patched``."""
-
-    def __init__(self) -> None:
-        self.dispatched = False
-
-    @workflow.signal
-    def dispatch(self) -> None:
-        """The warehouse is ready to ship."""
-        self.dispatched = True
+class OrderV1(_Order):
+    """Version 1: reserve, charge, wait for ``dispatch``, ship; returns the steps it ran."""
 
     @workflow.run
     async def run(self, order: dict) -> list:
-        done: list = []
-        await _step("reserve", order, done)
-        await _step("charge", order, done)
-        await _step("fraud_check", order, done)
-        await workflow.wait_condition(lambda: self.dispatched, timeout=DISPATCH_WAIT)
-        await _step("ship", order, done)
-        return done
+        return await self._flow(order, lambda: False)
+
+
+@workflow.defn(name=WORKFLOW)
+class OrderV2(_Order):
+    """Version 2: a fraud check after charge, behind ``workflow.patched(PATCH)``, which is
+    False while replaying a version 1 history past that point."""
+
+    @workflow.run
+    async def run(self, order: dict) -> list:
+        return await self._flow(order, lambda: workflow.patched(PATCH))
+
+
+@workflow.defn(name=WORKFLOW)
+class OrderV2Unpatched(_Order):
+    """Version 2 written carelessly: the fraud check added without ``patched``."""
+
+    @workflow.run
+    async def run(self, order: dict) -> list:
+        return await self._flow(order, lambda: True)
 
 
 def activities(worker: str, log: list) -> list:
