@@ -129,7 +129,7 @@ class VersioningRun:
 
     def summary(self) -> str:
         """One line per order (each step with the worker that ran it), a failure on its own line."""
-        lines = []
+        lines = ["each step, with (the worker that ran it):"]
         for oid, o in self.orders.items():
             ran = {a: w for order, a, w in self.log if order == oid}
             steps = ", ".join(f"{a} ({ran.get(a, '?')})" for a in o["path"])
