@@ -64,10 +64,10 @@ QUICK = [TIMINGS[3]]
 #: Median wait targets (ms): every lab's default change, and the lightest change.
 TARGET_MS, LIGHTEST_TARGET_MS = 300.0, 150.0
 
-#: The revision measured as "before" unless told otherwise: main before issue 18's wait and
-#: layout work (labs sent diffs already; spare traces, lazy trace text, control names not yet).
+#: The revision measured as "before" unless told otherwise: main before the load and spof labs'
+#: cuts (the load lab keeps recent rates' runs; the spof lab reads each run's spans once).
 #: ``MICROLAB_BENCH_BASELINE=none`` measures the current code alone.
-BASELINE = "00c835f"
+BASELINE = "77ae474"
 
 COLUMNS = ["lab", "change", "browser median (ms)", "browser p90 (ms)", "first redraw median (ms)",
            "last kernel message median (ms)", "kernel median (ms)", "Python-side median (ms)", "plotly redraw events per change", "KB from kernel per change",

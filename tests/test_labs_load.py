@@ -126,3 +126,17 @@ def test_the_fair_fight_toggles_refuse_an_unknown_knob_or_label():
         load_lab(broker="fast", **SMALL)
     with pytest.raises(KnobError, match="notification must be one of"):
         load_lab(notification="sometimes", **SMALL)
+
+
+def test_a_rate_seen_before_is_redrawn_from_kept_runs_with_the_same_numbers(monkeypatch):
+    lab = load_lab(**SMALL)
+    lab.controls["rate"].value = 70
+    first = dict(lab.point)
+    lab.controls["rate"].value = 20
+    calls = []
+    real = scenarios.order_saga
+    monkeypatch.setattr(scenarios, "order_saga", lambda *a, **k: calls.append(k) or real(*a, **k))
+    lab.controls["rate"].value = 70
+    assert calls == [] and lab.point == first
+    lab.controls["seed"].value = 2          # another setting: simulated again
+    assert len(calls) >= 2

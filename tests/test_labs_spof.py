@@ -114,3 +114,15 @@ def test_when_nothing_is_stuck_the_line_is_green_and_says_so():
     lab = spof_lab(never_restarts=False, duration=1.5, standby=True)
     assert lab.stalled == {"orchestration": [], "choreography": []}
     assert 'data-tone="good"' in lab.message.value and "Every order concluded" in lab.message.value
+
+
+def test_outage_numbers_from_the_runs_spans_match_the_trace_read_afresh():
+    from microlab import metrics
+    from microlab.labs.spof import outage_numbers
+
+    lab = spof_lab(orders=12)
+    for run in lab.run.values():
+        n = outage_numbers(run, 1.0, None)
+        assert n["recovery_time"] == metrics.recovery_time(run.trace, 1.0, served_after=True)
+        a, b = n["availability"], metrics.availability(run.trace, 1.0, float("inf"), within=1.0)
+        assert a == b or (a != a and b != b)

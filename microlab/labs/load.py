@@ -42,6 +42,9 @@ SERVICE_WORKERS = 4
 RATES = (10, 20, 40, 60, 80, 100, 140, 180)
 #: Orders per run of the sweep and of the current point.
 SWEEP_ORDERS = 60
+#: How many current points (both patterns' runs at one rate and setting) the lab keeps, so
+#: that going back to a rate seen before redraws without simulating again.
+POINT_CACHE = 32
 #: The fair-fight knobs the lab offers (:data:`microlab.scenarios.FAIRNESS`): a control
 #: per knob, its choices as ``{label: value}``, the default first.
 FAIR_KNOBS = {
@@ -101,6 +104,8 @@ class LoadLab(Lab):
         self._curves: dict = {}
         #: The current rate's measured row, per pattern.
         self.point: dict = {}
+        #: The runs at the current rate of recent settings, oldest first (see POINT_CACHE).
+        self._runs: dict = {}
         self.table = widgets.HTML()
         self.figure("saturation", height=520)
         self.watch(*c)
@@ -141,6 +146,21 @@ class LoadLab(Lab):
             self._curves[key] = rows
         return rows, complete
 
+    def runs_at(self, rate: float) -> dict:
+        """Both patterns' runs at ``rate`` with the current settings: simulated, or the same
+        runs kept from an earlier visit to this rate (the simulator is deterministic, so the
+        numbers are the ones a new run would give)."""
+        c = self.controls
+        key = (rate, c["workers"].value, c["seed"].value, *(c[k].value for k in FAIR_KNOBS))
+        runs = self._runs.pop(key, None)
+        if runs is None:
+            runs = {p: scenarios.order_saga(p, orders=self.orders, arrival_rate=rate, **self.knobs())
+                    for p in scenarios.PATTERNS}
+        self._runs[key] = runs   # now the newest
+        while len(self._runs) > POINT_CACHE:
+            del self._runs[next(iter(self._runs))]
+        return runs
+
     def refresh(self) -> None:
         """Sweep if the settings are new, run both patterns at the current rate, redraw."""
         rate = self.controls["rate"].value
@@ -152,8 +172,7 @@ class LoadLab(Lab):
             if not rows:
                 self.curve = []
                 raise KeyboardInterrupt   # stopped before the first point: Lab.update says so
-            runs = {p: scenarios.order_saga(p, orders=self.orders, arrival_rate=rate, **self.knobs())
-                    for p in scenarios.PATTERNS}
+            runs = self.runs_at(rate)
         self.curve, self.run = rows, runs
         self.point = {p: point_row(r, rate) for p, r in runs.items()}
         curve = marked_curve(rows, self.point)
