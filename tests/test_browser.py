@@ -219,6 +219,34 @@ def test_a_failing_cell_is_reported_by_number_with_its_error(course, course_dir)
     assert [c.count is not None for c in run.cells] == [True, True, False]
 
 
+def test_a_cell_taller_than_the_window_is_photographed_whole(lab, context, course_dir, tmp_path):
+    # 3000 px of output, its last 100 px red: taller than the 2200 px window, so JupyterLab's
+    # notebook panel clips it; the picture must still hold the red foot and the cell's height.
+    tall = ("from IPython.display import HTML\n"
+            "HTML('<div style=\"height:2900px;background:#eee\"></div>'\n"
+            "     '<div id=\"foot\" style=\"height:100px;background:#ff0000\"></div>')")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(tall)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, course_dir / "tall.ipynb")
+    page = context.new_page()
+    try:
+        notebook_run.open_notebook(page, lab, "tall.ipynb")
+        assert not notebook_run.run_all_cells(page, "tall.ipynb").problems
+        [shot] = notebook_run.screenshot_cells(page, tmp_path, "tall")
+        box = page.locator(".jp-Notebook .jp-Cell").first.bounding_box()
+        assert page.viewport_size == browser.VIEWPORT, "the window is put back after a tall cell"
+    finally:
+        page.close()
+        lab.close_notebook("tall.ipynb")
+    from PIL import Image
+    image = Image.open(shot).convert("RGB")
+    assert box["height"] > browser.VIEWPORT["height"]
+    assert abs(image.height - box["height"]) <= 1, (image.size, box)
+    foot = image.crop((0, image.height - 120, image.width, image.height - 30))
+    reds = sum(1 for r, g, b in foot.get_flattened_data() if r > 200 and g < 60 and b < 60)
+    assert reds > foot.width * 20, "the red foot of the output is in the picture, not the panel's grey"
+
+
 # --------------------------------------------------------------------------- labs
 
 @pytest.mark.parametrize("check", DEMO_CHECKS + LAB_CHECKS, ids=lambda c: c.id)

@@ -256,8 +256,56 @@ def finish_run(page, name: str, start: float, timeout: float = 180.0, render_tim
     return NotebookRun(name=name, cells=cells, problems=problems, seconds=time.monotonic() - start)
 
 
+#: JS: how much taller than the notebook panel's visible area (the scroller that clips
+#: every cell) this cell is, in CSS pixels; 0 when the cell fits.
+_CELL_OVERFLOW = """(cell) => {
+  let scroller = cell.parentElement;
+  while (scroller && !/(auto|scroll)/.test(getComputedStyle(scroller).overflowY)) scroller = scroller.parentElement;
+  if (!scroller) return 0;
+  return Math.max(0, Math.ceil(cell.getBoundingClientRect().height - scroller.clientHeight));
+}"""
+
+#: Chromium cannot paint a page taller than this (its largest texture is 16384 px).
+MAX_VIEWPORT_HEIGHT = 16000
+
+
+def screenshot_cell(page, cell, path: str | Path, margin: int = 24) -> Path:
+    """Save a PNG of one cell (a playwright locator), whole however tall it is.
+
+    JupyterLab's notebook panel scrolls inside the page, so a cell taller than the panel's
+    visible area is clipped by it, and an element screenshot would show the panel's grey
+    background below the clip. Such a cell gets a taller browser window for its picture
+    (the panel grows with the window; the width, so the figures' layout, is unchanged),
+    then the window is put back. Returns ``path``.
+    """
+    path = Path(path)
+    overflow = cell.evaluate(_CELL_OVERFLOW)
+    viewport = page.viewport_size
+    if overflow and viewport:
+        height = min(MAX_VIEWPORT_HEIGHT, viewport["height"] + overflow + margin)
+        page.set_viewport_size({"width": viewport["width"], "height": height})
+        try:
+            # Lumino lays the panel out again on the window's resize, a frame or two later.
+            deadline = time.monotonic() + 10
+            while cell.evaluate(_CELL_OVERFLOW) and height < MAX_VIEWPORT_HEIGHT:
+                if time.monotonic() > deadline:
+                    raise BrowserError(f"the notebook panel did not grow to {path.name}'s cell height "
+                                       f"({cell.evaluate(_CELL_OVERFLOW)} px still clipped)")
+                time.sleep(0.05)
+            cell.evaluate("(cell) => cell.scrollIntoView({block: 'start'})")
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            cell.screenshot(path=str(path), timeout=20_000)
+        finally:
+            page.set_viewport_size(viewport)
+        return path
+    cell.scroll_into_view_if_needed(timeout=10_000)
+    cell.screenshot(path=str(path), timeout=20_000)
+    return path
+
+
 def screenshot_cells(page, outdir: str | Path, prefix: str, only_rich: bool = False) -> list[Path]:
-    """Save a PNG of each code cell with outputs (the cell element, not the page).
+    """Save a PNG of each code cell with outputs (the cell element, not the page), whole
+    however tall it is (:func:`screenshot_cell`).
 
     Files are ``<outdir>/<prefix>-cell<NN>.png``; with ``only_rich`` only cells showing a
     figure or a widget are taken. Returns the paths written.
@@ -274,8 +322,5 @@ def screenshot_cells(page, outdir: str | Path, prefix: str, only_rich: bool = Fa
             continue
         if only_rich and not cell.locator(".js-plotly-plot, .jupyter-widgets").count():
             continue
-        path = outdir / f"{prefix}-cell{i + 1:02d}.png"
-        cell.scroll_into_view_if_needed(timeout=10_000)
-        cell.screenshot(path=str(path), timeout=20_000)
-        paths.append(path)
+        paths.append(screenshot_cell(page, cell, outdir / f"{prefix}-cell{i + 1:02d}.png"))
     return paths
