@@ -138,7 +138,8 @@ def test_orchestrator_growth_sorts_by_services():
     fig = orchestrator_growth([{"series": "one", "services": 4, "size": 9},
                                {"series": "one", "services": 2, "size": 5}])
     assert list(fig.data[0].x) == [2, 4] and list(fig.data[0].y) == [5, 9]
-    assert fig.layout.yaxis.title.text == "size (tasks in the definition)"
+    # one line per series, split ones too: the size is that of the largest definition
+    assert fig.layout.yaxis.title.text == "size (tasks in the largest definition)"
 
 
 def test_retry_backoff_shows_each_wait_and_the_time_since_the_first_failure():

@@ -245,3 +245,16 @@ def test_a_two_panel_saga_is_capped_at_the_output_width():
     assert fig.layout.width <= MAX_WIDTH
     assert len(fig.layout.title.text) <= 80 and fig.layout.title.text.endswith("FAILED, compensation ran")
     assert str(orchestrator.progress(comp[0])).split(": ")[0].endswith("FAILED, compensation ran")
+
+
+def test_the_legend_names_colours_status_and_shapes_task_type_without_calling_tasks_commands():
+    # Workers poll for their tasks (chapter 02): a SIMPLE task is no command pushed to a service,
+    # and the colour group is the status alone (the shapes have their own group title).
+    system, ex = run(*ORDER.workflows, fail=["charge"])
+    fig = workflow_diagram(ORDER, ex)
+    assert fig.layout.legend.title.text == "status (colour)"
+    names = [t.name for t in fig.data if t.legendgroup == "types"]
+    assert "SIMPLE: done by a service's worker" in names
+    assert not any("command" in n for n in names)
+    groups = [t.legendgrouptitle.text for t in fig.data if t.legendgroup == "types" and t.legendgrouptitle.text]
+    assert groups == ["task type (shape)"]

@@ -375,7 +375,7 @@ def wrap_label(text, width: int = 22) -> str:
 
 # -- orchestrator growth ----------------------------------------------------------------------
 
-def orchestrator_growth(rows, *, title: str | None = None, size_unit: str = "tasks in the definition") -> go.Figure:
+def orchestrator_growth(rows, *, title: str | None = None, size_unit: str = "tasks in the largest definition") -> go.Figure:
     """How a size grows with the number of services, one line per series.
 
     ``rows``: dicts with ``series`` (e.g. "one orchestrator", "per-domain orchestrators"),

@@ -54,7 +54,7 @@ STATUS_STYLES = {
 #: Marker symbol and legend text of each task type (start and end are circles).
 TYPE_STYLES = {
     "START": ("circle", "start / end of the workflow"),
-    m.SIMPLE: ("square", "SIMPLE: a command to a service"),
+    m.SIMPLE: ("square", "SIMPLE: done by a service's worker"),
     m.HTTP: ("square-open-dot", "HTTP: a call to a service"),
     m.SWITCH: ("diamond", "SWITCH: takes one case"),
     m.DECISION: ("diamond", "DECISION: takes one case"),
@@ -144,11 +144,11 @@ def workflow_diagram(definition, execution: Execution | None = None, *, failure_
     side_legend = len(panels) == 1 and sum(spans) * COLUMN_PX + LEGEND_PX <= DEFAULT_WIDTH
     top = 60 if len(panels) == 1 else 85
     if side_legend:
-        legend = {"title": {"text": "status / task type"}, "itemsizing": "constant", "tracegroupgap": 12}
+        legend = {"title": {"text": "status (colour)"}, "itemsizing": "constant", "tracegroupgap": 12}
         fig_height = max(ROW_PX * rows, 28 * entries + 40) + top + 20
         needed = sum(spans) * COLUMN_PX + LEGEND_PX
     else:
-        legend = {"title": {"text": "status / task type"}, "itemsizing": "constant", "orientation": "h",
+        legend = {"title": {"text": "status (colour)"}, "itemsizing": "constant", "orientation": "h",
                   "x": 0.0, "xanchor": "left", "y": -0.01, "yanchor": "top", "tracegroupgap": 6}
         fig_height = ROW_PX * rows + top + 40 + 26 * ((entries + 2) // 3)
         needed = sum(spans) * COLUMN_PX + 60
