@@ -156,4 +156,21 @@ def test_who_reacts_to_whom_says_the_broker_is_left_out():
     assert "broker is left out" in topo.topology(chor.system, logical=True).layout.title.subtitle.text
     assert "broker is left out" in topo.topology_pair(orch.system, chor.system).layout.title.subtitle.text
     assert not topo.topology(chor.system).layout.title.subtitle.text          # the broker is drawn
-    assert not topo.topology(orch.system, logical=True).layout.title.subtitle.text   # no broker to leave out
+    # No broker to leave out; but its workers poll, and the note says so instead.
+    assert "broker" not in topo.topology(orch.system, logical=True).layout.title.subtitle.text
+
+
+def test_a_star_of_polling_workers_says_its_lines_count_polls_no_order_figure_counts():
+    # Chapter 01: "messages per transaction" is 11 for orchestration, the star's lines 84-98 for
+    # 20 orders, because every idle poll and NoTask answer is drawn; the subtitle says why.
+    from microlab import scenarios
+    from microlab.viz import topology as topo
+    chor = scenarios.order_saga("choreography", orders=2, seed=1)
+    orch = scenarios.order_saga("orchestration", orders=2, seed=1)
+    pushed = scenarios.order_saga("orchestration", orders=2, seed=1, dispatch="push")
+    pair = topo.topology_pair(orch.system, chor.system).layout
+    assert pair.title.subtitle.text.split("<br>")[1] == topo.POLL_NOTE
+    assert pair.margin.t == 130, "a second subtitle line gets room above the drawings' headings"
+    assert topo.POLL_NOTE in topo.topology(orch.system).layout.title.subtitle.text
+    assert not topo.topology(pushed.system).layout.title.subtitle.text     # pushed tasks: no polls
+    assert topo.POLL_NOTE not in topo.topology(chor.system, logical=True).layout.title.subtitle.text

@@ -20,7 +20,8 @@ import plotly.graph_objects as go
 
 from ..modules import callable_module
 from . import style
-from .data import as_trace, lane_order, live_services, roles as find_roles, talk_kinds
+from .polls import POLL_TYPES
+from .data import SEND, as_trace, lane_order, live_services, roles as find_roles, talk_kinds
 
 #: Edge widths in px for the least and the most used link.
 MIN_WIDTH, MAX_WIDTH = 1.5, 9.0
@@ -80,6 +81,26 @@ def positions(graph: nx.DiGraph) -> dict:
             for name, (x, y) in pos.items()}
 
 
+#: The subtitle line of a run whose workers poll: its lines count what no order's figures do.
+POLL_NOTE = ("the orchestrator's lines count its workers' polls too, empty ones included: "
+             "they belong to no order, so no per-order message count includes them")
+
+
+def has_polls(source) -> bool:
+    """Whether any worker of the run polled for tasks (a ``Poll`` or ``NoTask`` was sent)."""
+    return any(rec[1] == SEND and rec[3].type in POLL_TYPES for rec in as_trace(source).records)
+
+
+def traffic_note(sources, logical: bool, roles_override: dict | None = None) -> str:
+    """The subtitle of a topology: :func:`broker_note`, and :data:`POLL_NOTE` when a run's workers
+    polled (chapter 01's table says 11 messages per order where the star's lines say 84-98),
+    one line each."""
+    notes = [broker_note(sources, logical, roles_override)]
+    if any(has_polls(s) for s in sources):
+        notes.append(POLL_NOTE)
+    return "<br>".join(n for n in notes if n)
+
+
 def broker_note(sources, logical: bool, roles_override: dict | None = None) -> str:
     """The subtitle of a "who reacts to whom" drawing of a run with a broker: the broker is not
     drawn, and that is on purpose (chapter 03 draws every message through it)."""
@@ -104,7 +125,7 @@ def topology(source, *, logical: bool = False, roles: dict | None = None,
     view = "who reacts to whom (events drawn publisher → consumer)" if logical else "who sent messages to whom"
     layout = {
         "template": style.TEMPLATE,
-        "title": {"text": title or f"Topology: {view}", "subtitle": {"text": broker_note([source], logical, roles)}},
+        "title": {"text": title or f"Topology: {view}", "subtitle": {"text": traffic_note([source], logical, roles)}},
         "xaxis": _hidden_axis(),
         "yaxis": {**_hidden_axis(), "scaleanchor": "x"},
         "annotations": annotations,
@@ -132,10 +153,11 @@ def topology_pair(a, b, *, titles=("orchestration", "choreography"), logical: bo
               "font": {"size": style.FONT_SIZE + 2}}
              for t, x in zip(titles, (0.23, 0.77))]
     view = "who reacts to whom" if logical else "who sent messages to whom"
+    note = traffic_note([a, b], logical, roles)
     layout = {
         "template": style.TEMPLATE,
         "title": {"text": title or f"Topology side by side: {view} (line width = messages)",
-                  "subtitle": {"text": broker_note([a, b], logical, roles)}},
+                  "subtitle": {"text": note}},
         "xaxis": {**_hidden_axis(), "domain": [0.0, 0.46]},
         "yaxis": {**_hidden_axis(), "scaleanchor": "x"},
         "xaxis2": {**_hidden_axis(), "domain": [0.54, 1.0]},
@@ -144,7 +166,7 @@ def topology_pair(a, b, *, titles=("orchestration", "choreography"), logical: bo
         "legend": {"title": {"text": "role / link"}, "orientation": "h", "itemsizing": "constant",
                    "x": 0.5, "xanchor": "center", "y": -0.02, "yanchor": "top"},
         "height": height,
-        "margin": {"t": 90, "b": 70, "l": 20, "r": 20},
+        "margin": {"t": 90 + 40 * note.count("<br>"), "b": 70, "l": 20, "r": 20},
     }
     return go.Figure(data=left + right, layout=layout)
 
