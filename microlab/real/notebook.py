@@ -25,8 +25,9 @@ def real_beside_simulated(server: str | None = None, *, fail: str = "book_shipme
         if url is None and start:
             own = ConductorServer().start()
         if url is None and own is None:
-            print("No real Conductor here: set MICROLAB_CONDUCTOR_URL, or call real_beside_simulated(start=True) "
-                  "(needs Java 17 and `make conductor-jar`) to draw a real run beside the simulated one.")
+            # One line of at most 100 columns: a longer one wraps mid-word at JupyterLab's edge.
+            print("No real Conductor here: set MICROLAB_CONDUCTOR_URL or pass start=True "
+                  "(Java 17, make conductor-jar).")
             return None
         order = workflow_file("order_fulfillment")
         inp = {"orderId": "o-1", "amount": 30, "items": ["book"]}   # every input the saga declares

@@ -8,6 +8,7 @@ def test_without_a_server_it_says_so_in_one_line(capsys, monkeypatch):
     assert real_beside_simulated() is None
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.startswith("No real Conductor here")
+    assert len(out.rstrip("\n")) <= 100, "a longer line wraps mid-word in JupyterLab (chapter 08)"
 
 
 def test_an_unreachable_server_is_one_line_too(capsys):
