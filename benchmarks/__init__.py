@@ -45,6 +45,9 @@ SECTIONS = (
             "microlab against SimPy and a bare heapq loop on the order saga: messages per second"),
     Section("scale", "benchmarks.bench_scale",
             "one million messages through the order saga: time, peak memory, bytes per trace record"),
+    Section("analysis", "benchmarks.bench_analysis",
+            "the course's checks, metrics and sequence-diagram data on a one-million-message "
+            "orchestration saga trace (target < 2 s each)"),
     Section("expressions", "benchmarks.bench_expressions",
             "what one JavaScript or jq evaluation costs in the sandbox (child process), per call"),
     Section("labs", "benchmarks.bench_labs",

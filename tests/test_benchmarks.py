@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import SECTIONS, Section, bench_kernel, bench_notebooks, bench_scale, compare_core
+from benchmarks import SECTIONS, Section, bench_analysis, bench_kernel, bench_notebooks, bench_scale, compare_core
 from benchmarks import models_heapq, models_microlab, models_salabim, models_simpy
 from benchmarks.__main__ import main, run_section
 from benchmarks.measure import alternate
@@ -139,6 +139,16 @@ def test_a_missing_section_says_so_and_a_broken_one_fails(monkeypatch):
     monkeypatch.setitem(sys.modules, "benchmarks.bench_broken", broken)
     tables, ok = run_section(Section("broken", "benchmarks.bench_broken", "x"), Options.smoke())
     assert not ok and "ZeroDivisionError" in tables[0].rows[0][1]
+
+
+def test_analysis_section_times_checks_metrics_and_sequence_data_against_the_target():
+    (table,) = bench_analysis.run(Options.smoke(scale_messages=400))
+    assert [row[0] for row in table.rows] == [
+        "checks (RunResult.checks)", "metrics (RunResult.metrics)",
+        "sequence diagram's data (viz.data.flights)"]
+    for row in table.rows:
+        assert row[4] == bench_analysis.TARGET_S and row[5] == ("yes" if row[1] < 2.0 else "no")
+    assert "messages" in table.title and "Load average" in table.notes[0]
 
 
 def test_bad_options_and_rows_name_the_field():
