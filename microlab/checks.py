@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from .gcpause import gc_paused
 from .trace import CRASH, DELIVER, DROP, EFFECT, END, FAIL, LOST, RESTART, SEND, Record, Trace
 
 COMPLETED = "completed"
@@ -126,6 +127,7 @@ class CheckReport:
         return self.verdict()
 
 
+@gc_paused
 def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=None) -> CheckReport:
     """Judge every transaction in ``trace`` against ``spec``.
 
@@ -133,18 +135,29 @@ def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=Non
     has at least one record); ``conservation`` is a report from
     ``system.conservation()`` to include in the verdict.
     """
-    by_corr: dict = defaultdict(list)
+    # One pass groups the raw records by transaction (the correlation of a record is
+    # written out: trace.record_correlation); a transaction's records become Records
+    # only when a verdict needs them (its effects; all of them if it is stuck).
+    by_corr: dict = {}
     down: dict = {}  # service -> when it crashed, for those still down at the end of the run
     for rec in trace.records:
-        kind = rec[1]
-        if kind == CRASH:
-            down[rec[2]] = rec[0]
-        elif kind == RESTART:
-            down.pop(rec[2], None)
-        rec = Record._make(rec)
-        corr = rec.correlation
+        msg = rec[3]
+        if msg is not None:
+            corr = msg.correlation
+        else:
+            kind = rec[1]
+            if kind == CRASH:
+                down[rec[2]] = rec[0]
+            elif kind == RESTART:
+                down.pop(rec[2], None)
+            detail = rec[4]
+            corr = detail.get("correlation") if detail else None
         if corr is not None:
-            by_corr[corr].append(rec)
+            group = by_corr.get(corr)
+            if group is None:
+                by_corr[corr] = [rec]
+            else:
+                group.append(rec)
     wanted = list(by_corr) if correlations is None else list(correlations)
     outcomes: dict = {}
     violations: list[Violation] = []
@@ -155,8 +168,9 @@ def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=Non
     return CheckReport(outcomes, violations, conservation)
 
 
-def _judge(corr, records: list[Record], spec: SagaSpec, down=None) -> tuple[str, list[Violation]]:
-    effects = [r for r in records if r.kind == EFFECT]
+def _judge(corr, raw: list[tuple], spec: SagaSpec, down=None) -> tuple[str, list[Violation]]:
+    make = Record._make
+    effects = [make(r) for r in raw if r[1] == EFFECT]
     count = Counter(r.detail["effect"] for r in effects)
     found: list[Violation] = []
 
@@ -203,6 +217,7 @@ def _judge(corr, records: list[Record], spec: SagaSpec, down=None) -> tuple[str,
                                    show(spec.reject, *[s.effect for s in undoable_applied])))
             return INCONSISTENT, found
         return COMPENSATED, found
+    records = [make(r) for r in raw]
     found.append(Violation("stuck", corr, _stuck_explanation(records, spec, applied, missing, down),
                            records[-6:]))
     return STUCK, found

@@ -14,7 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .analysis.handlings import deliveries
-from .trace import EFFECT, SEND, Record, Trace
+from .gcpause import gc_paused
+from .trace import EFFECT, SEND, Trace
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Span:
         return None if self.end is None else self.end - self.start
 
 
+@gc_paused
 def spans(trace: Trace, conclusions: dict | None = None) -> dict:
     """Start, end and conclusion of every transaction, by correlation id, in order of start.
 
@@ -43,16 +45,21 @@ def spans(trace: Trace, conclusions: dict | None = None) -> dict:
     end: dict = {}
     outcome: dict = {}
     for rec in trace.records:
-        r = Record._make(rec)
-        corr = r.correlation
+        # The record's correlation, written out (see trace.record_correlation).
+        msg = rec[3]
+        if msg is not None:
+            corr = msg.correlation
+        else:
+            detail = rec[4]
+            corr = detail.get("correlation") if detail else None
         if corr is None:
             continue
         if corr not in first:
-            first[corr] = r.time
-        if r.kind == EFFECT and corr not in end:
-            name = r.detail.get("effect")
+            first[corr] = rec[0]
+        if rec[1] == EFFECT and corr not in end:
+            name = rec[4].get("effect")
             if name in conclusions:
-                end[corr] = r.time
+                end[corr] = rec[0]
                 outcome[corr] = conclusions[name]
     return {c: Span(c, t, end.get(c), outcome.get(c)) for c, t in first.items()}
 
@@ -102,16 +109,18 @@ def hops_per_transaction(trace: Trace) -> dict:
     choreography through a broker is deeper per step but has no replies.
     """
     depth: dict = {}
-    out: dict = defaultdict(int)
+    out: dict = {}
+    get = depth.get
     for rec in trace.records:
         if rec[1] != SEND:
             continue
         msg = rec[3]
-        d = depth.get(msg.causation, 0) + 1
+        d = get(msg.causation, 0) + 1
         depth[msg.id] = d
-        if msg.correlation is not None and d > out[msg.correlation]:
-            out[msg.correlation] = d
-    return dict(out)
+        corr = msg.correlation
+        if corr is not None and d > out.get(corr, 0):
+            out[corr] = d
+    return out
 
 
 def utilization(trace: Trace, workers: dict, horizon: float | None = None) -> dict:

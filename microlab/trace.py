@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Iterable, Iterator, NamedTuple
 
 # What the runtime records. Engines add kinds of their own with Trace.record().
@@ -191,30 +192,37 @@ class Trace:
         ``1 + duplicates == deliveries + drops + in flight``.
         """
         in_flight = in_flight or {}
-        expected: Counter = Counter()
-        settled: Counter = Counter()
-        report = Conservation()
-        reasons: Counter = Counter()
+        # One pass sorts the copies into those that must end and those that ended; the
+        # counting by id is Counter's own (C) loop.
+        expected: list = []   # one message per SEND and per DUPLICATE, in record order
+        settled: list = []    # one message per DELIVER and per DROP
+        drops: list = []      # the detail of each DROP
+        duplicated = 0
         for r in self.records:
             kind = r[1]
             if kind == SEND:
-                expected[r[3].id] += 1
-                report.sent += 1
-            elif kind == DUPLICATE:
-                expected[r[3].id] += 1
-                report.duplicated += 1
+                expected.append(r[3])
             elif kind == DELIVER:
-                settled[r[3].id] += 1
-                report.delivered += 1
+                settled.append(r[3])
+            elif kind == DUPLICATE:
+                expected.append(r[3])
+                duplicated += 1
             elif kind == DROP:
-                settled[r[3].id] += 1
-                report.dropped += 1
-                reasons[(r[4] or {}).get("reason", "no reason given")] += 1
+                settled.append(r[3])
+                drops.append(r[4])
+        report = Conservation()
+        report.sent = len(expected) - duplicated
+        report.duplicated = duplicated
+        report.dropped = len(drops)
+        report.delivered = len(settled) - len(drops)
         report.in_flight = sum(in_flight.values())
-        report.drop_reasons = dict(reasons)
-        for mid, n in expected.items():
-            if settled[mid] + in_flight.get(mid, 0) != n:
-                report.unaccounted.append(mid)
+        report.drop_reasons = dict(Counter((d or {}).get("reason", "no reason given") for d in drops))
+        by_id = attrgetter("id")
+        owed = Counter(map(by_id, expected))
+        ended = Counter(map(by_id, settled))
+        if in_flight or not dict.__eq__(owed, ended):
+            report.unaccounted = [mid for mid, n in owed.items()
+                                  if ended[mid] + in_flight.get(mid, 0) != n]
         return report
 
     # -- export ----------------------------------------------------------------------

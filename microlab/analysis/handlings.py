@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..trace import DELIVER, END, FAIL, LOST, START, Trace
+from ..gcpause import gc_paused
+from ..trace import DELIVER, END, FAIL, LOST, SEND, START, Trace
 
 @dataclass(slots=True)
 class Delivery:
@@ -30,13 +31,16 @@ class Delivery:
     note: str | None = None
 
 
+@gc_paused
 def deliveries(trace: Trace, correlation=None) -> list[Delivery]:
     """Every delivered copy, in delivery order, matched with its handling (see the module doc)."""
     out: list[Delivery] = []
-    waiting: dict = {}     # (service, id) -> [Delivery not started yet], oldest first
-    working: dict = {}     # (service, id) -> [Delivery started, not finished], oldest first
+    # (service, id) -> the Delivery not started yet, or a list of them (oldest first) when
+    # the network duplicated the message; a key leaves when its last copy moves on.
+    waiting: dict = {}
+    working: dict = {}     # (service, id) -> the Delivery started, not finished (or a list)
     for time, kind, service, msg, detail in trace.records:
-        if msg is None or (correlation is not None and msg.correlation != correlation):
+        if msg is None or kind == SEND or (correlation is not None and msg.correlation != correlation):
             continue
         if kind == DELIVER:
             d = Delivery(msg, service, time)
@@ -44,28 +48,30 @@ def deliveries(trace: Trace, correlation=None) -> list[Delivery]:
             key = (service, msg.id)
             queue = waiting.get(key)
             if queue is None:
-                waiting[key] = [d]
-            else:
+                waiting[key] = d
+            elif queue.__class__ is list:
                 queue.append(d)
+            else:
+                waiting[key] = [queue, d]
         elif kind == START:
             key = (service, msg.id)
-            queue = waiting.get(key)
-            if queue:
-                d = queue.pop(0)
+            d = _take(waiting, key)
+            if d is not None:
                 d.started = time
                 busy = working.get(key)
                 if busy is None:
-                    working[key] = [d]
-                else:
+                    working[key] = d
+                elif busy.__class__ is list:
                     busy.append(d)
+                else:
+                    working[key] = [busy, d]
         elif kind == END or kind == FAIL or kind == LOST:
             key = (service, msg.id)
-            queue = working.get(key)
-            if not queue and kind == LOST:
-                queue = waiting.get(key)  # lost while still in the mailbox
-            if not queue:
+            d = _take(working, key)
+            if d is None and kind == LOST:
+                d = _take(waiting, key)  # lost while still in the mailbox
+            if d is None:
                 continue  # e.g. a timer that failed after its message was handled
-            d = queue.pop(0)
             d.ended = time
             if kind == END:
                 d.outcome = "handled"
@@ -74,6 +80,17 @@ def deliveries(trace: Trace, correlation=None) -> list[Delivery]:
                 if detail:
                     d.note = detail.get("error") or detail.get("reason")
     return out
+
+
+def _take(queues: dict, key):
+    """The oldest Delivery under ``key`` (removed), or None."""
+    queue = queues.pop(key, None)
+    if queue is None or queue.__class__ is not list:
+        return queue
+    d = queue.pop(0)
+    if queue:
+        queues[key] = queue
+    return d
 
 
 __all__ = ['Delivery', 'deliveries']

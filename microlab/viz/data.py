@@ -18,6 +18,7 @@ from ..analysis.handlings import Delivery, deliveries  # noqa: F401
 from ..analysis.queues import QueueSeries, queue_series, time_average  # noqa: F401
 from ..analysis.lanes import ROLE_HINTS, lane_order, roles, services_in  # noqa: F401
 from ..analysis.source import as_trace, check_correlation, live_services  # noqa: F401
+from ..gcpause import gc_paused
 from ..trace import DELIVER, DROP, DUPLICATE, SEND, Trace
 
 #: A trace record kind that engines write when they send a compensating message; the
@@ -97,6 +98,7 @@ def reports_failure(msg, by_type: dict | None = None) -> bool:
     return isinstance(payload, dict) and payload.get("status") in FAILURE_STATUSES
 
 
+@gc_paused
 def flights(source, correlation=None, compensation_types=()) -> Flights:
     """Every copy of every message (of one transaction if ``correlation`` is given).
 
@@ -116,6 +118,9 @@ def flights(source, correlation=None, compensation_types=()) -> Flights:
     comp_ids = compensation_ids(trace)
     handlings = iter(deliveries(trace, correlation))  # same order as the deliver records
     out = Flights()
+    messages, sent, ended, target = out.messages, out.sent, out.ended, out.target
+    outcomes, handling, notes, at_send, category = (out.outcome, out.handling, out.note, out.at_send,
+                                                    out.category)
     copies_seen: dict = {}
     duplicated = set()
     reports: dict = {}   # message type -> does its name report a failure (asked once per type)
@@ -129,41 +134,41 @@ def flights(source, correlation=None, compensation_types=()) -> Flights:
             continue
         n = copies_seen.get(msg.id, 0) + 1
         copies_seen[msg.id] = n
-        out.messages.append(msg)
-        out.sent.append(msg.sent_at)
-        out.ended.append(time)
-        out.target.append(msg.destination)
+        messages.append(msg)
+        sent.append(msg.sent_at)
+        ended.append(time)
+        target.append(msg.destination)
         if kind == DELIVER:
             d = next(handlings)
-            out.outcome.append("delivered")
-            out.handling.append(d.outcome)
-            out.note.append(d.note)
-            out.at_send.append(False)
-            failed = d.outcome in ("failed", "lost")
+            outcomes.append("delivered")
+            handling.append(d.outcome)
+            notes.append(d.note)
+            at_send.append(False)
+            if d.outcome in ("failed", "lost"):
+                category.append("failed")
+                continue
         else:
-            out.outcome.append("dropped")
-            out.handling.append(None)
-            out.note.append((detail or {}).get("reason", "no reason given"))
+            outcomes.append("dropped")
+            handling.append(None)
+            notes.append((detail or {}).get("reason", "no reason given"))
             # The network decides a drop when the message is sent (source records it);
             # a drop recorded at the destination happened on arrival (it was down).
-            out.at_send.append(service == msg.source and time == msg.sent_at
-                               and service != msg.destination)
-            failed = False
-        if kind == DROP:
-            cat = "dropped"
-        elif failed:
-            cat = "failed"
-        elif n > 1 and msg.id in duplicated:
+            at_send.append(service == msg.source and time == msg.sent_at
+                           and service != msg.destination)
+            category.append("dropped")
+            continue
+        mkind = msg.kind
+        if n > 1 and msg.id in duplicated:
             cat = "duplicate"
         elif msg.type in comp_types or msg.id in comp_ids:
             cat = "compensation"
-        elif msg.kind != "command" and reports_failure(msg, reports):
+        elif mkind != "command" and reports_failure(msg, reports):
             cat = "failure_report"
-        elif msg.kind in ("command", "reply", "event"):
-            cat = msg.kind
+        elif mkind in ("command", "reply", "event"):
+            cat = mkind
         else:
             cat = "other"
-        out.category.append(cat)
+        category.append(cat)
     return out
 
 
