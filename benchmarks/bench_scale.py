@@ -160,5 +160,47 @@ def run(options) -> list[Table]:
     return [timing, memory]
 
 
+def big_run(messages: int, seed: int = 1) -> Table:
+    """One traced run of at least ``messages`` messages in a fresh process: wall time, peak
+    RSS, and bytes per record from the RSS growth (tracemalloc's accounting would double the
+    time and the memory at this size)."""
+    import datetime
+    import os
+
+    orders = orders_for(messages)
+    load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    r = in_child("time", PATTERN, orders, seed, True)
+    load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    table = Table(
+        f"Scale: {r['messages']:,} messages through the {PATTERN} saga ({orders:,} orders), "
+        "trace on, one run in a fresh process",
+        ["messages", "trace records", "wall s", "messages/s", "peak RSS MiB", "RSS growth MiB",
+         "bytes per record (RSS growth)"])
+    growth = r["rss_peak_mib"] - r["rss_before_mib"]
+    table.add(r["messages"], r["records"], r["seconds"], r["messages"] / r["seconds"], r["rss_peak_mib"],
+              growth, growth * 2**20 / r["records"])
+    table.notes.append(f"Run {when}; load average (1, 5, 15 min) {load_before} before, {load_after} after. "
+                       "Wall time covers building and running the system; RSS from ru_maxrss.")
+    return table
+
+
+def main(argv) -> None:
+    """``python -m benchmarks.bench_scale --messages N``: one big traced run (not part of make test)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_scale",
+                                     description="One traced run of the orchestration saga at scale.")
+    parser.add_argument("--messages", type=int, default=10_000_000, help="messages (default 10,000,000)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.messages < 1:
+        parser.error(f"--messages must be a positive integer, got {args.messages}")
+    print(big_run(args.messages, args.seed).to_markdown())
+
+
 if __name__ == "__main__":
-    _child(sys.argv[1:])
+    if sys.argv[1:2] and sys.argv[1].startswith("-"):
+        main(sys.argv[1:])
+    else:
+        _child(sys.argv[1:])

@@ -141,6 +141,13 @@ def test_a_missing_section_says_so_and_a_broken_one_fails(monkeypatch):
     assert not ok and "ZeroDivisionError" in tables[0].rows[0][1]
 
 
+def test_scale_option_reports_one_big_traced_run_with_bytes_per_record():
+    table = bench_scale.big_run(600)
+    (row,) = table.rows
+    assert row[0] == 600 and row[1] == 2_400 and row[6] == row[5] * 2**20 / row[1]  # growth per record
+    assert "load average" in table.notes[0]
+
+
 def test_analysis_section_times_checks_metrics_and_sequence_data_against_the_target():
     (table,) = bench_analysis.run(Options.smoke(scale_messages=400))
     assert [row[0] for row in table.rows] == [
