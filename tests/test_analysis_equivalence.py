@@ -1,7 +1,7 @@
 """The fast analyses of issue 19 give exactly what the old ones gave, on traces with
 every fate a message can meet (drops, duplicates, crashes, failed handlers, stuck and
-compensated transactions). The old code is read from git at commit e406c6b, the last before
-the change, and run beside the new (a checkout without that commit skips these tests).
+compensated transactions). The old code is read from git at commit 77ae474 (main before
+the change), and run beside the new (a checkout without that commit skips these tests).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from microlab.system import HandlerFailureWarning
 from microlab.viz.data import flights
 
 ROOT = Path(__file__).resolve().parent.parent
-BEFORE = "e406c6b"
+BEFORE = "77ae474"
 
 
 def _before(path: str, package: str):
