@@ -45,26 +45,13 @@ def deliveries(trace: Trace, correlation=None) -> list[Delivery]:
         if kind == DELIVER:
             d = Delivery(msg, service, time)
             out.append(d)
-            key = (service, msg.id)
-            queue = waiting.get(key)
-            if queue is None:
-                waiting[key] = d
-            elif queue.__class__ is list:
-                queue.append(d)
-            else:
-                waiting[key] = [queue, d]
+            _put(waiting, (service, msg.id), d)
         elif kind == START:
             key = (service, msg.id)
             d = _take(waiting, key)
             if d is not None:
                 d.started = time
-                busy = working.get(key)
-                if busy is None:
-                    working[key] = d
-                elif busy.__class__ is list:
-                    busy.append(d)
-                else:
-                    working[key] = [busy, d]
+                _put(working, key, d)
         elif kind == END or kind == FAIL or kind == LOST:
             key = (service, msg.id)
             d = _take(working, key)
@@ -80,6 +67,17 @@ def deliveries(trace: Trace, correlation=None) -> list[Delivery]:
                 if detail:
                     d.note = detail.get("error") or detail.get("reason")
     return out
+
+
+def _put(queues: dict, key, d) -> None:
+    """Queue ``d`` under ``key``: alone, or (a duplicated message) after the ones there."""
+    queue = queues.get(key)
+    if queue is None:
+        queues[key] = d
+    elif queue.__class__ is list:
+        queue.append(d)
+    else:
+        queues[key] = [queue, d]
 
 
 def _take(queues: dict, key):
