@@ -73,8 +73,20 @@ def test_bad_arguments_are_refused_by_name():
         upgrade_workflow("never")
     with pytest.raises(KnobError, match="keep gap <= at"):
         upgrade_workflow("worker-first", at=0.2, gap=0.5)
-    with pytest.raises(KnobError, match="at must be a time"):
+    with pytest.raises(KnobError, match="at must be a finite time"):
         change_event(at=-1)
+
+
+def test_an_endless_or_undefined_time_is_refused_before_the_run():
+    # A deploy at t=inf (or NaN) would never happen: the run went on until the
+    # event-storm guard stopped it with a message about handlers, not about `at`.
+    for value in (float("inf"), float("nan")):
+        with pytest.raises(KnobError, match="at must be a finite time"):
+            upgrade_workflow(at=value)
+        with pytest.raises(KnobError, match="gap must be a finite time"):
+            rename_task(gap=value)
+        with pytest.raises(KnobError, match="at must be a finite time"):
+            change_event(at=value)
 
 
 def test_the_run_is_the_same_for_the_same_seed():
@@ -142,7 +154,7 @@ def test_the_rename_table_has_a_row_per_deploy_and_poll_timeout():
         ev = rename_task(r["deploy"], poll_timeout_seconds=r["poll_timeout_seconds"], gap=1.0)
         assert r["completed"] == ev.result.checks.counts()["completed"]
         assert r["p50"] == ev.latency_by_version()[2]["p50"]
-    with pytest.raises(KnobError, match="poll_timeout_seconds must be a time"):
+    with pytest.raises(KnobError, match="poll_timeout_seconds must be a finite time"):
         rename_task(poll_timeout_seconds=-1)
     with pytest.raises(KnobError, match="keep gap <= at"):
         rename_task("worker-first", at=0.2, gap=0.5)

@@ -45,6 +45,7 @@ then dead-letters.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -371,8 +372,11 @@ def _run(system) -> list[str]:
 
 
 def _seconds(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise KnobError(f"{name} must be a time in seconds, >= 0, got {value!r}")
+    # NaN and infinity are refused here: a deploy at t=inf never happens, and a run
+    # would only stop at the event-storm guard with a message about handlers.
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or value < 0):
+        raise KnobError(f"{name} must be a finite time in seconds, >= 0, got {value!r}")
     return float(value)
 
 
