@@ -75,6 +75,31 @@ def api_shadowing(cls, names) -> list[str]:
     return found
 
 
+def instance_shadowing(service) -> list[str]:
+    """The attributes set on ``service`` itself that hide the Service API (see :data:`SERVICE_API`).
+
+    Read through ``getattr`` and never through ``vars(service)``: reading an instance's
+    ``__dict__`` makes CPython 3.11 turn its inline attribute values into a real dict, and
+    every attribute access on that service is then slower for the rest of the run (13-20%
+    on the kernel benchmark). An attribute the instance set shows up as a value other than
+    the class's own method bound to it.
+    """
+    cls = type(service)
+    found = []
+    for name in SERVICE_API + ("send", "handle", "on"):
+        declared = getattr(cls, name, None)
+        if isinstance(declared, property):
+            continue  # a data descriptor: an instance attribute cannot hide it
+        seen = getattr(service, name, None)
+        if getattr(seen, "__func__", None) is declared and getattr(seen, "__self__", None) is service:
+            continue  # the class's method, bound to this service
+        if seen is declared and not callable(declared):
+            continue  # a plain class attribute, untouched
+        if name in SERVICE_API or not callable(seen):
+            found.append(name)
+    return found
+
+
 def _shadowing_message(owner: str, names: list[str]) -> str:
     listed = ", ".join(f"{n!r}" for n in names)
     return (f"{owner} defines {listed}, which {'is' if len(names) == 1 else 'are'} part of the Service API "
@@ -134,14 +159,18 @@ class Service:
     #: Default work time per message: None (instant), seconds, or a Distribution.
     work_time = None
     # True unless the service replaces Service's ``_receive`` (then the network always
-    # calls it) or ``handle`` (then every message goes through it); System.add checks
-    # and writes False on the instance when needed. Class attributes on purpose: the
-    # usual service then never gets an instance attribute after __init__.
+    # calls it) or ``handle`` (then every message goes through it). Decided per class in
+    # __init_subclass__, and by System.add only for an instance that assigned its own.
+    # Class attributes on purpose: an instance attribute more would take a worker past
+    # the 30 names CPython 3.11 shares between instances' inline attributes, and each
+    # worker would then keep its attributes in a slower real dict.
     _plain_receive = True
     _plain_handle = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        cls._plain_receive = cls._receive is Service._receive
+        cls._plain_handle = cls.handle is Service.handle
         shadowed = api_shadowing(cls, list(vars(cls)))
         if shadowed:
             raise ServiceDefinitionError(_shadowing_message(f"class {cls.__name__}", shadowed))

@@ -20,7 +20,7 @@ from .errors import EventStorm, MicrolabError, UnknownServiceError
 from .kernel import DEFAULT_MAX_EVENTS, EventLimitExceeded, Simulation
 from .messages import COMMAND, Message
 from .network import Network
-from .services import SERVICE_API, Client, Service, ServiceDefinitionError, _shadowing_message
+from .services import Client, Service, ServiceDefinitionError, _shadowing_message, instance_shadowing
 from .trace import FAIL, SEND, Trace
 
 
@@ -96,8 +96,7 @@ class System:
                 raise MicrolabError(f"a service called {service.name!r} is already in this system")
             if service.system is not None:
                 raise MicrolabError(f"service {service.name!r} already belongs to another system")
-            shadowed = [n for n, v in vars(service).items()
-                        if n in SERVICE_API or (n in ("send", "handle", "on") and not callable(v))]
+            shadowed = instance_shadowing(service)
             if shadowed:
                 raise ServiceDefinitionError(_shadowing_message(f"service {service.name!r} (an instance attribute "
                                                                 f"set in __init__?)", shadowed))
@@ -268,14 +267,17 @@ def _honour_overrides(service: Service) -> None:
     """Make the hot path call ``handle`` and ``_receive`` if the service replaced them.
 
     For a service that keeps Service's own, the network skips ``_receive`` and
-    ``Service._handle`` skips ``handle`` (see ``Service._plain_receive``). Decided here,
-    once per service, for overrides made in a subclass or assigned to the instance.
+    ``Service._handle`` skips ``handle`` (see ``Service._plain_receive``). A subclass's
+    overrides are decided once per class; this decides, once per service, for overrides
+    assigned to the instance.
     (``reply`` and ``emit`` always call ``send``, so an override of it sees them.)
     """
-    # Compared through the bound methods rather than vars(service): reading an
-    # instance's __dict__ makes CPython 3.11 store its attributes in a real dict, and
-    # every attribute access on that service is then slower (measured 10-15% per run).
-    if getattr(service._receive, "__func__", None) is not Service._receive:
+    # A subclass's override is already in its class's flags (Service.__init_subclass__);
+    # this finds one assigned to the instance. Compared through the bound methods rather
+    # than vars(service): reading an instance's __dict__ makes CPython 3.11 store its
+    # attributes in a real dict, and every attribute access on that service is then slower.
+    cls = type(service)
+    if getattr(service._receive, "__func__", None) is not cls._receive:
         service._plain_receive = False
-    if getattr(service.handle, "__func__", None) is not Service.handle:
+    if getattr(service.handle, "__func__", None) is not cls.handle:
         service._plain_handle = False

@@ -395,7 +395,11 @@ def warn_about_wiring(system) -> None:
     and each subscription that nothing publishes (with ``describe()``'s did-you-mean)."""
     from .description import UNCONSUMED, UNPUBLISHED, describe  # description imports this module
 
-    said = system.__dict__.setdefault("_wiring_said", set())
+    # getattr rather than system.__dict__: reading __dict__ would make CPython keep the
+    # system's attributes in a real dict, slower to read for the rest of its runs.
+    said = getattr(system, "_wiring_said", None)
+    if said is None:
+        said = system._wiring_said = set()
     for warning in describe(system).warnings:
         key = (warning.kind, warning.event)
         if key in said or warning.kind not in (UNCONSUMED, UNPUBLISHED):

@@ -148,6 +148,15 @@ class Orchestrator(Service):
 
     service_name = "orchestrator"
 
+    # Defaults on the class, read with plain attribute access: reading self.__dict__ (as
+    # this once did) makes CPython 3.11 keep the orchestrator's attributes in a real dict,
+    # and every access to them on the hot path is then slower.
+    _standby_node = None
+    #: (log length, State replayed from the durable log) while the active node is down.
+    _replayed = None
+    #: Workflow names already warned about for missing inputs (one warning each).
+    _warned_inputs = None
+
     def __new__(cls, *args, servers: int = 1, **kw):
         # Orchestrator(servers=N) is a cluster: its first node, which builds the others
         # and the store (see :mod:`.cluster`). One server is the plain orchestrator.
@@ -239,7 +248,7 @@ class Orchestrator(Service):
         if value is not None:
             self.decider.context.random = value.sim.random
             self.decider.context.tracing = value.trace.enabled
-        node = self.__dict__.get("_standby_node")
+        node = self._standby_node
         if value is not None and node is not None and node.system is None:
             value.add(node)  # adding the primary adds its standby
 
@@ -453,10 +462,10 @@ class Orchestrator(Service):
         node = self._active_node()
         if node.up:
             return node.state
-        cached = self.__dict__.get("_replayed")
+        cached = self._replayed
         if cached is None or cached[0] != len(self.log.records):
             cached = (len(self.log.records), State.replay(self.log.records))
-            self.__dict__["_replayed"] = cached
+            self._replayed = cached
         return cached[1]
 
     @property
@@ -534,7 +543,9 @@ class Orchestrator(Service):
             return  # the decider reports the unknown workflow
         given = {**(plan.input_template or {}), **(payload.get("input") or {})}
         missing = missing_inputs(plan.definition.input_parameters, given)
-        warned = self.__dict__.setdefault("_warned_inputs", set())
+        warned = self._warned_inputs
+        if warned is None:
+            warned = self._warned_inputs = set()
         if missing and plan.name not in warned:
             warned.add(plan.name)
             warnings.warn(MissingInputWarning(missing_input_message(plan.name, missing, given)), stacklevel=2)
