@@ -83,7 +83,7 @@ def test_alternate_runs_round_robin_and_keeps_every_sample():
 
 
 def test_kernel_section_checks_and_reports_every_runner():
-    runs, ratios = bench_kernel.run(Options.smoke(repeats=1))
+    runs, ratios, targets = bench_kernel.run(Options.smoke(repeats=1))
     assert len(runs.rows) == 2 * len(bench_kernel.contenders("orchestration", TINY))
     by_pattern = {}
     for model, runner, messages, *_, completed, clock in runs.rows:
@@ -94,6 +94,11 @@ def test_kernel_section_checks_and_reports_every_runner():
     assert (orch_messages, orch_orders, chor_messages, chor_orders) == (300, 50, 150, 50)
     assert [row[0] for row in ratios.rows] == ["orchestration", "choreography"]
     assert all(row[1].endswith("x") for row in ratios.rows)
+    # Each of issue 19's targets is printed per pattern, judged from its measured ratio.
+    assert [(row[0], row[1]) for row in targets.rows] == [
+        (pattern, what) for pattern in ("orchestration", "choreography") for what, *_ in bench_kernel.TARGETS]
+    for _, _, least, measured, met in targets.rows:
+        assert met == ("yes" if float(measured[:-1]) >= float(least[:-1]) else "no")
 
 
 def test_scale_section_measures_time_memory_and_bytes_per_record():
@@ -106,6 +111,9 @@ def test_scale_section_measures_time_memory_and_bytes_per_record():
     per_record = dict((row[0], row[2]) for row in memory.rows)
     assert per_record["of which record tuples"] == sys.getsizeof((0.0, "", "", None, None))
     assert per_record["retained by the finished run"] > per_record["of which record tuples"]
+    [target] = [n for n in memory.notes if n.startswith("Target (issue 19)")]
+    verdict = "met" if per_record["retained by the finished run"] <= bench_scale.RECORD_TARGET_BYTES else "not met"
+    assert target.endswith(f": {verdict}.")
 
 
 def test_memory_accounting_counts_a_shared_message_once():
