@@ -42,6 +42,8 @@ def test_an_unanswered_exercise_gets_no_verdict_and_no_hint(monkeypatch):
     assert not fb.passed and not fb.attempted
     assert fb.message == YOUR_TURN
     assert "Your turn" in fb._repr_html_() and "Not yet" not in fb._repr_html_()
+    # The mark says "Your turn" once; the message goes on from it.
+    assert fb._repr_html_().count("Your turn") == 1 and str(fb).count("Your turn") == 1
 
 
 def test_a_hint_nudges_first_and_reveals_after_repeated_tries():

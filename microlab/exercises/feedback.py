@@ -28,8 +28,9 @@ RESULTS: dict[str, "Feedback"] = {}
 #: Set in the environment of a grading run (the course's ``nbgrader_config.py`` sets it):
 #: then :func:`graded` fails an exercise whose check did not pass.
 GRADING_ENV = "MICROLAB_GRADING"
-#: What an exercise that has not been answered yet says (no verdict, no answer).
-YOUR_TURN = "Your turn: put your answer in place of the None (or ...), then run this cell again."
+#: What an exercise that has not been answered yet says (no verdict, no answer), after the
+#: mark "Your turn" (so the words are not said twice).
+YOUR_TURN = "Put your answer in place of the None (or ...), then run this cell again."
 
 
 class Hint(Exception):
