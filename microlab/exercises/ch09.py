@@ -103,7 +103,8 @@ def check_knobs(knobs) -> str:
         util = result.utilization().get("orchestrator", math.nan)
         raise Hint(f"every order completed, but p95 latency is {p95:.2f} s, above {REQUIREMENT['p95']} s. "
                    f"The orders that arrive during the failover wait for it, and the rest queue at the "
-                   f"orchestrator (busy {util:.0%} of the whole run). Shorten the failover or "
+                   f"orchestrator: it is busy {util:.0%} averaged over the whole run, so the queue is the burst "
+                   f"right after the takeover. Shorten the failover or "
                    "give the orchestrator more workers.")
     return (f"all {n} orders completed through the crash, p95 {p95:.2f} s. Orchestration's costs "
             "(a central bottleneck, a single point of failure) are real but can be bought down.")
