@@ -173,12 +173,7 @@ def upgrade_workflow(deploy: str = "worker-first", *, at: float = 1.5, gap: floa
     scenario knobs.
     """
     from . import build   # late import: the package imports this module
-    if deploy not in WORKFLOW_DEPLOYS:
-        raise KnobError(f"deploy must be one of {', '.join(map(repr, WORKFLOW_DEPLOYS))}, got {deploy!r}")
-    at, gap = _seconds(at, "at"), _seconds(gap, "gap")
-    worker_at = at - gap if deploy == "worker-first" else at + gap
-    if worker_at < 0:
-        raise KnobError(f"the fraud worker would be deployed at t={worker_at:g} s: keep gap <= at")
+    at, worker_at = _deploy_times(deploy, at, gap, "the fraud worker")
     system, correlations, arrivals, k = build(ORDER, "orchestration", orders=orders,
                                               arrival_rate=arrival_rate, seed=seed, **knobs)
     system.add(step_worker(FRAUD_CHECK, k))
@@ -187,10 +182,8 @@ def upgrade_workflow(deploy: str = "worker-first", *, at: float = 1.5, gap: floa
     orchestrator = system["orchestrator"]
     version_2 = workflow_for(apply_change(ORDER, "fraud_check"), k, version=2)
     system.sim.schedule_at(at, lambda _: orchestrator.register(version_2))
-    said = _run(system)
-    result = RunResult(ORDER, "orchestration", k, system, correlations, arrivals)
-    return Evolution(result, "a fraud check in workflow version 2", deploy,
-                     {"fraud worker": worker_at, "workflow v2": at}, said)
+    return _evolution(system, correlations, arrivals, k, "a fraud check in workflow version 2", deploy,
+                      {"fraud worker": worker_at, "workflow v2": at})
 
 
 def rename_task(deploy: str = "worker-first", *, at: float = 1.5, gap: float = 0.5,
@@ -208,13 +201,8 @@ def rename_task(deploy: str = "worker-first", *, at: float = 1.5, gap: float = 0
     ``timeoutPolicy``) and the saga compensates. Other keywords are scenario knobs.
     """
     from . import build
-    if deploy not in WORKFLOW_DEPLOYS:
-        raise KnobError(f"deploy must be one of {', '.join(map(repr, WORKFLOW_DEPLOYS))}, got {deploy!r}")
-    at, gap = _seconds(at, "at"), _seconds(gap, "gap")
+    at, worker_at = _deploy_times(deploy, at, gap, "payment's new version")
     poll_timeout_seconds = _seconds(poll_timeout_seconds, "poll_timeout_seconds")
-    worker_at = at - gap if deploy == "worker-first" else at + gap
-    if worker_at < 0:
-        raise KnobError(f"payment's new version would be deployed at t={worker_at:g} s: keep gap <= at")
     system, correlations, arrivals, k = build(ORDER, "orchestration", orders=orders,
                                               arrival_rate=arrival_rate, seed=seed, **knobs)
     orchestrator, payment = system["orchestrator"], system[TASK_WORKER]
@@ -225,10 +213,8 @@ def rename_task(deploy: str = "worker-first", *, at: float = 1.5, gap: float = 0
     # The new version does the same work (and records the same business effect) under the new name.
     system.sim.schedule_at(worker_at, lambda _: payment.task(RENAMED_TASK, payment.task_methods[TASK]))
     system.sim.schedule_at(at, lambda _: orchestrator.register(version_2))
-    said = _run(system)
-    result = RunResult(ORDER, "orchestration", k, system, correlations, arrivals)
-    return Evolution(result, f"{TASK} renamed {RENAMED_TASK} in workflow version 2", deploy,
-                     {"payment v2": worker_at, "workflow v2": at}, said)
+    return _evolution(system, correlations, arrivals, k, f"{TASK} renamed {RENAMED_TASK} in workflow version 2",
+                      deploy, {"payment v2": worker_at, "workflow v2": at})
 
 
 def rename_table(deploys=WORKFLOW_DEPLOYS, poll_timeouts=(0.0,), **kw) -> list[dict]:
@@ -355,6 +341,25 @@ def _needing_field(reaction):
         return reaction.fn(event, ctx) if reaction.takes_ctx else reaction.fn(event)
     new_version.__name__ = f"{getattr(reaction.fn, '__name__', 'reaction')}_v2"
     return new_version
+
+
+def _deploy_times(deploy: str, at, gap, what: str) -> tuple[float, float]:
+    """(when version 2 is registered, when ``what`` is deployed): ``gap`` seconds before it
+    for ``"worker-first"``, after it for ``"workflow-first"``; bad values refused by name."""
+    if deploy not in WORKFLOW_DEPLOYS:
+        raise KnobError(f"deploy must be one of {', '.join(map(repr, WORKFLOW_DEPLOYS))}, got {deploy!r}")
+    at, gap = _seconds(at, "at"), _seconds(gap, "gap")
+    worker_at = at - gap if deploy == "worker-first" else at + gap
+    if worker_at < 0:
+        raise KnobError(f"{what} would be deployed at t={worker_at:g} s: keep gap <= at")
+    return at, worker_at
+
+
+def _evolution(system, correlations, arrivals, knobs, change: str, deploy: str, deployed: dict) -> Evolution:
+    """Run the orchestrated order saga built for a workflow change, and read it as an Evolution."""
+    said = _run(system)
+    result = RunResult(ORDER, "orchestration", knobs, system, correlations, arrivals)
+    return Evolution(result, change, deploy, deployed, said)
 
 
 def _run(system) -> list[str]:
