@@ -72,14 +72,18 @@ class Node:
 
 @dataclass
 class CausationGraph:
-    """Messages (nodes, by id) and cause -> effect edges, plus lost events and dead letters."""
+    """Messages (nodes, by id) and cause -> effect edges, plus lost events and dead letters.
 
-    nodes: dict = field(default_factory=dict)
-    edges: list = field(default_factory=list)
+    Built whole from a trace by :func:`causation_graph` (no part has a default: a graph
+    with nodes but no edges would be a wrong answer, not an empty one).
+    """
+
+    nodes: dict
+    edges: list
     #: One dict per ``event_lost`` record: service, type, correlation, time, cause.
-    lost: list = field(default_factory=list)
+    lost: list
     #: One dict per ``dead_letter`` record: event, type, subscriber, receives, time.
-    dead_letters: list = field(default_factory=list)
+    dead_letters: list
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -168,8 +172,10 @@ def causation_graph(trace, correlation=None, *, protocol: bool = False,
     for r in records:
         if r[1] == PUBLISH or r[1] == SUBSCRIBE:
             broker_names.add(r[2])
-    graph = CausationGraph()
-    nodes = graph.nodes
+    nodes: dict = {}
+    edges: list = []
+    lost: list = []
+    dead_letters: list = []
     for time, kind, service, msg, detail in transaction_records(records, correlation):
         if kind == SEND:
             node = nodes.get(msg.id)
@@ -183,7 +189,7 @@ def causation_graph(trace, correlation=None, *, protocol: bool = False,
                                  msg.source, msg.destination, msg.topic, msg.correlation,
                                  msg.causation, time)
             if msg.causation in nodes:
-                graph.edges.append((msg.causation, msg.id))
+                edges.append((msg.causation, msg.id))
             continue
         node = nodes.get(msg.id) if msg is not None else None
         if kind in _OUTCOMES:
@@ -200,15 +206,15 @@ def causation_graph(trace, correlation=None, *, protocol: bool = False,
         elif kind == EVENT_LOST:
             if node is not None:
                 node.lost_events.append(detail["type"])
-            graph.lost.append({"service": service, "type": detail["type"], "correlation": detail.get("correlation"),
-                               "time": time, "cause": msg.id if msg is not None else None})
+            lost.append({"service": service, "type": detail["type"], "correlation": detail.get("correlation"),
+                         "time": time, "cause": msg.id if msg is not None else None})
         elif kind == DEAD_LETTER:
             if node is not None:
                 node.dead_lettered.append(detail["subscriber"])
-            graph.dead_letters.append({"event": msg.id, "type": msg.type, "subscriber": detail["subscriber"],
-                                       "receives": detail["receives"], "correlation": msg.correlation,
-                                       "time": time})
-    return graph
+            dead_letters.append({"event": msg.id, "type": msg.type, "subscriber": detail["subscriber"],
+                                 "receives": detail["receives"], "correlation": msg.correlation,
+                                 "time": time})
+    return CausationGraph(nodes, edges, lost, dead_letters)
 
 
 def _role(msg, brokers: set, is_protocol: bool) -> str:

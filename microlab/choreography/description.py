@@ -61,12 +61,21 @@ class ServiceDescription:
 
 @dataclass
 class SystemDescription:
-    """Services (sorted by name), event types with their publishers and consumers, warnings."""
+    """Services (sorted by name), event types with their publishers and consumers, warnings.
 
-    services: dict = field(default_factory=dict)
-    events: dict = field(default_factory=dict)
-    brokers: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
+    Built whole by :func:`describe`. The event types are not stored: they are what the
+    services publish and subscribe to (:attr:`events`), so the two cannot disagree.
+    """
+
+    services: dict
+    brokers: list
+    warnings: list
+
+    @property
+    def events(self) -> dict:
+        """``{event type: {"publishers": [...], "consumers": [...]}}``, event types sorted by
+        name, each list in the order of the (sorted) services."""
+        return _events(self.services)
 
     @property
     def ok(self) -> bool:
@@ -132,7 +141,7 @@ def describe(system_or_services) -> SystemDescription:
         for topic, subs in broker.topics.items():
             for sub in subs:
                 subscribed.setdefault(sub.service, {})[topic] = None
-    out = SystemDescription(brokers=sorted(b.name for b in brokers))
+    described: dict = {}
     plain = []
     for s in sorted(services, key=lambda s: s.name):
         if isinstance(s, Broker) or (isinstance(s, Client) and s.name not in subscribed):
@@ -140,36 +149,40 @@ def describe(system_or_services) -> SystemDescription:
         if isinstance(s, Participant):
             subs = dict.fromkeys(s.subscribes)
             subs.update(subscribed.get(s.name, {}))
-            out.services[s.name] = ServiceDescription(
+            described[s.name] = ServiceDescription(
                 s.name, sorted(s.publishes), sorted(subs), sorted(s.commands),
                 [r.describe() for r in s.reactions.values()], s.outbox, s.idempotent)
         elif callable(getattr(s, "published_topics", None)):
             # A service that declares what it publishes without being a participant (an
             # orchestrator whose workflows hold EVENT tasks); what it consumes is its subscriptions.
-            out.services[s.name] = ServiceDescription(s.name, publishes=list(s.published_topics()),
-                                                      subscribes=sorted(subscribed.get(s.name, {})))
+            described[s.name] = ServiceDescription(s.name, publishes=list(s.published_topics()),
+                                                   subscribes=sorted(subscribed.get(s.name, {})))
         elif s.name in subscribed:
-            out.services[s.name] = ServiceDescription(s.name, subscribes=sorted(subscribed[s.name]),
-                                                      declared=False)
+            described[s.name] = ServiceDescription(s.name, subscribes=sorted(subscribed[s.name]),
+                                                   declared=False)
             plain.append(s.name)
         else:
             plain.append(s.name)
+    return SystemDescription(described, sorted(b.name for b in brokers),
+                             _warnings(_events(described), plain, services))
+
+
+def _events(described: dict) -> dict:
+    # Who publishes and who consumes each event type, from the services' own lists.
     events: dict[str, dict] = {}
-    for s in out.services.values():
+    for s in described.values():
         for e in s.publishes:
             events.setdefault(e, {"publishers": [], "consumers": []})["publishers"].append(s.name)
         for e in s.subscribes:
             events.setdefault(e, {"publishers": [], "consumers": []})["consumers"].append(s.name)
-    out.events = {e: events[e] for e in sorted(events)}
-    out.warnings = _warnings(out, plain, services)
-    return out
+    return {e: events[e] for e in sorted(events)}
 
 
-def _warnings(out: SystemDescription, plain: list, services: list) -> list:
+def _warnings(events: dict, plain: list, services: list) -> list:
     warnings = []
-    published = [e for e, v in out.events.items() if v["publishers"]]
-    consumed = [e for e, v in out.events.items() if v["consumers"]]
-    for event, v in out.events.items():
+    published = [e for e, v in events.items() if v["publishers"]]
+    consumed = [e for e, v in events.items() if v["consumers"]]
+    for event, v in events.items():
         if v["publishers"] and not v["consumers"]:
             hint = closest(event, [e for e in consumed if e not in published])
             text = (f"{event} is published by {', '.join(v['publishers'])} but no service subscribes to "
