@@ -11,7 +11,9 @@ each analysis is timed ``repeats`` times (median of wall-clock and of CPU time):
 - **checks**: ``RunResult.checks``, what every notebook prints (``check_saga`` on every
   transaction with the flow's ``SagaSpec``, plus ``system.conservation()``);
 - **metrics**: ``RunResult.metrics``, the headline figures, with the checks already
-  computed (they are timed on their own above);
+  computed (they are timed on their own above), and with them the records grouped by
+  transaction that the checks and the spans share (``RunResult.metrics`` asks the checks
+  first, so it never groups them itself);
 - **sequence data**: :func:`microlab.viz.data.flights` on the whole run, the pure data
   under :func:`microlab.viz.sequence.sequence_diagram` (every copy of every message, its
   outcome and colour category), without the plotly drawing.
@@ -63,6 +65,7 @@ def analyses(result) -> dict:
     from microlab.viz.data import flights
 
     report = result.checks
+    grouped = result._grouped
 
     def checks():
         return _fresh(result).checks
@@ -70,6 +73,9 @@ def analyses(result) -> dict:
     def metrics():
         fresh = _fresh(result)
         fresh.__dict__["checks"] = report   # time the metrics alone
+        # ... with all the checks computed: also the records grouped by transaction, which
+        # a RunResult's checks and spans share (RunResult.metrics asks the checks first).
+        fresh.__dict__["_grouped"] = grouped
         return fresh.metrics
 
     def sequence_data():

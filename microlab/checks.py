@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from .analysis.transactions import by_transaction
 from .gcpause import gc_paused
 from .trace import CRASH, DELIVER, DROP, EFFECT, END, FAIL, LOST, RESTART, SEND, Record, Trace
 
@@ -128,36 +129,31 @@ class CheckReport:
 
 
 @gc_paused
-def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=None) -> CheckReport:
+def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=None, *,
+               groups: dict | None = None, loose: list | None = None) -> CheckReport:
     """Judge every transaction in ``trace`` against ``spec``.
 
     ``correlations`` lists the transactions to judge (default: every correlation that
     has at least one record); ``conservation`` is a report from
-    ``system.conservation()`` to include in the verdict.
+    ``system.conservation()`` to include in the verdict. ``groups`` and ``loose``: the
+    trace's ``by_transaction(trace, loose)`` (:func:`microlab.analysis.by_transaction`)
+    and its records of no transaction, when the caller has grouped them already.
     """
-    # One pass groups the raw records by transaction (the correlation of a record is
-    # written out: trace.record_correlation); a transaction's records become Records
-    # only when a verdict needs them (its effects; all of them if it is stuck).
-    by_corr: dict = {}
+    # One pass groups the raw records by transaction (analysis.by_transaction); a
+    # transaction's records become Records only when a verdict needs them (its effects;
+    # all of them if it is stuck). The crashes and restarts, records of no message and no
+    # transaction, tell which services are still down at the end of the run.
+    if groups is None:
+        loose = []
+        groups = by_transaction(trace, loose)
+    by_corr = groups
     down: dict = {}  # service -> when it crashed, for those still down at the end of the run
-    for rec in trace.records:
-        msg = rec[3]
-        if msg is not None:
-            corr = msg.correlation
-        else:
-            kind = rec[1]
-            if kind == CRASH:
-                down[rec[2]] = rec[0]
-            elif kind == RESTART:
-                down.pop(rec[2], None)
-            detail = rec[4]
-            corr = detail.get("correlation") if detail else None
-        if corr is not None:
-            group = by_corr.get(corr)
-            if group is None:
-                by_corr[corr] = [rec]
-            else:
-                group.append(rec)
+    for rec in loose or ():
+        kind = rec[1]
+        if kind == CRASH:
+            down[rec[2]] = rec[0]
+        elif kind == RESTART:
+            down.pop(rec[2], None)
     wanted = list(by_corr) if correlations is None else list(correlations)
     outcomes: dict = {}
     violations: list[Violation] = []

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .analysis.handlings import deliveries
+from .analysis.transactions import by_transaction
 from .gcpause import gc_paused
 from .trace import EFFECT, SEND, Trace
 
@@ -34,34 +35,26 @@ class Span:
 
 
 @gc_paused
-def spans(trace: Trace, conclusions: dict | None = None) -> dict:
+def spans(trace: Trace, conclusions: dict | None = None, *, groups: dict | None = None) -> dict:
     """Start, end and conclusion of every transaction, by correlation id, in order of start.
 
     ``conclusions`` maps effect names to outcomes (default ``{"complete": "completed",
-    "reject": "rejected"}``).
+    "reject": "rejected"}``). ``groups``: the trace's records by transaction
+    (:func:`microlab.analysis.by_transaction`), when the caller has them already (a
+    :class:`~microlab.scenarios.RunResult` groups them once for its checks and its spans).
     """
     conclusions = conclusions or {"complete": "completed", "reject": "rejected"}
-    first: dict = {}
-    end: dict = {}
-    outcome: dict = {}
-    for rec in trace.records:
-        # The record's correlation, written out (see trace.record_correlation).
-        msg = rec[3]
-        if msg is not None:
-            corr = msg.correlation
-        else:
-            detail = rec[4]
-            corr = detail.get("correlation") if detail else None
-        if corr is None:
-            continue
-        if corr not in first:
-            first[corr] = rec[0]
-        if rec[1] == EFFECT and corr not in end:
-            name = rec[4].get("effect")
-            if name in conclusions:
-                end[corr] = rec[0]
-                outcome[corr] = conclusions[name]
-    return {c: Span(c, t, end.get(c), outcome.get(c)) for c, t in first.items()}
+    out: dict = {}
+    for corr, group in (by_transaction(trace) if groups is None else groups).items():
+        end = outcome = None
+        for rec in group:
+            if rec[1] == EFFECT:
+                name = rec[4].get("effect")
+                if name in conclusions:
+                    end, outcome = rec[0], conclusions[name]
+                    break
+        out[corr] = Span(corr, group[0][0], end, outcome)
+    return out
 
 
 def percentiles(values, ps=(50, 90, 95, 99)) -> dict:

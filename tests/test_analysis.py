@@ -112,3 +112,14 @@ def test_a_trace_that_recorded_nothing_is_refused_with_the_fix():
         analysis.down_spans(system)
     with pytest.raises(TypeError, match="Trace or System"):
         analysis.as_trace(42)
+
+
+def test_by_transaction_is_each_transactions_records_and_sets_the_crashes_apart():
+    system = slow_run(crash_at=0.5, duration=2.0)
+    loose: list = []
+    groups = analysis.by_transaction(system, loose)
+    assert list(groups) == ["job-0", "job-1", "job-2"]
+    for corr, records in groups.items():
+        assert records == analysis.transaction_records(system, corr)
+    assert [r[1] for r in loose] == ["crash", "restart"]
+    assert analysis.by_transaction(system.trace) == groups

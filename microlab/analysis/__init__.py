@@ -8,7 +8,7 @@ or imports plotting, so checks, exercises and tests can use them too.
 - :mod:`.lanes`: the services of a run, the role each engine declares for them, the
   order every figure draws them in;
 - :mod:`.transactions`: the records of one business transaction (the execution view and
-  the causation graph read them);
+  the causation graph read them), or of every transaction at once (the checks, the spans);
 - :mod:`.handlings`: every delivered copy of a message matched with its handling;
 - :mod:`.downtime`: when each service was down;
 - :mod:`.queues`: mailbox lengths and busy workers over time;
@@ -22,10 +22,10 @@ from .instants import RunStates, ServiceState, Wire, wires
 from .queues import QueueSeries, queue_series, time_average
 from .lanes import FIGURE_ROLES, lane_order, roles, services_in
 from .source import as_trace, check_correlation, live_services
-from .transactions import raw_records, transaction_records
+from .transactions import by_transaction, raw_records, transaction_records
 
 __all__ = [
-    "as_trace", "live_services", "check_correlation", "raw_records", "transaction_records",
+    "as_trace", "live_services", "check_correlation", "raw_records", "transaction_records", "by_transaction",
     "services_in", "lane_order", "roles", "FIGURE_ROLES",
     "Delivery", "deliveries", "down_spans", "QueueSeries", "queue_series", "time_average",
     "RunStates", "ServiceState", "Wire", "wires",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .. import metrics
+from ..analysis.transactions import by_transaction
 from ..checks import CheckReport, check_saga
 from ..choreography.kinds import ACK_PREFIX, CONFIRM_PREFIX
 from ..flows import BusinessFlow
@@ -62,11 +63,19 @@ class RunResult:
         return self.system.trace
 
     @cached_property
+    def _grouped(self) -> tuple[dict, list]:
+        # The trace's records by transaction, and those of no message and no transaction
+        # (crashes, restarts): one pass that the checks and the spans share.
+        loose: list = []
+        return by_transaction(self.trace, loose), loose
+
+    @cached_property
     def checks(self) -> CheckReport:
         """The consistency checks on every transaction, and message conservation; with the
         knob ``stock``, the isolation check too (:mod:`microlab.isolation`)."""
+        groups, loose = self._grouped
         report = check_saga(self.trace, self.flow.saga_spec(), self.correlations,
-                            conservation=self.system.conservation())
+                            conservation=self.system.conservation(), groups=groups, loose=loose)
         if self.knobs.stock is not None:
             first, then = self.flow.steps[0], self.flow.steps[1] if len(self.flow.steps) > 1 else None
             report.violations.extend(check_isolation(
@@ -82,8 +91,10 @@ class RunResult:
 
     @cached_property
     def spans(self) -> dict:
-        """Start and end of each transaction (see :func:`microlab.metrics.spans`)."""
-        return metrics.spans(self.trace)
+        """Start and end of each transaction (see :func:`microlab.metrics.spans`), kept like
+        the checks; :func:`microlab.metrics.availability` and :func:`~microlab.metrics.recovery_time`
+        read them when given this result."""
+        return metrics.spans(self.trace, groups=self._grouped[0])
 
     @cached_property
     def latencies(self) -> list[float]:
