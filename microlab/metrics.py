@@ -139,31 +139,38 @@ def _ended(delivery) -> float:
     return delivery.ended
 
 
-def availability(trace: Trace, start: float, end: float, within: float, *, spans_of: dict | None = None) -> float:
+def _spans_of(source) -> dict:
+    # A RunResult keeps its spans (computed once, like its checks); a trace has none kept.
+    kept = getattr(source, "spans", None)
+    return kept if isinstance(kept, dict) else spans(source)
+
+
+def availability(source, start: float, end: float, within: float) -> float:
     """Of the transactions that started in ``[start, end)``, the fraction completed within ``within`` s.
 
     This is availability as a customer sees it: "did my order go through in time?".
-    Returns NaN when no transaction started in the window. ``spans_of``: the trace's
-    :func:`spans`, if the caller has them already (a lab's run computes them once).
+    Returns NaN when no transaction started in the window. ``source``: a trace, or a
+    :class:`~microlab.scenarios.RunResult`, whose kept spans are read (a lab asking
+    several figures of one run computes them once).
     """
-    started = [s for s in (spans_of if spans_of is not None else spans(trace)).values() if start <= s.start < end]
+    started = [s for s in _spans_of(source).values() if start <= s.start < end]
     if not started:
         return math.nan
     ok = sum(1 for s in started if s.outcome == "completed" and s.latency <= within)
     return ok / len(started)
 
 
-def recovery_time(trace: Trace, crash_time: float, *, served_after: bool = False,
-                  spans_of: dict | None = None) -> float | None:
+def recovery_time(source, crash_time: float, *, served_after: bool = False) -> float | None:
     """Seconds from ``crash_time`` until the next transaction concluded (None: none did).
 
     With ``served_after``, only transactions that began at or after the crash count (or,
     if none began after it, those still in flight at the crash). An order that was one
     message from done when the component crashed can still conclude a moment later
     without it; counting it would report a recovery of a few milliseconds for a
-    component that never came back. ``spans_of``: the trace's :func:`spans`, if known already.
+    component that never came back. ``source``: a trace or a RunResult, as for
+    :func:`availability`.
     """
-    every = (spans_of if spans_of is not None else spans(trace)).values()
+    every = _spans_of(source).values()
     all_spans = [s for s in every if s.end is not None and s.end > crash_time]
     if served_after:
         if any(s.start >= crash_time for s in every):

@@ -69,3 +69,25 @@ def test_availability_downtime_and_recovery():
     assert [(a, b) for s, a, b, _ in down_spans(system2.trace, until=10) if s == "b"] == [(1.9, 3.9)]
     assert metrics.recovery_time(system2.trace, 1.9) == pytest.approx(4.5 - 1.9)
     assert math.isnan(metrics.availability(system.trace, 50, 60, within=1))
+
+
+def test_a_run_result_keeps_the_spans_that_its_trace_gives_afresh():
+    # RunResult.spans come from the grouping its checks share; availability and
+    # recovery_time read them when given the result: both must equal the trace's own.
+    from microlab import scenarios
+    from microlab.analysis import by_transaction
+
+    from microlab.faults import FaultPlan
+
+    result = scenarios.order_saga("orchestration", orders=30, seed=3, standby=True,
+                                  faults=FaultPlan().crash("orchestrator", at=1.0))
+    fresh = metrics.spans(result.trace)
+    assert result.checks.outcomes    # the checks first, as a notebook prints them: the grouping is shared
+    assert result.spans == fresh and list(result.spans) == list(fresh)
+    assert metrics.spans(result.trace, groups=by_transaction(result.trace)) == fresh
+    for window in ((0, 2), (1, 5), (0, 100)):
+        assert metrics.availability(result, *window, within=1.0) == pytest.approx(
+            metrics.availability(result.trace, *window, within=1.0), nan_ok=True)
+    for served_after in (False, True):
+        assert (metrics.recovery_time(result, 1.0, served_after=served_after)
+                == metrics.recovery_time(result.trace, 1.0, served_after=served_after))

@@ -164,8 +164,8 @@ def outage_numbers(result, at: float, duration: float | None) -> dict:
         "stuck": counts["stuck"],
         "arrived_during_outage": sum(1 for t in result.arrivals.values() if at <= t < end),
         # The run's spans, computed once (each metric would otherwise read the whole trace again).
-        "availability": metrics.availability(result.trace, at, end, within=SLO_SECONDS, spans_of=result.spans),
-        "recovery_time": metrics.recovery_time(result.trace, at, served_after=True, spans_of=result.spans),
+        "availability": metrics.availability(result, at, end, within=SLO_SECONDS),
+        "recovery_time": metrics.recovery_time(result, at, served_after=True),
     }
 
 
