@@ -310,10 +310,7 @@ class Broker(Service):
     def _ack(self, msg: Message) -> None:
         delivery = self._deliveries.get(msg.causation)
         if delivery is None:
-            raise MicrolabError(
-                f"{msg.source} acknowledged message #{msg.causation} with {msg.type!r}, but the broker "
-                f"never delivered a message #{msg.causation}: acknowledge with a reply to the delivery "
-                f"itself (self.reply(delivery, 'Ack:<Type>'))")
+            raise self._unknown_ack(msg)
         sub = delivery.subscription
         if delivery.settled is not None:
             self._record(ACK, msg, subscriber=sub.service, event=delivery.event.id,
@@ -326,6 +323,15 @@ class Broker(Service):
         if trace.enabled:
             trace.record(self.system.sim.now, ACK, self.name, msg, subscriber=sub.service,
                          event=delivery.event.id, attempt=delivery.receives)
+
+    @staticmethod
+    def _unknown_ack(msg: Message) -> MicrolabError:
+        # An ack that answers no delivery of this broker: a consumer acknowledged with a
+        # fresh message instead of a reply to the delivery it got.
+        return MicrolabError(
+            f"{msg.source} acknowledged message #{msg.causation} with {msg.type!r}, but the broker "
+            f"never delivered a message #{msg.causation}: acknowledge with a reply to the delivery "
+            f"itself (self.reply(delivery, 'Ack:<Type>'))")
 
     def _ack_due(self, token) -> None:
         incarnation, delivery = token
