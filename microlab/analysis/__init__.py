@@ -10,12 +10,15 @@ or imports plotting, so checks, exercises and tests can use them too.
 - :mod:`.transactions`: the records of one business transaction (the execution view and
   the causation graph read them), or of every transaction at once (the checks, the spans);
 - :mod:`.handlings`: every delivered copy of a message matched with its handling;
+- :mod:`.copies`: every copy of every message on the wire, its fate and colour category
+  (the sequence diagram's data), as a columnar table;
 - :mod:`.downtime`: when each service was down;
 - :mod:`.queues`: mailbox lengths and busy workers over time;
 - :mod:`.instants`: every service's state and the messages in flight at an instant
   (the time scrubber's model).
 """
 
+from .copies import Flights, flights
 from .downtime import down_spans
 from .handlings import Delivery, deliveries
 from .instants import RunStates, ServiceState, Wire, wires
@@ -27,6 +30,6 @@ from .transactions import by_transaction, raw_records, transaction_records
 __all__ = [
     "as_trace", "live_services", "check_correlation", "raw_records", "transaction_records", "by_transaction",
     "services_in", "lane_order", "roles", "FIGURE_ROLES",
-    "Delivery", "deliveries", "down_spans", "QueueSeries", "queue_series", "time_average",
+    "Delivery", "deliveries", "Flights", "flights", "down_spans", "QueueSeries", "queue_series", "time_average",
     "RunStates", "ServiceState", "Wire", "wires",
 ]

@@ -45,9 +45,7 @@ def without_polls(f: Flights) -> tuple[Flights, int]:
     keep = [i for i, m in enumerate(f.messages) if m.type not in POLL_TYPES]
     if len(keep) == len(f):
         return f, 0
-    out = Flights(*([column[i] for i in keep] for column in (
-        f.messages, f.sent, f.ended, f.target, f.outcome, f.handling, f.category, f.note, f.at_send)))
-    return out, len(f) - len(keep)
+    return f.take(keep), len(f) - len(keep)
 
 
 def poll_marks(trace) -> list[PollMark]:
