@@ -239,13 +239,13 @@ def flights(source, correlation=None, compensation_types=()) -> Flights:
     note = [None] * len(rows)
     for i, text in notes.items():
         note[i] = text
-    sent_at = [False] * len(rows)
+    dropped_at_send = [False] * len(rows)
     for i in at_send:
-        sent_at[i] = True
+        dropped_at_send[i] = True
     return Flights(messages, list(map(attrgetter("sent_at"), messages)), list(map(itemgetter(0), rows)),
                    list(map(attrgetter("destination"), messages)),
                    ["dropped" if c == "dropped" else "delivered" for c in category],
-                   handling, category, note, sent_at)
+                   handling, category, note, dropped_at_send)
 
 
 def _settle(messages, category, comp_ids, duplicated) -> None:
