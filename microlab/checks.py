@@ -130,25 +130,26 @@ class CheckReport:
 
 @gc_paused
 def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=None, *,
-               groups: dict | None = None, loose: list | None = None) -> CheckReport:
+               grouped: tuple | None = None) -> CheckReport:
     """Judge every transaction in ``trace`` against ``spec``.
 
     ``correlations`` lists the transactions to judge (default: every correlation that
     has at least one record); ``conservation`` is a report from
-    ``system.conservation()`` to include in the verdict. ``groups`` and ``loose``: the
-    trace's ``by_transaction(trace, loose)`` (:func:`microlab.analysis.by_transaction`)
+    ``system.conservation()`` to include in the verdict. ``grouped``: ``(groups, loose)``,
+    the trace's ``by_transaction(trace, loose)`` (:func:`microlab.analysis.by_transaction`)
     and its records of no transaction, when the caller has grouped them already.
     """
     # One pass groups the raw records by transaction (analysis.by_transaction); a
     # transaction's records become Records only when a verdict needs them (its effects;
     # all of them if it is stuck). The crashes and restarts, records of no message and no
     # transaction, tell which services are still down at the end of the run.
-    if groups is None:
-        loose = []
-        groups = by_transaction(trace, loose)
-    by_corr = groups
+    if grouped is None:
+        loose: list = []
+        by_corr = by_transaction(trace, loose)
+    else:
+        by_corr, loose = grouped
     down: dict = {}  # service -> when it crashed, for those still down at the end of the run
-    for rec in loose or ():
+    for rec in loose:
         kind = rec[1]
         if kind == CRASH:
             down[rec[2]] = rec[0]

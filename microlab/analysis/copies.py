@@ -180,6 +180,7 @@ def flights(source, correlation=None, compensation_types=()) -> Flights:
             elif mkind == "command":
                 category.append(mkind)
             else:
+                # reports_failure's rule, written out (a call per copy would cost more than it does).
                 named = reports.get(msg.type)
                 if named is None:
                     named = reports[msg.type] = str(msg.type).endswith(FAILURE_SUFFIXES)
