@@ -25,6 +25,8 @@ or pass ``failure_types=`` and ``compensation_types=``.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import plotly.graph_objects as go
 
 from ..choreography.causation import causation_graph
@@ -165,42 +167,20 @@ def causation_figure(trace_or_system, correlation, *, failure_types=None, compen
         if cat in arrows:
             data.append(_arrow_trace(cat, arrows[cat]))
 
-    # Messages, one trace per category.
+    # Messages, one trace per category; then where each chain ended, one per category.
     texts = _labels(drawn, at, t0 * scale, t1 * scale)
-    groups: dict = {}
-    for n in drawn:
-        groups.setdefault(category(n), []).append(n)
-    for cat in CATEGORIES:
-        group = groups.get(cat)
-        if not group:
-            continue
-        colour, symbol, label = CATEGORIES[cat]
-        data.append({
-            "type": "scatter", "mode": "markers+text", "name": label, "legendgroup": cat,
-            "x": [at[n.id][0] for n in group], "y": [at[n.id][1] for n in group],
-            "marker": {"size": MARKER_SIZE, "color": colour, "symbol": symbol,
-                       "line": {"color": style.INK, "width": 1}},
-            "text": [texts[n.id][0] for n in group], "textposition": [texts[n.id][1] for n in group],
-            "textfont": {"size": style.SMALL_SIZE, "color": colour if colour != style.YELLOW else style.INK},
-            "hovertext": [_hover(n, nodes, children, unit) for n in group], "hoverinfo": "text",
-            "cliponaxis": False,
-        })
-    by_end: dict = {}
-    for e in endings:
-        by_end.setdefault(e[0], []).append(e)
-    for cat in ENDINGS:
-        group = by_end.get(cat)
-        if not group:
-            continue
-        colour, symbol, label = CATEGORIES[cat]
-        data.append({
-            "type": "scatter", "mode": "markers", "name": label, "legendgroup": cat,
-            "x": [t * scale for _, _, t, _, _ in group], "y": [row[lane] for _, lane, _, _, _ in group],
-            "marker": {"size": ENDING_SIZE, "color": colour, "symbol": symbol,
-                       "line": {"color": colour, "width": 2}},
-            "hovertext": [h.replace("{time}", style.format_time(t, unit)) for _, _, t, _, h in group],
-            "hoverinfo": "text", "cliponaxis": False,
-        })
+    for cat, group in _by_category(drawn, category, CATEGORIES):
+        colour = CATEGORIES[cat][0]
+        data.append(_markers(
+            cat, [at[n.id] for n in group], [_hover(n, nodes, children, unit) for n in group],
+            MARKER_SIZE, {"color": style.INK, "width": 1}, mode="markers+text",
+            text=[texts[n.id][0] for n in group], textposition=[texts[n.id][1] for n in group],
+            textfont={"size": style.SMALL_SIZE, "color": colour if colour != style.YELLOW else style.INK}))
+    for cat, group in _by_category(endings, itemgetter(0), ENDINGS):
+        data.append(_markers(
+            cat, [(t * scale, row[lane]) for _, lane, t, _, _ in group],
+            [h.replace("{time}", style.format_time(t, unit)) for _, _, t, _, h in group],
+            ENDING_SIZE, {"color": CATEGORIES[cat][0], "width": 2}))
     pad = max((t1 - t0) * scale * 0.06, 1e-9)
     layout = {
         "template": style.TEMPLATE,
@@ -218,6 +198,24 @@ def _types(value, what: str) -> list:
     if isinstance(value, str):
         raise TypeError(f"{what} must be a list of event types, e.g. [{value!r}], not a single string")
     return list(value)
+
+
+def _by_category(items, category_of, order) -> list:
+    """``(category, its items)`` for each category of ``order`` that has any, in that order."""
+    groups: dict = {}
+    for item in items:
+        groups.setdefault(category_of(item), []).append(item)
+    return [(cat, groups[cat]) for cat in order if cat in groups]
+
+
+def _markers(cat: str, points, hover, size: int, outline: dict, mode: str = "markers", **text) -> dict:
+    """One scatter trace of the markers of category ``cat`` at ``points`` (x, y): its
+    colour, symbol and legend entry from :data:`CATEGORIES`; ``text``: label properties."""
+    colour, symbol, label = CATEGORIES[cat]
+    return {"type": "scatter", "mode": mode, "name": label, "legendgroup": cat,
+            "x": [x for x, _ in points], "y": [y for _, y in points],
+            "marker": {"size": size, "color": colour, "symbol": symbol, "line": outline},
+            **text, "hovertext": hover, "hoverinfo": "text", "cliponaxis": False}
 
 
 def _arrow_trace(cat: str, segments) -> dict:
