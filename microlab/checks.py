@@ -167,32 +167,39 @@ def check_saga(trace: Trace, spec: SagaSpec, correlations=None, conservation=Non
 
 def _judge(corr, raw: list[tuple], spec: SagaSpec, down=None) -> tuple[str, list[Violation]]:
     make = Record._make
-    effects = [make(r) for r in raw if r[1] == EFFECT]
-    count = Counter(r.detail["effect"] for r in effects)
+    # The effects are counted straight from the raw records, in a plain dict (a Counter
+    # per transaction cost more than the counting); Records are made only for the
+    # evidence of a violation.
+    applied_times: dict = {}
+    for r in raw:
+        if r[1] == EFFECT:
+            effect = r[4]["effect"]
+            applied_times[effect] = applied_times.get(effect, 0) + 1
+    times = applied_times.get
     found: list[Violation] = []
 
     def show(*names):
-        return [r for r in effects if r.detail["effect"] in names]
+        return [make(r) for r in raw if r[1] == EFFECT and r[4]["effect"] in names]
 
     for step in spec.steps:
-        if count[step.effect] > 1:
+        if times(step.effect, 0) > 1:
             found.append(Violation(
                 "effect applied twice", corr,
-                f"{step.effect!r} at {step.service} was applied {count[step.effect]} times",
+                f"{step.effect!r} at {step.service} was applied {times(step.effect, 0)} times",
                 show(step.effect)))
-        if step.compensation and count[step.compensation] > count[step.effect]:
+        if step.compensation and times(step.compensation, 0) > times(step.effect, 0):
             found.append(Violation(
                 "compensation without effect", corr,
-                f"{step.compensation!r} at {step.service} ran {count[step.compensation]} times "
-                f"for {count[step.effect]} {step.effect!r}", show(step.effect, step.compensation)))
+                f"{step.compensation!r} at {step.service} ran {times(step.compensation, 0)} times "
+                f"for {times(step.effect, 0)} {step.effect!r}", show(step.effect, step.compensation)))
 
     # A step is in place when it was applied more often than it was undone.
     applied = [s for s in spec.steps
-               if count[s.effect] > (count[s.compensation] if s.compensation else 0)]
-    undoable_applied = [s for s in spec.undoable if count[s.effect] > count[s.compensation]]
-    missing = [s for s in spec.steps if count[s.effect] == 0]
-    completed = count[spec.complete] > 0
-    rejected = count[spec.reject] > 0
+               if times(s.effect, 0) > (times(s.compensation, 0) if s.compensation else 0)]
+    undoable_applied = [s for s in spec.undoable if times(s.effect, 0) > times(s.compensation, 0)]
+    missing = [s for s in spec.steps if times(s.effect, 0) == 0]
+    completed = times(spec.complete, 0) > 0
+    rejected = times(spec.reject, 0) > 0
 
     if completed and rejected:
         found.append(Violation("concluded twice", corr, "the transaction was both completed and rejected",
