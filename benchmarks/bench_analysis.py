@@ -20,18 +20,26 @@ each analysis is timed ``repeats`` times (median of wall-clock and of CPU time):
 
 ``python -m benchmarks.bench_analysis --messages 1000000`` runs it alone;
 ``python -m benchmarks --only analysis`` runs it as a section of the report (at
-``--scale-messages``, one million by default).
+``--scale-messages``, one million by default). ``--baseline REF`` times the same
+analyses of git revision REF's ``microlab`` beside the working tree's, in one process,
+alternately (REF, working tree, REF, ...; loaded as :mod:`benchmarks.compare_core`
+loads it): each version simulates its own run, which must be the same run (messages,
+records, final clock), and the table gives both medians and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import math
 import os
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
+from .measure import alternate
 from .table import Table
 
 #: What each analysis must take at most, in seconds (issue 19).
@@ -41,9 +49,10 @@ TARGET_S = 2.0
 MESSAGES_PER_ORDER = 19.3
 
 
-def build(messages: int, seed: int = 1):
-    """Run the course's orchestrated order saga until it has sent at least ``messages``."""
-    from microlab import scenarios
+def build(messages: int, seed: int = 1, package: str = "microlab"):
+    """Run the course's orchestrated order saga until it has sent at least ``messages``
+    (with ``package``: ``microlab``, or a revision's copy loaded under another name)."""
+    scenarios = importlib.import_module(f"{package}.scenarios")
 
     orders = math.ceil(messages / MESSAGES_PER_ORDER)
     start = time.perf_counter()
@@ -54,15 +63,13 @@ def build(messages: int, seed: int = 1):
 
 def _fresh(result):
     """The same run in a new RunResult, so that its cached checks and metrics are recomputed."""
-    from microlab.scenarios import RunResult
-
-    return RunResult(result.flow, result.pattern, result.knobs, result.system,
+    return type(result)(result.flow, result.pattern, result.knobs, result.system,
                      result.correlations, result.arrivals)
 
 
-def analyses(result) -> dict:
-    """The analyses timed, by name: a function of no argument each."""
-    from microlab.viz.data import flights
+def analyses(result, package: str = "microlab") -> dict:
+    """The analyses timed, by name: a function of no argument each (of ``package``'s code)."""
+    flights = importlib.import_module(f"{package}.viz.data").flights
 
     report = result.checks
     grouped = result._grouped
@@ -132,6 +139,40 @@ def run(options) -> list[Table]:
     return [measure(messages, 1 if options.quick else min(options.repeats, 3), options.seed)]
 
 
+def compare(messages: int, repeats: int, baseline: str, seed: int = 1) -> Table:
+    """The analyses of revision ``baseline`` and of the working tree, timed alternately on
+    the same run (each version simulates it), one table of medians and ratios."""
+    from .compare_core import load_ref
+
+    with tempfile.TemporaryDirectory() as tmp:
+        load_ref(baseline, Path(tmp) / "before")
+        runs = {"before": build(messages, seed, "microlab_ref")[0], "after": build(messages, seed)[0]}
+        sizes = {k: (r.system._ids, len(r.trace), r.system.sim.now) for k, r in runs.items()}
+        if sizes["before"] != sizes["after"]:
+            raise SystemExit(f"{baseline} and the working tree simulate different runs "
+                             f"(messages, records, final clock): {sizes['before']} != {sizes['after']}")
+        named = {k: analyses(r, "microlab_ref" if k == "before" else "microlab") for k, r in runs.items()}
+        loads = [_load()]
+        samples = {}
+        for name in named["after"]:
+            samples[name] = alternate({k: named[k][name] for k in runs}, repeats, clock=time.process_time)
+            loads.append(_load())
+    sent, records, _ = sizes["after"]
+    table = Table(
+        f"Analysis at scale, {baseline} and now: {sent:,} messages ({records:,} trace records) "
+        "of the course's orchestrated order saga",
+        ["analysis", f"{baseline} median CPU s", "now median CPU s", "now / before", "target s", "met now"])
+    for name, by_version in samples.items():
+        before, after = by_version["before"].median, by_version["after"].median
+        table.add(name, before, after, f"{after / before:.2f}x", TARGET_S, "yes" if after < TARGET_S else "no")
+    table.notes.append(
+        f"{repeats} alternating repetitions of each version ({baseline}, now, {baseline}, ...), CPU time, "
+        "garbage collector on (a gc.collect() before each); both versions simulated the same run "
+        f"(messages, records, final clock). Load average (1, 5, 15 min) before and after each analysis: "
+        f"{' | '.join(loads)}.")
+    return table
+
+
 def main(argv=None) -> None:
     """``python -m benchmarks.bench_analysis [--messages N] [--repeats R]``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_analysis", description=__doc__,
@@ -139,11 +180,16 @@ def main(argv=None) -> None:
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages in the trace (default 1,000,000)")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions of each analysis (default 3)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--baseline", metavar="REF", default=None,
+                        help="git revision whose analyses to time beside the working tree's")
     args = parser.parse_args(argv)
     for name in ("messages", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
-    print(measure(args.messages, args.repeats, args.seed).to_markdown())
+    if args.baseline is None:
+        print(measure(args.messages, args.repeats, args.seed).to_markdown())
+    else:
+        print(compare(args.messages, args.repeats, args.baseline, args.seed).to_markdown())
 
 
 if __name__ == "__main__":

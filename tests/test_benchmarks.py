@@ -201,3 +201,21 @@ def test_core_comparison_reads_a_git_revision():
                            "--repeats", "1"], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("| orchestration |") == 2 and "byte-identical" in done.stdout
+
+
+def test_analysis_comparison_times_a_git_revision_beside_the_working_tree():
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_analysis", "--messages", "300",
+                           "--repeats", "1", "--baseline", "HEAD"], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert lines[0].startswith("| analysis | HEAD median CPU s | now median CPU s | now / before |")
+    rows = [line.strip("| ").split(" | ") for line in lines[1:]]
+    assert [r[0] for r in rows] == ["checks (RunResult.checks)", "metrics (RunResult.metrics)",
+                                    "sequence diagram's data (viz.data.flights)"]
+    for _, before, after, ratio, target, met in rows:
+        # The ratio is of the unrounded medians; the table shows each to three digits.
+        assert ratio.endswith("x") and float(target) == bench_analysis.TARGET_S
+        assert float(ratio[:-1]) == pytest.approx(float(after) / float(before), rel=0.015, abs=0.006)
+        assert met == ("yes" if float(after) < bench_analysis.TARGET_S else "no")
+    assert "simulated the same run" in done.stdout
