@@ -46,7 +46,13 @@ def test_a_non_idempotent_shipping_service_ships_twice_under_duplicates():
 
 def test_passing_the_wrong_thing_is_explained():
     assert "pass the function" in ch03.check_shipping(make_shipping()()).message
-    assert "return shipping" in ch03.check_shipping(lambda: None).message
+
+    def forgets_to_return():
+        Participant("shipping")
+
+    assert "return shipping" in ch03.check_shipping(forgets_to_return).message
+    # The stub the cell hands out, untouched (Run All before trying): no verdict yet.
+    assert not ch03.check_shipping(lambda: None).attempted
     assert "like another service" in ch03.check_shipping(make_shipping(name="payment")).message
 
 

@@ -33,7 +33,12 @@ def test_hints_nudge_before_they_reveal():
 
 
 def test_cause_and_progress_hints():
-    assert "it has a parent" in ch10.check_cause(lambda spans, s: None).message
+    def no_cause_found(spans, span):
+        found = [s for s in spans if s.span_id == span.span_id and s is not span]
+        return found[0] if found else None
+
+    assert "it has a parent" in ch10.check_cause(no_cause_found).message
+    assert not ch10.check_cause(lambda spans, span: None).attempted   # the stub, untouched
     assert "a root has no cause" in ch10.check_cause(lambda spans, s: spans[0]).message
     assert "found by id" in ch10.check_cause(lambda spans, s: spans[-1] if s.parent_id else None).message
     wrong = ch10.check_progress(lambda view, c: 0.5).message

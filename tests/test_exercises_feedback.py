@@ -74,3 +74,25 @@ def test_an_answer_left_as_ellipsis_is_unanswered_and_costs_no_try():
         assert not check(answer=..., other=...).attempted
     first = check(7)   # the first real try still nudges only
     assert first.attempted and "the answer is" not in first.message and "More help after" in first.message
+
+
+def test_a_function_left_as_its_stub_is_unanswered_and_costs_no_try():
+    @checker("Exercise 9.7: stub")
+    def check(fn):
+        fn(1)
+        raise Hint("think again.", reveal="the answer is 42.")
+
+    def make_header(span):
+        ...  # your code here
+
+    def documented(span):
+        """What the cell hands out, with a docstring."""
+
+    def answered(span):
+        return None if span else 0
+
+    for stub in (make_header, documented, lambda span: None):
+        fb = check(stub)
+        assert not fb.attempted and fb.message == YOUR_TURN, stub
+    first = check(answered)   # a body that does something is a try, and the first one nudges only
+    assert first.attempted and "More help after 2 more tries" in first.message

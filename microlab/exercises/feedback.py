@@ -12,6 +12,7 @@ solutions under the test suite proves that every solution passes its check.
 
 from __future__ import annotations
 
+import dis
 import functools
 import html
 import os
@@ -31,6 +32,24 @@ GRADING_ENV = "MICROLAB_GRADING"
 #: What an exercise that has not been answered yet says (no verdict, no answer), after the
 #: mark "Your turn" (so the words are not said twice).
 YOUR_TURN = "Put your answer in place of the None (or ...), then run this cell again."
+
+
+#: What a body that does nothing compiles to (``...``, ``pass``, a docstring alone):
+#: return None (two instructions up to Python 3.11, one from 3.12).
+_EMPTY_BODIES = ([("LOAD_CONST", None), ("RETURN_VALUE", None)], [("RETURN_CONST", None)])
+
+
+def unanswered(answer) -> bool:
+    """Is ``answer`` still the notebook's placeholder: None, ``...``, or a function whose
+    body is only ``...`` (or ``pass``, or nothing but a docstring), as an exercise cell
+    hands it out (``def make_header(span): ...  # your code here``)?"""
+    if answer is None or answer is ...:
+        return True
+    code = getattr(answer, "__code__", None)
+    if code is None:
+        return False
+    ops = [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in ("RESUME", "NOP")]
+    return ops in _EMPTY_BODIES
 
 
 class Hint(Exception):
@@ -61,7 +80,7 @@ class Feedback:
     exercise: str
     passed: bool
     message: str
-    #: False when the learner has not answered yet (the answer is still None or ...).
+    #: False when the learner has not answered yet (see :func:`unanswered`).
     attempted: bool = True
 
     def __bool__(self) -> bool:
@@ -104,8 +123,9 @@ def checker(name: str):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs) -> Feedback:
             given = (*args, *kwargs.values())
-            if given and all(a is None or a is ... for a in given):
-                # Not answered yet (Run All before trying: the answer is still None or ...):
+            if given and all(map(unanswered, given)):
+                # Not answered yet (Run All before trying: the answer is still None, ..., or
+                # the function stub the cell hands out):
                 # no verdict, no hint that would give the answer away before the learner
                 # has thought about it, and no failed try counted against the hint's reveal.
                 result = Feedback(name, False, YOUR_TURN, attempted=False)
