@@ -6,7 +6,7 @@ import pytest
 
 from microlab import scenarios
 from microlab.analysis import Flights, flights
-from microlab.analysis.copies import reports_failure
+from microlab.analysis.copies import PROTOCOL_PREFIXES, reports_failure
 from microlab.faults import FaultPlan
 from microlab.messages import Message
 from microlab.trace import Trace
@@ -182,3 +182,19 @@ def test_reports_failure_by_name_or_status():
     assert reports_failure(_msg(1, "PaymentFailed", "event"))
     assert reports_failure(_msg(1, "TaskUpdate", "reply", payload={"status": "TIMED_OUT"}))
     assert not reports_failure(_msg(1, "TaskCompleted", "reply", payload={"status": "COMPLETED"}))
+
+
+def test_acks_of_a_failure_are_replies_and_a_point_to_point_failure_is_a_report():
+    from microlab.choreography import kinds
+
+    assert PROTOCOL_PREFIXES == kinds.PROTOCOL_PREFIXES   # the engine's, spelt in the analysis layer
+    run = scenarios.order_saga("choreography-p2p", orders=12, failure={"shipping": 0.6}, seed=3)
+    undone = next(c for c, outcome in run.outcomes.items() if outcome == "compensated")
+    table = flights(run, correlation=undone)
+    category = {m.type: c for m, c in zip(table.messages, table.category)}
+    assert category["ShippingFailed"] == "failure_report" and category["PaymentCompleted"] == "command"
+    assert category["Ack:ShippingFailed"] == category["Ack:OrderRejected"] == "reply"
+    assert not reports_failure(_msg(1, "Confirm:PaymentFailed", "reply"))
+    # a command's payload is its task's input: a status quoted there reports nothing
+    assert not reports_failure(_msg(1, "notify", "command", payload={"status": "FAILED"}))
+    assert reports_failure(_msg(1, "ShippingFailed", "command"))

@@ -17,6 +17,7 @@ import pytest
 
 from microlab import Service, System, metrics, scenarios
 from microlab.analysis import deliveries
+from microlab.analysis.copies import FAILURE_SUFFIXES, PROTOCOL_PREFIXES
 from microlab.checks import check_saga
 from microlab.faults import FaultPlan
 from microlab.system import HandlerFailureWarning
@@ -94,11 +95,26 @@ def _columns(table) -> dict:
     return {name: getattr(table, name) for name in Flights.COLUMNS}
 
 
+def _as_meant_now(ref) -> list:
+    """The old categories with the one change made on purpose since (3 December 2026): an
+    engine's ack or confirm of a failure report (``Ack:ShippingFailed``) is a plain reply,
+    and a command whose type names a failure (point-to-point ``ShippingFailed``) reports one."""
+    meant = []
+    for msg, category in zip(ref.messages, ref.category):
+        if category == "failure_report" and str(msg.type).startswith(PROTOCOL_PREFIXES):
+            category = msg.kind
+        elif category == "command" and str(msg.type).endswith(FAILURE_SUFFIXES):
+            category = "failure_report"
+        meant.append(category)
+    return meant
+
+
 def _same_flights(new, ref) -> None:
     # Column by column, so that a failure names the column; and no column left out.
     assert sorted(f.name for f in dataclasses.fields(ref)) == sorted(Flights.COLUMNS)
     for name, column in _columns(new).items():
-        assert column == getattr(ref, name), f"column {name!r} differs"
+        expected = _as_meant_now(ref) if name == "category" else getattr(ref, name)
+        assert column == expected, f"column {name!r} differs"
 
 
 def _deliveries(found):

@@ -29,6 +29,11 @@ COMPENSATE = "compensate"
 FAILURE_SUFFIXES = ("Failed", "Declined", "Rejected")
 #: Payload statuses that say a reply reports a failure (Conductor's task statuses).
 FAILURE_STATUSES = frozenset({"FAILED", "FAILED_WITH_TERMINAL_ERROR", "TIMED_OUT"})
+#: The prefixes of the choreography engine's own acks and confirms (``Ack:ShippingFailed``):
+#: they acknowledge a message, whatever it reports. The engine's
+#: :data:`microlab.choreography.kinds.PROTOCOL_PREFIXES`, spelt here so that the analysis
+#: layer imports no engine (a test holds the two equal).
+PROTOCOL_PREFIXES = ("Ack:", "Confirm:")
 #: The categories a delivered copy gets from its message alone; the trace's later
 #: records (a compensation flag, a second copy) can still override them.
 _BY_MESSAGE = frozenset({"compensation", "failure_report", "command", "reply", "event", "other"})
@@ -99,23 +104,33 @@ def compensation_ids(trace: Trace) -> set:
 
 
 def reports_failure(msg, by_type: dict | None = None) -> bool:
-    """Does this reply or event report a failure?
+    """Does this message report a failure?
 
     The rule: its type ends in "Failed", "Declined" or "Rejected" (``TaskFailed``,
-    ``PaymentFailed``, ``ChargeDeclined``), or its payload is a dict whose ``"status"`` is
-    a failed Conductor status (``FAILED``, ``FAILED_WITH_TERMINAL_ERROR``, ``TIMED_OUT``).
-    It is the message that *says* something failed; the handling that failed is the
-    ``failed`` category. ``by_type`` caches the answer for each type name.
+    ``PaymentFailed``, ``ChargeDeclined``; a point-to-point choreography's
+    ``ShippingFailed``, sent as a command, too) and is not an engine's ack or confirm
+    (``Ack:ShippingFailed`` acknowledges a report, it reports nothing); or it is a reply
+    or event whose payload is a dict whose ``"status"`` is a failed Conductor status
+    (``FAILED``, ``FAILED_WITH_TERMINAL_ERROR``, ``TIMED_OUT``; a command's payload is
+    its task's input, which may quote a status it does not report). It is the message
+    that *says* something failed; the handling that failed is the ``failed`` category.
+    ``by_type`` caches the answer by name for each type.
     """
-    by_name = None if by_type is None else by_type.get(msg.type)
-    if by_name is None:
-        by_name = str(msg.type).endswith(FAILURE_SUFFIXES)
-        if by_type is not None:
-            by_type[msg.type] = by_name
-    if by_name:
+    if _named_failure(msg.type, by_type):
         return True
     payload = msg.payload
-    return isinstance(payload, dict) and payload.get("status") in FAILURE_STATUSES
+    return msg.kind != "command" and isinstance(payload, dict) and payload.get("status") in FAILURE_STATUSES
+
+
+def _named_failure(type_name, by_type: dict | None) -> bool:
+    """The name half of :func:`reports_failure`, cached in ``by_type`` (when given)."""
+    named = None if by_type is None else by_type.get(type_name)
+    if named is None:
+        text = str(type_name)
+        named = text.endswith(FAILURE_SUFFIXES) and not text.startswith(PROTOCOL_PREFIXES)
+        if by_type is not None:
+            by_type[type_name] = named
+    return named
 
 
 @gc_paused
@@ -177,15 +192,18 @@ def flights(source, correlation=None, compensation_types=()) -> Flights:
             mkind = msg.kind
             if comp_types and msg.type in comp_types:
                 category.append("compensation")
+                continue
+            # reports_failure's rule, written out (a call per copy would cost more than it does).
+            named = reports.get(msg.type)
+            if named is None:
+                named = _named_failure(msg.type, reports)
+            if named:
+                category.append("failure_report")
             elif mkind == "command":
                 category.append(mkind)
             else:
-                # reports_failure's rule, written out (a call per copy would cost more than it does).
-                named = reports.get(msg.type)
-                if named is None:
-                    named = reports[msg.type] = str(msg.type).endswith(FAILURE_SUFFIXES)
                 payload = msg.payload
-                if named or (isinstance(payload, dict) and payload.get("status") in FAILURE_STATUSES):
+                if isinstance(payload, dict) and payload.get("status") in FAILURE_STATUSES:
                     category.append("failure_report")
                 elif mkind == "reply" or mkind == "event":
                     category.append(mkind)
