@@ -163,7 +163,7 @@ def sequence_diagram(source, *, correlation=None, lanes=None, fault_windows=(),
 
 
 #: A single-transaction diagram labels its arrows with their message types up to this many.
-LABELLED_ARROWS = 30
+LABELLED_ARROWS = 40
 
 
 def transaction_range(sent, ended, scale: float) -> list[float]:
