@@ -117,7 +117,8 @@ class CheckReport:
                 f"{c[STUCK]} stuck, {c[INCONSISTENT]} inconsistent.")
         if self.ok:
             return head + " Consistent: every transaction ended all-done or all-undone."
-        parts = [f"{len(v)} {name}" for name, v in self.by_check().items()]
+        # "10 × effect applied twice": a check's name is a phrase, not a countable noun.
+        parts = [f"{len(v)} × {name}" for name, v in self.by_check().items()]
         if self.conservation is not None and not self.conservation.ok:
             parts.append(f"{len(self.conservation.unaccounted)} messages unaccounted for")
         first = self.violations[0] if self.violations else None
