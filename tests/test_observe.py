@@ -105,7 +105,9 @@ def test_the_status_view_answers_from_the_events_it_heard_and_counts_its_cost():
     assert all("completed" in view.status(f"order-{i}") for i in range(1, 6))
     costs = view.costs(system)
     assert costs["deliveries"] == 25 and costs["messages sent"] == 25   # 5 events x 5 orders, each acked
-    assert costs["events it must know"] == len(ORDER_MEANING) and 0 < costs["median lag"] <= costs["max lag"]
+    assert costs["events it must know"] == len(ORDER_MEANING) and 0 < costs["median lag (ms)"] <= costs["max lag (ms)"]
+    # in milliseconds: the broker's delivery takes a few of them with the course's latencies
+    assert 1 < costs["median lag (ms)"] < 100
 
 
 def test_the_waterfall_draws_every_span_children_under_their_parent(runs):
