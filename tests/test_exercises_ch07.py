@@ -55,3 +55,7 @@ def test_the_growth_section_does_not_run_the_answer_of_7_3():
     ks = {int(k) for k in re.findall(r"split_every=(\d+)", code)}
     assert ks and not any(ch07.check_split(k).passed for k in ks)
     assert ch07.check_split(3).passed   # the answer exists; the chapter just does not show it
+    from microlab.labs.change import change_lab
+
+    shown = change_lab().controls["split_every"].value   # nor does the lab, before the slider moves
+    assert not ch07.check_split(shown).passed

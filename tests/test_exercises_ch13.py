@@ -1,5 +1,6 @@
 """Exercise checks of notebook 13: right answers pass, typical wrong ones get the intended hint."""
 
+import re
 import xml.etree.ElementTree as ET
 
 from microlab.exercises import ch13, feedback
@@ -61,4 +62,4 @@ def test_handler_hints():
     by_event = lambda text: {k + "_undo": v for k, v in handlers(text).items()}
     assert "Which task is each event attached to" in ch13.check_handlers(by_event).message
     every_task = lambda text: {**handlers(text), "ship": "cancel_shipment"}
-    assert "task(s) can be undone" in ch13.check_handlers(every_task).message
+    assert re.search(r"the document says \d+ tasks? can be undone", ch13.check_handlers(every_task).message)

@@ -76,7 +76,8 @@ def check_free_change(flow) -> str:
                    "its neighbours react to new events. Which kind of service reacts to events that "
                    "already exist, without anyone reacting to it?")
     return (f"under choreography you only added {', '.join(chor.added_services)}; no existing service "
-            f"changed. Orchestration had to edit {orch.existing_definitions_changed} definition(s) "
+            f"changed. Orchestration had to edit {orch.existing_definitions_changed} "
+            f"definition{'s' if orch.existing_definitions_changed != 1 else ''} "
             f"({', '.join(edited(orch))}): the workflow must call the new service.")
 
 
