@@ -60,7 +60,7 @@ def test_growth_chart_marks_the_order_saga_before_and_after_the_change():
     # workflow calls one more service; the star does not move, and the lab says why.
     assert marks["order saga after the change"] == (3, 7)
     assert sizes["after"]["task_names"] == sizes["before"]["task_names"] + 1
-    assert "steps with an undo" in lab.message.value and "no compensation" in lab.message.value
+    assert "step to undo" in lab.message.value and "no compensation" in lab.message.value
 
 
 def test_sliders_change_the_growth_series():

@@ -167,13 +167,13 @@ def growth_note(view: ChangeView) -> str:
     """One sentence on where the order saga sits on the growth chart, counted as its line counts."""
     before, after = view.sizes["before"], view.sizes["after"]
     grown = after["largest"] - before["largest"]
-    return (f"On the growth chart the order saga stands at {before['undoable']} services "
-            f"({after['undoable']} after the change): the chart's services each have a step with an undo, "
-            f"so the saga is placed by its steps with an undo. Its workflow calls {after['task_names']} "
-            "services after the change, but its largest definition "
+    still = "still " if after["undoable"] == before["undoable"] else ""
+    return (f"On the growth chart the order saga is the star at {before['undoable']} services: the "
+            f"chart counts services that each have a step to undo, and the saga has {before['undoable']} "
+            f"such steps ({still}{after['undoable']} after the change). Its workflow calls "
+            f"{after['task_names']} services after the change, but its largest definition "
             + (f"grows by {grown} task{'s' if grown != 1 else ''}." if grown else
                f"stays at {after['largest']} tasks, because the new step has no compensation."))
-
 
 def _definitions(n: int) -> str:
     """``"1 existing definition"``, ``"4 existing definitions"``."""

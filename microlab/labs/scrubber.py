@@ -218,8 +218,9 @@ class TimeScrubberLab(Lab):
             # flight): "0 in flight" then means "nothing reaches it", which the line says.
             crashed = [(s, a) for s, a, b in st.down if a <= t < b]
             n = sum(st.dropped_at(s, a, t) for s, a in crashed)
-            lost = (f"Since it went down, {_messages(n)} sent to it {'was' if n == 1 else 'were'} "
-                    "dropped on arrival; their senders retry after a timeout. ")
+            lost = (f"Since it went down, {_messages(n)} sent to it "
+                    + ("was dropped on arrival; its sender retries" if n == 1 else
+                       "were dropped on arrival; their senders retry") + " after a timeout. ")
         self.say(f"t = {t:.3f} s of {st.end:.3f} s. " + (f"Down: {down_names}. {lost}" if down_names
                                                           else "All services up. ")
                  + f"In flight: {len(flying)}; waiting in mailboxes: {sum(s.mailbox for s in services)}; "

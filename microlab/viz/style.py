@@ -80,7 +80,7 @@ CATEGORY_LABELS = {
     "event": "event",
     "compensation": "compensation",
     "duplicate": "duplicate copy",
-    "failure_report": "reports a failure (…Failed)",
+    "failure_report": "reports a failure (…Failed, …Rejected)",
     "failed": "handling failed or lost",
     "dropped": "dropped (×)",
     "other": "other kind",
