@@ -162,5 +162,10 @@ def test_the_task_table_fits_a_notebook_output_with_its_failure_workflow():
     rows = [line for line in text.splitlines() if line.split()[0].isdigit()]
     assert len(rows) >= 8, text   # reserve, charge, three ship attempts, then the compensation's tasks
     assert all(len(line) <= 100 for line in rows), "\n".join(r for r in rows if len(r) > 100)
+    # ... and so does every other line: the status, its reason and the output wrap at a
+    # word, their continuations indented (a notebook would cut them mid-word).
+    assert all(len(line) <= 100 for line in text.splitlines()), text
+    status = next(i for i, line in enumerate(text.splitlines()) if line.strip().startswith("status: FAILED"))
+    assert text.splitlines()[status + 1].startswith("    ") and "ship failed" in text.replace("\n", " ")
     header = next(line for line in text.splitlines() if line.split()[:2] == ["seq", "task"])
     assert header.index("status") < header.index("attempt")

@@ -15,6 +15,7 @@ a list of raw trace records.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass, field
 
 from ..modules import callable_module
@@ -184,8 +185,8 @@ class Execution:
     def format(self, indent: str = "") -> str:
         """A readable table of the task attempts, then the status and output."""
         role = " (failure workflow)" if self.failure_of else (" (sub-workflow)" if self.parent else "")
-        lines = [f"{indent}workflow {self.name} v{self.version}{role}: {self.workflow_id}, "
-                 f"correlation {self.correlation}"]
+        lines = [_wrapped(indent, f"workflow {self.name} v{self.version}{role}: {self.workflow_id}, "
+                                  f"correlation {self.correlation}")]
         # Columns as wide as their longest entry, so that the table fits a notebook's output
         # (fixed widths for the longest type and status pushed every row past 100 columns).
         width = max([len(t.reference_task_name) for t in self.tasks] + [4])
@@ -197,17 +198,30 @@ class Execution:
             lines.append(f"{indent}  {i:>3}  {t.reference_task_name:<{width}}  {t.type:<{kind}} {t.status:<{state}} "
                          f"{t.attempt:>7}  {_t(t.scheduled)}  {_t(t.start)}  {_t(t.end)}"
                          + (f"  ({t.reason})" if t.reason and t.status not in m.TASK_SUCCESSFUL else ""))
-        lines.append(f"{indent}  status: {self.status}" + (f" at t={self.end:.3f}" if self.end is not None else "")
-                     + (f" ({self.reason})" if self.reason else ""))
+        lines.append(_wrapped(indent + "  ", f"status: {self.status}"
+                              + (f" at t={self.end:.3f}" if self.end is not None else "")
+                              + (f" ({self.reason})" if self.reason else "")))
         if self.status == m.RUNNING:
             for line in self.waiting():
-                lines.append(f"{indent}  still waiting: {line}")
-        lines.append(f"{indent}  output: {json.dumps(self.output, sort_keys=True, default=repr)}")
+                lines.append(_wrapped(indent + "  ", f"still waiting: {line}"))
+        lines.append(_wrapped(indent + "  ", f"output: {json.dumps(self.output, sort_keys=True, default=repr)}"))
         for sub in self.sub_workflows:
             lines.append(sub.format(indent + "    "))
         if self.failure_workflow is not None:
             lines.append(self.failure_workflow.format(indent + "    "))
         return "\n".join(lines)
+
+
+#: The width a line of :meth:`Execution.format` wraps at: a notebook's output wraps longer
+#: lines wherever the window ends, mid-word ("shi / p failed").
+WIDTH = 100
+
+
+def _wrapped(indent: str, text: str) -> str:
+    # Continuation lines indented two more, so they read as part of the line above; a
+    # word (a long JSON token) is never cut.
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def _t(value) -> str:
