@@ -113,3 +113,8 @@ def test_the_fair_fight_prose_quotes_what_its_cells_compute():
     assert f"{chor['business']:.0f}\ncarry business content" in text or f"{chor['business']:.0f} carry business" in text
     assert f"Orchestration's {orch['all']:.0f} are {orch['business']:.0f} with business content" in text
     assert f"{orch['receipts']:.0f} WorkflowStarted" in text
+
+
+def test_the_starting_knobs_are_unanswered_not_a_wrong_try():
+    untouched = ch05.check_capacity_knobs({"workers": {}})   # the cell's starting value
+    assert not untouched.attempted and "no service has more workers yet" in untouched.message

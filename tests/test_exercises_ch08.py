@@ -39,7 +39,11 @@ def test_screening_saga_accepts_any_working_insertion():
 
 
 def test_screening_saga_hints():
-    assert "no top-level task named 'screen_order'" in ch08.check_screening_saga(ch08.saga_json()).message
+    untouched = ch08.check_screening_saga(ch08.saga_json())   # Run All before trying: no verdict yet
+    assert not untouched.attempted and "unchanged" in untouched.message
+    edited = ch08.saga_json()
+    edited[0]["description"] = "screened"   # changed, but no screening task inserted
+    assert "no top-level task named 'screen_order'" in ch08.check_screening_saga(edited).message
     assert "charged and before the shipment" in ch08.check_screening_saga(with_screen(3)).message
     assert "charged and before the shipment" in ch08.check_screening_saga(with_screen(1)).message
     no_ref = with_screen(2)

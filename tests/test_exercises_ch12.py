@@ -49,6 +49,14 @@ def test_only_the_one_rollout_order_passes_and_each_wrong_one_gets_a_hint():
     message = ch12.check_rollout(workflow_first).message
     assert "before its worker" in message and "deploy the workers first" not in message
     assert "each of the four steps" in ch12.check_rollout(["deploy", "register"]).message
+    # The cell starts from the steps in alphabetical order: not the answer, and shown, untried.
+    untouched = ch12.check_rollout(sorted(ch12.ROLLOUT))
+    assert not untouched.attempted and all(step in untouched.message for step in ch12.ROLLOUT)
+
+
+def test_a_deploy_order_dict_left_at_none_is_unanswered():
+    assert not ch12.check_deploy_orders({"add_field": None, "rename": None, "split": None}).attempted
+    assert ch12.check_deploy_orders({"add_field": "producer-first", "rename": None, "split": None}).attempted
 
 
 def test_the_chapters_prose_quotes_what_its_cells_compute():

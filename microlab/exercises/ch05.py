@@ -20,7 +20,7 @@ from .. import scenarios
 from ..errors import MicrolabError
 from ..orchestration.pollstats import queue_waits
 from ..orchestration.polling import NO_TASK
-from .feedback import Hint, checker
+from .feedback import Hint, NotAnsweredYet, checker
 
 #: The front door (the order service) gets two workers, so that the chapter measures the
 #: orchestrator rather than the owner's mailbox.
@@ -118,6 +118,10 @@ def check_capacity_knobs(knobs) -> str:
         raise Hint(f"only the workers knob may change here (you set {', '.join(map(repr, others))}): "
                    "the load and the work are given; capacity is what you add")
     workers = knobs.get("workers")
+    if workers == {}:
+        # The cell's starting value: the default workers, which miss the target.
+        raise NotAnsweredYet('no service has more workers yet: fill in {"workers": {...}}, then run '
+                             "this cell again.")
     if not isinstance(workers, dict):
         raise Hint('workers is a dict from service name to number of workers, e.g. {"orchestrator": 2}')
     try:

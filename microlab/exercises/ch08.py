@@ -31,7 +31,7 @@ from ..errors import DefinitionError
 from ..orchestration import Orchestrator, ToyWorker, execution, load_workflows
 from ..orchestration import toys
 from ..system import System
-from .feedback import Hint, checker
+from .feedback import Hint, NotAnsweredYet, checker
 
 #: The task the learner inserts in exercise 8.1.
 SCREEN = "screen_order"
@@ -120,6 +120,9 @@ def check_screening_saga(workflows) -> str:
     if not isinstance(workflows, list) or not workflows or not all(isinstance(w, dict) for w in workflows):
         raise Hint("pass the list of workflow definitions (dicts), as saga_json() returns it: "
                    "[the saga, its failure workflow].")
+    if workflows == saga_json():
+        raise NotAnsweredYet("the saga loaded above is unchanged so far: insert your screen_order task "
+                             "into workflows[0]['tasks'], then run this cell again.")
     try:
         load_workflows(copy.deepcopy(workflows))
     except DefinitionError as exc:

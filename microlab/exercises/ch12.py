@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import scenarios
 from ..scenarios.evolution import EVENT, EVENT_DEPLOYS, SCHEMA_CHANGES, change_event, executions
-from .feedback import Hint, checker
+from .feedback import Hint, NotAnsweredYet, checker
 
 #: When exercise 12.1's version 2 is registered (s).
 UPGRADE_AT = 1.0
@@ -79,6 +79,10 @@ def check_deploy_orders(orders) -> str:
 @checker("Exercise 12.3: a workflow upgrade, step by step")
 def check_rollout(steps) -> str:
     """Pass the four steps of :data:`ROLLOUT`, each once and worded exactly, in the order to do them."""
+    if isinstance(steps, (list, tuple)) and list(steps) == sorted(ROLLOUT):
+        # The cell's starting value (alphabetical, not the answer): show the steps to reorder.
+        raise NotAnsweredYet("put these steps in the order to do them (they are in alphabetical order "
+                             "now), then run this cell again: " + "; ".join(f"{s!r}" for s in sorted(ROLLOUT)))
     if not isinstance(steps, (list, tuple)) or sorted(steps) != sorted(ROLLOUT):
         raise Hint("pass a list holding each of the four steps of ch12.ROLLOUT exactly once.")
     steps = list(steps)

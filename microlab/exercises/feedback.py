@@ -42,14 +42,24 @@ _EMPTY_BODIES = ([("LOAD_CONST", None), ("RETURN_VALUE", None)], [("RETURN_CONST
 def unanswered(answer) -> bool:
     """Is ``answer`` still the notebook's placeholder: None, ``...``, or a function whose
     body is only ``...`` (or ``pass``, or nothing but a docstring), as an exercise cell
-    hands it out (``def make_header(span): ...  # your code here``)?"""
+    hands it out (``def make_header(span): ...  # your code here``), or a dict whose
+    values all are (``{"add_field": None, "rename": None}``)?"""
     if answer is None or answer is ...:
         return True
+    if isinstance(answer, dict):
+        # {"add_field": None, "rename": None}: every value still to fill in.
+        return bool(answer) and all(map(unanswered, answer.values()))
     code = getattr(answer, "__code__", None)
     if code is None:
         return False
     ops = [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in ("RESUME", "NOP")]
     return ops in _EMPTY_BODIES
+
+
+class NotAnsweredYet(Exception):
+    """Raised by a check whose answer is still the value its cell starts from (the JSON it
+    loaded, unchanged; a list still in its given order): like None, no verdict and no try
+    counted. The message says what to change (default :data:`YOUR_TURN`)."""
 
 
 class Hint(Exception):
@@ -137,6 +147,8 @@ def checker(name: str):
                 message = fn(*args, **kwargs) or "well done."
                 result = Feedback(name, True, message)
                 _TRIES.pop(name, None)
+            except NotAnsweredYet as untouched:
+                result = Feedback(name, False, str(untouched) or YOUR_TURN, attempted=False)
             except Hint as hint:
                 _TRIES[name] = _TRIES.get(name, 0) + 1
                 result = Feedback(name, False, hint.text(_TRIES[name]))
