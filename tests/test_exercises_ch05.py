@@ -106,6 +106,9 @@ def test_the_fair_fight_prose_quotes_what_its_cells_compute():
     assert (f"{pushed['orchestration']['central_handlings']:.0f} handlings at the orchestrator against "
             f"{pushed['choreography']['central_handlings']:.0f} at the broker") in text
     light = {p: scenarios.order_saga(p, orders=200, arrival_rate=20, seed=1) for p in scenarios.PATTERNS}
+    hops = {p: light[p].metrics["hops_per_transaction"] for p in light}
+    assert (f"causal chain runs through the whole order: {hops['orchestration']} hops against "
+            f"choreography's {hops['choreography']}") in text   # polled, as this run is
     chor, orch = (scenarios.message_kinds(light[p]) for p in ("choreography", "orchestration"))
     assert (f"Of choreography's {chor['all']:.0f} messages per order, {chor['confirms']:.0f} are the broker's "
             f"publish confirms") in text
