@@ -53,6 +53,29 @@ def test_queue_series_is_the_mailbox_and_the_busy_worker_as_steps():
     assert analysis.time_average(series.times, series.queue, np.array([0.0, 3.0]))[0] == pytest.approx(1.0)
 
 
+def test_a_copy_still_waiting_when_the_run_stops_stays_in_the_mailbox():
+    system = System(seed=1, latency=0.0, warn_on_failure=False)
+    system.add(Slow("slow"))
+    for i in range(3):
+        system.inject("slow", "Job", i, at=0.0, correlation=f"job-{i}")
+    system.run(until=1.5)   # one done, one at work, one still in the mailbox
+    series = analysis.queue_series(system)["slow"]
+    assert list(series.queue) == [2, 1] and list(series.busy) == [1, 1]
+    assert analysis.RunStates(system).services_at(1.5)[0].mailbox == 1
+
+
+def test_a_polling_workers_empty_answers_never_wait_in_its_mailbox():
+    from microlab import scenarios
+
+    run = scenarios.order_saga("orchestration", orders=30, arrival_rate=70, seed=1)
+    empty = [r for r in run.trace.records if r[1] == "deliver" and r[2] == "payment" and r[3].type == "NoTask"]
+    assert empty   # delivered, and read by the worker's client library: no start, no end
+    assert analysis.queue_series(run)["payment"].queue.max() == 0
+    states = analysis.RunStates(run.system)
+    assert all(states.services_at(r[0] + 1e-9)[[s.name for s in states.services_at(0)].index("payment")].mailbox == 0
+               for r in empty)
+
+
 def test_queue_series_names_the_services_that_did_handle_something():
     with pytest.raises(ValueError, match="'nobody' handled no message.*slow"):
         analysis.queue_series(slow_run(), services=["nobody"])

@@ -146,19 +146,30 @@ def mailbox_and_busy(trace: Trace) -> tuple[dict, dict]:
     """Per service, ``(starts, ends)`` arrays of the time each copy spent in the mailbox and
     in a worker's hands.
 
-    A copy that was delivered but never started nor lost was consumed on arrival, outside
-    the mailbox (the choreography's ``Confirm:`` and ``Ack:`` replies are): it never
-    waited. (Counting it as waiting would leave it in the mailbox forever.)
+    A copy delivered and never started nor lost either was consumed on arrival, outside the
+    mailbox (the choreography's ``Confirm:`` and ``Ack:`` replies, a polling worker's
+    ``NoTask``: the trace records their delivery and nothing more), or still waits when the
+    trace ends. The mailbox is first in, first out, so a copy that a later copy at the same
+    service overtook (it started while this one never did) was consumed on arrival, and so
+    was one of a type its service never starts at all (a worker's ``NoTask`` after its last
+    task). The others still wait when the trace ends: their spans are open to infinity.
     """
     mailbox: dict = {}
     busy: dict = {}
-    for d in deliveries(trace):
+    copies = deliveries(trace)
+    handled_types = {(d.service, d.message.type) for d in copies if d.started is not None}
+    overtaken: set = set()   # services at which a later delivery started (walking backwards)
+    for d in reversed(copies):
         if d.started is not None:
             mailbox.setdefault(d.service, []).append((d.delivered, d.started))
             busy.setdefault(d.service, []).append((d.started, math.inf if d.ended is None else d.ended))
+            overtaken.add(d.service)
         elif d.outcome == "lost":
             mailbox.setdefault(d.service, []).append((d.delivered, d.ended))
-    as_arrays = lambda spans: (np.array([a for a, _ in spans]), np.array([b for _, b in spans]))  # noqa: E731
+        elif d.service not in overtaken and (d.service, d.message.type) in handled_types:
+            mailbox.setdefault(d.service, []).append((d.delivered, math.inf))
+    as_arrays = lambda spans: (np.array([a for a, _ in reversed(spans)]),  # noqa: E731
+                               np.array([b for _, b in reversed(spans)]))
     return ({k: as_arrays(v) for k, v in mailbox.items()}, {k: as_arrays(v) for k, v in busy.items()})
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..trace import DELIVER, END, FAIL, LOST, START
+from ..trace import DELIVER
+from .instants import mailbox_and_busy
 from .lanes import lane_order
 from .source import as_trace
 
@@ -26,52 +27,52 @@ class QueueSeries:
 
 
 def queue_series(source, services=None) -> dict[str, QueueSeries]:
-    """Queue length (delivered, not started) and busy workers (started, not finished) per service."""
+    """Queue length (waiting in the mailbox) and busy workers (handling one) per service.
+
+    The spans are :func:`~microlab.analysis.instants.mailbox_and_busy`'s, so the figures
+    and the time scrubber count the same messages as waiting: a copy consumed on arrival
+    (an ``Ack:`` or ``Confirm:`` at the broker, a ``NoTask`` at a polling worker) never
+    waited, and one that still waits when the trace ends stays counted to the end.
+    """
     trace = as_trace(source)
-    wanted = None if services is None else list(services)
-    queue: dict = {}
-    busy: dict = {}
-    working: dict = {}    # (service, id) -> copies in progress
-    steps: dict = {}
+    mailbox, busy = mailbox_and_busy(trace)
+    first: dict = {}   # service -> the time of its first delivery, in order of it
     for time, kind, service, msg, _detail in trace.records:
-        if msg is None or kind not in (DELIVER, START, END, FAIL, LOST):
-            continue
-        key = (service, msg.id)
-        q = queue.get(service, 0)
-        b = busy.get(service, 0)
-        if kind == DELIVER:
-            q += 1
-        elif kind == START:
-            q -= 1
-            b += 1
-            working[key] = working.get(key, 0) + 1
-        elif working.get(key, 0) > 0:     # end, fail or lost of a message in progress
-            working[key] -= 1
-            b -= 1
-        elif kind == LOST:                # lost in the mailbox
-            q -= 1
-        else:
-            continue                      # a failure outside a handling (a timer)
-        queue[service] = q
-        busy[service] = b
-        steps.setdefault(service, []).append((time, q, b))
-    names = lane_order(steps) if wanted is None else wanted
+        if kind == DELIVER and msg is not None and service not in first:
+            first[service] = time
+    known = lane_order(first)
+    names = known if services is None else list(services)
     out = {}
     for name in names:
-        rows = steps.get(name)
-        if rows is None:
-            if wanted is not None:
-                known = ", ".join(lane_order(steps)) or "none"
-                raise ValueError(f"service {name!r} handled no message in this trace; "
-                                 f"services that did: {known}")
-            continue
-        arr = np.array(rows, dtype=float)
-        # Several events at one instant (delivered and started at once) would draw a
-        # spike of zero width: keep only the state after the last of them.
-        last = np.append(arr[1:, 0] != arr[:-1, 0], True)
-        arr = arr[last]
-        out[name] = QueueSeries(name, arr[:, 0], arr[:, 1], arr[:, 2])
+        if name not in first:
+            raise ValueError(f"service {name!r} handled no message in this trace; "
+                             f"services that did: {', '.join(known) or 'none'}")
+        times, queue, working = _steps(mailbox.get(name), busy.get(name), first[name])
+        out[name] = QueueSeries(name, times, queue, working)
     return out
+
+
+def _steps(waiting, handling, since: float) -> tuple:
+    # Each span adds one from its start and takes it back at its end (never, when it is
+    # still open at the end of the trace); the state after the last event of an instant is
+    # kept (a copy delivered and started at once would draw a spike of zero width).
+    times, dq, db = [np.array([since])], [np.zeros(1)], [np.zeros(1)]
+    for spans, is_queue in ((waiting, True), (handling, False)):
+        if spans is None:
+            continue
+        starts, ends = spans
+        ends = ends[np.isfinite(ends)]
+        steps = np.concatenate([np.ones(len(starts)), -np.ones(len(ends))])
+        times.append(np.concatenate([starts, ends]))
+        (dq if is_queue else db).append(steps)
+        (db if is_queue else dq).append(np.zeros(len(steps)))
+    t = np.concatenate(times)
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    queue = np.cumsum(np.concatenate(dq)[order])
+    working = np.cumsum(np.concatenate(db)[order])
+    last = np.append(t[1:] != t[:-1], True)
+    return t[last], queue[last], working[last]
 
 
 def time_average(times: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
