@@ -21,7 +21,7 @@ def test_free_change_accepts_any_listener_and_rejects_a_step():
     same = ch07.check_free_change(ORDER)
     assert not same.passed and "nothing changed" in same.message
     step = ch07.check_free_change(ORDER.insert(TAX, after="inventory"))
-    assert not step.passed and "edits 3 existing service(s): inventory, order, payment" in step.message
+    assert not step.passed and "edits 3 existing services: inventory, order, payment" in step.message
     assert "BusinessFlow" in ch07.check_free_change("loyalty").message
 
 

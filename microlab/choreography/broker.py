@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 from ..errors import MicrolabError, UnknownServiceError
 from ..messages import EVENT, REPLY, Message
 from ..services import Service
+from ..words import count
 from .kinds import (ACK, ACK_PREFIX, CONFIRM_PREFIX, DEAD_LETTER, DUPLICATE_PUBLISH, PUBLISH,
                     REDELIVER, REDRIVE, SUBSCRIBE, confirm_type)
 
@@ -121,7 +122,7 @@ class Delivery:
 
     def __repr__(self) -> str:
         return (f"<Delivery of #{self.event.id} {self.event.type} to {self.subscription.service}, "
-                f"{self.receives} receive(s), {self.settled or 'unacked'}>")
+                f"{count(self.receives, 'receive')}, {self.settled or 'unacked'}>")
 
 
 class Broker(Service):

@@ -22,6 +22,7 @@ from __future__ import annotations
 from ..errors import MicrolabError
 from ..messages import Message
 from ..trace import END, START
+from ..words import count
 from .kinds import OUTBOX_CONFIRM, OUTBOX_RELAY, OUTBOX_STORE, OUTBOX_STUCK
 
 
@@ -50,7 +51,7 @@ class OutboxEntry:
 
     def __repr__(self) -> str:
         sent = f"sent as #{self.message.id}" if self.message is not None else "not sent yet"
-        return f"<OutboxEntry {self.entry} {self.type} [{self.correlation}] {sent}, {self.attempts} attempt(s)>"
+        return f"<OutboxEntry {self.entry} {self.type} [{self.correlation}] {sent}, {count(self.attempts, 'attempt')}>"
 
 
 class Outbox:

@@ -22,6 +22,7 @@ from ..errors import MicrolabError
 from ..orchestration import Orchestrator, Saga, WorkflowDef, Worker, execution, load_workflows, task_def
 from ..orchestration.toys import saga_services
 from ..system import System
+from ..words import count
 from .feedback import Hint, checker
 
 #: The tasks the toy services serve, and what undoes each.
@@ -98,7 +99,7 @@ def check_order_saga(answer) -> str:
     charges = run.attempts("charge_payment")
     if "charge" not in effects:
         raise Hint(f"payment fails the first {CHARGE_FAILURES} attempts of charge_payment, and your saga "
-                   f"gave up after {len(charges)} attempt(s). Give that step retries={CHARGE_FAILURES} "
+                   f"gave up after {count(len(charges), 'attempt')}. Give that step retries={CHARGE_FAILURES} "
                    "or more (e.g. .step('charge_payment', ..., retries=3, retry_delay=1))")
     charge = next(t for _, t in main.walk() if t.name == "charge_payment")
     if charge.task_definition is None and charge.retry_count is None:

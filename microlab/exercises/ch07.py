@@ -16,6 +16,7 @@ from ..flows import ORDER, BusinessFlow
 from ..impact import Impact, compare
 from ..scenarios import PATTERNS, growth
 from ..scenarios.changes import describe
+from ..words import count
 from .feedback import Hint, checker
 
 #: The largest definition (in tasks) an engineer should have to read, for exercise 7.3.
@@ -71,13 +72,12 @@ def check_free_change(flow) -> str:
         raise Hint(f"your change removes {', '.join(chor.removed_services)}: removing a service is not "
                    "adding one. Start from ORDER and only add.")
     if chor.existing_definitions_changed:
-        raise Hint(f"under choreography your change edits {chor.existing_definitions_changed} existing "
-                   f"service(s): {', '.join(sorted(chor.changed_services))}. A new step in the flow makes "
+        raise Hint(f"under choreography your change edits "
+                   f"{count(chor.existing_definitions_changed, 'existing service')}: {', '.join(sorted(chor.changed_services))}. A new step in the flow makes "
                    "its neighbours react to new events. Which kind of service reacts to events that "
                    "already exist, without anyone reacting to it?")
     return (f"under choreography you only added {', '.join(chor.added_services)}; no existing service "
-            f"changed. Orchestration had to edit {orch.existing_definitions_changed} "
-            f"definition{'s' if orch.existing_definitions_changed != 1 else ''} "
+            f"changed. Orchestration had to edit {count(orch.existing_definitions_changed, 'definition')} "
             f"({', '.join(edited(orch))}): the workflow must call the new service.")
 
 

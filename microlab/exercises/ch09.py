@@ -12,6 +12,7 @@ import math
 
 from ..faults import FaultPlan
 from ..scenarios import KnobError, order_saga
+from ..words import count
 from .feedback import Hint, checker
 
 CHOICES = ("orchestration", "choreography", "hybrid")
@@ -54,7 +55,7 @@ def check_choices(choices) -> str:
                    "start from dict.fromkeys(ch09.SITUATIONS, '...').")
     missing = [s for s in SITUATIONS if s not in choices]
     if missing:
-        raise Hint(f"{len(missing)} situation(s) have no answer, e.g. {missing[0]!r}. "
+        raise Hint(f"{count(len(missing), 'situation')} {'has' if len(missing) == 1 else 'have'} no answer, e.g. {missing[0]!r}. "
                    "Copy the keys from ch09.SITUATIONS.")
     for situation, (accepted, why) in SITUATIONS.items():
         answer = choices[situation]

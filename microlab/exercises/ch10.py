@@ -11,6 +11,7 @@ from __future__ import annotations
 from .. import scenarios
 from ..observe import add_status_view, spans_from_trace
 from ..observe.status import ORDER_FINAL
+from ..words import count
 from .feedback import Hint, checker
 
 #: The happy path's events, in order: what a status view counts progress against.
@@ -50,7 +51,7 @@ def check_traceparent(make_header) -> str:
             raise Hint(f"your function returned {type(got).__name__}; a header is a str.")
         parts = got.split("-")
         if len(parts) != 4:
-            raise Hint(f"{got!r} has {len(parts)} part(s); a traceparent has four, joined by '-'.",
+            raise Hint(f"{got!r} has {count(len(parts), 'part')}; a traceparent has four, joined by '-'.",
                        reveal="version, trace id, parent id, flags: 00-<trace id>-<span id>-01")
         if span.trace_id not in parts or span.span_id not in parts:
             raise Hint(f"{got!r}: which two ids of the span must the receiver learn? One says which "

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 
 from ..flows import FRAUD_CHECK, ORDER, TRAVEL
 from ..other_engines import asl, bpmn
+from ..words import count
 from .feedback import Hint, checker
 
 #: The engines of exercise 13.1, and what their number counts.
@@ -123,7 +124,7 @@ def check_handlers(handlers) -> str:
         if set(got) & {e for e in (f"{s.effect}_undo" for s in flow.steps)}:
             raise Hint(f"for {label} your keys are boundary events ({', '.join(sorted(got))}). Which task is "
                        "each event attached to?", reveal="key = the event's attachedToRef")
-        raise Hint(f"for {label} you said {got}; the document says {len(want)} task{'s' if len(want) != 1 else ''} can be undone. Did you "
+        raise Hint(f"for {label} you said {got}; the document says {count(len(want), 'task')} can be undone. Did you "
                    "count only the boundary events that hold a compensateEventDefinition?",
                    reveal="events = {e.get('id'): e.get('attachedToRef') for e in process.findall('bpmn:boundaryEvent', "
                           "ch13.NS) if e.find('bpmn:compensateEventDefinition', ch13.NS) is not None}; then map each "

@@ -29,6 +29,7 @@ from ..impact import compare
 from ..scenarios import CHANGES, growth
 from ..scenarios.changes import apply_change, definition_size, describe
 from ..viz import style
+from ..words import count
 from .base import Lab
 
 #: The main workflow of the orchestrated order saga (the one a change edits).
@@ -157,7 +158,7 @@ class ChangeLab(Lab):
         self.definitions.value = definitions_html(view)
         counts = {p: view.impact[p].existing_definitions_changed for p in view.impact}
         cheaper = min(counts, key=counts.get) if counts["orchestration"] != counts["choreography"] else None
-        self.say(f"To {label}: orchestration edits {_definitions(counts['orchestration'])}, "
+        self.say(f"To {label}: orchestration edits {count(counts['orchestration'], 'existing definition')}, "
                  f"choreography {counts['choreography']}."
                  + (f" This change is cheaper under {cheaper}." if cheaper else " A tie.")
                  + " " + growth_note(view))
@@ -172,12 +173,8 @@ def growth_note(view: ChangeView) -> str:
             f"chart counts services that each have a step to undo, and the saga has {before['undoable']} "
             f"such steps ({still}{after['undoable']} after the change). Its workflow calls "
             f"{after['task_names']} services after the change, but its largest definition "
-            + (f"grows by {grown} task{'s' if grown != 1 else ''}." if grown else
+            + (f"grows by {count(grown, 'task')}." if grown else
                f"stays at {after['largest']} tasks, because the new step has no compensation."))
-
-def _definitions(n: int) -> str:
-    """``"1 existing definition"``, ``"4 existing definitions"``."""
-    return f"{n} existing definition{'s' if n != 1 else ''}"
 
 
 def growth_figure(view: ChangeView) -> go.Figure:

@@ -27,6 +27,7 @@ from ..errors import DefinitionError, MicrolabError
 from ..orchestration import builder as b
 from ..orchestration.toyrun import ToyRun, load, run_toy, toy_services
 from ..orchestration.toys import WORKFLOWS_DIR
+from ..words import count
 from .base import Lab
 
 #: Attempts that fail, as the "fails" dropdown offers them (None: every attempt).
@@ -258,7 +259,7 @@ class WorkflowExplorerLab(Lab):
         self._show_trace()
         attempts = sum(len(e.tasks) for e in ex.walk())
         when = f" at t={ex.end:.3f} s" if ex.end is not None else ""
-        text = f"Workflow {html.escape(ex.name)} ended {ex.status}{when} after {attempts} task attempt(s)"
+        text = f"Workflow {html.escape(ex.name)} ended {ex.status}{when} after {count(attempts, 'task attempt')}"
         if ex.failure_workflow is not None:
             fw = ex.failure_workflow
             text += f"; its failure workflow {html.escape(fw.name)} ran and ended {fw.status}"

@@ -29,6 +29,7 @@ from ..viz import style
 # The state at an instant is the analysis layer's; re-exported for the course's older imports.
 from ..analysis.instants import RECENT, RunStates, ServiceState, Wire, wires  # noqa: F401
 from ..viz.topology import positions, talk_graph
+from ..words import count
 from .base import Lab
 
 #: What can go wrong in the run, as the "failure" dropdown offers it.
@@ -198,7 +199,7 @@ class TimeScrubberLab(Lab):
             overlays = topo.data[self._n_base:]
             _draw_flying(overlays[0], flying, t, pos)
             _draw_services(overlays[1], overlays[2], services, pos)
-            topo.layout.title.text = (f"t = {t:.3f} s: {_messages(len(flying))} in flight"
+            topo.layout.title.text = (f"t = {t:.3f} s: {count(len(flying), 'message')} in flight"
                                       f" ({self.run.pattern}, {FAILURES[self.controls['failure'].value]})")
         bars = self.figures["state"]
         with bars.batch_update():
@@ -218,7 +219,7 @@ class TimeScrubberLab(Lab):
             # flight): "0 in flight" then means "nothing reaches it", which the line says.
             crashed = [(s, a) for s, a, b in st.down if a <= t < b]
             n = sum(st.dropped_at(s, a, t) for s, a in crashed)
-            lost = (f"Since it went down, {_messages(n)} sent to it "
+            lost = (f"Since it went down, {count(n, 'message')} sent to it "
                     + ("was dropped on arrival; its sender retries" if n == 1 else
                        "were dropped on arrival; their senders retry") + " after a timeout. ")
         self.say(f"t = {t:.3f} s of {st.end:.3f} s. " + (f"Down: {down_names}. {lost}" if down_names
@@ -413,8 +414,3 @@ def time_scrubber(pattern: str = "orchestration", failure: str = "payment_crash"
     lab = TimeScrubberLab(pattern, failure, **options)
     lab.update()
     return lab
-
-
-def _messages(n: int) -> str:
-    """``"1 message"``, ``"3 messages"``."""
-    return f"{n} message{'' if n == 1 else 's'}"

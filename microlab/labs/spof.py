@@ -26,6 +26,7 @@ from ..faults import FaultPlan
 from ..scenarios import KnobError
 from ..system import HandlerFailureWarning
 from ..viz import style
+from ..words import count
 from .base import Lab
 from .compare import preset
 
@@ -143,7 +144,7 @@ def verdict(numbers: dict) -> tuple[str, str]:
     o, ch = numbers["orchestration"], numbers["choreography"]
     stuck = o["stuck"] + ch["stuck"]
     head = ("✔ Every order concluded under both patterns." if not stuck
-            else f"✘ {stuck} order(s) stuck in all.")
+            else f"✘ {count(stuck, 'order')} stuck in all.")
     return (f"{head} Orchestration: {o['stuck']} of {o['orders']} stuck, recovery "
             f"{_seconds(o['recovery_time'])}. Choreography (the broker crashed): {ch['stuck']} of "
             f"{ch['orders']} stuck, recovery {_seconds(ch['recovery_time'])}."), ("bad" if stuck else "good")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ...errors import MicrolabError
 from ...faults import Crash, FaultPlan
+from ...words import count
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ class WithholdAcks:
     topic: str | None = None
 
     def describe(self) -> str:
-        """E.g. ``shipping withholds 1 ack(s)``."""
-        return f"{self.service} withholds {self.count} ack(s)" + (f" on {self.topic}" if self.topic else "")
+        """E.g. ``shipping withholds 1 ack``."""
+        return f"{self.service} withholds {count(self.count, 'ack')}" + (f" on {self.topic}" if self.topic else "")
 
 
 class RealPlan:

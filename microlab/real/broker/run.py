@@ -45,6 +45,7 @@ from ...faults import FaultPlan
 from ...scenarios.knobs import Knobs
 from ...scenarios.result import RunResult
 from ...trace import CRASH, RESTART, Trace
+from ...words import count
 from ..nats_server import BrokerUnreachable, NatsServer
 from ..server_process import port_answers
 from . import naming
@@ -373,7 +374,7 @@ def _supervise(procs, server, plan, names, workdir, run, t0, go, timeout, quiet,
                 continue
             raise ProcessDied(f"the {name} process exited with status {status} during the run: "
                               f"{procs.stderr(name) or '(nothing on stderr)'}")
-        waiting = [] if not due else [f"{len(due)} fault(s) of the plan still to carry out"]
+        waiting = [] if not due else [f"{count(len(due), 'fault')} of the plan still to carry out"]
         if not waiting:
             waiting = _busy(procs, server, names, workdir, run, down)
         if waiting:
