@@ -60,9 +60,10 @@ FAIR_LABELS = {"dispatch": "dispatch", "orchestrator_work_time": "orchestrator w
 class LoadLab(Lab):
     """Load both patterns until one saturates; the orchestrator is the bottleneck.
 
-    What to try first: move "orders/s" right, past 40, and watch the marked point: the
-    orchestration's throughput stops following the offered load (it leaves the dotted
-    line) and its latency shoots up, while the choreography keeps up. The table names the
+    What to try first: move "orders/s" right, to 40 or more (the knee is near 25), and
+    watch the marked point: the orchestration's throughput stops following the offered
+    load (it leaves the dotted line) and its latency shoots up, while the choreography
+    keeps up. The table names the
     busiest component: the orchestrator, at nearly 100%. Then give the orchestrator 2 or
     3 workers (the sweep runs again) and see its knee move right.
 
@@ -72,8 +73,8 @@ class LoadLab(Lab):
 
     name = "load"
     title = "Load: where does each pattern saturate?"
-    try_first = ("Move orders/s past 40 and watch orchestration leave the dotted line; then give "
-                 "the orchestrator a second worker.")
+    try_first = ("Move orders/s to 40 or more (past the knee near 25) and watch orchestration leave "
+                 "the dotted line; then give the orchestrator a second worker.")
 
     def __init__(self, *, rate: float = 20, workers: int = 1, seed: int = 1, rates=RATES,
                  orders: int = SWEEP_ORDERS, **fair):
