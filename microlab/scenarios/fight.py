@@ -201,7 +201,8 @@ def _why_latency(rows: dict, winner, knobs: Knobs, tolerance: float) -> str:
         if len(r["p50_per_seed"]) > 1:
             text += f" (p50 per seed {_ms(min(r['p50_per_seed']))}-{_ms(max(r['p50_per_seed']))} ms)"
         if r["central"]:
-            text += (f", {r['central_handlings']:.1f} handlings of {r['central_work'] * 1000:.1f} ms "
+            # An average per transaction: "5 handlings", "5.33 handlings" (not "5.0").
+            text += (f", {r['central_handlings']:.3g} handlings of {r['central_work'] * 1000:.3g} ms "
                      f"at the {r['central']} per transaction")
         else:
             text += ", nothing in the middle"
