@@ -242,9 +242,9 @@ def _stuck_explanation(records: list[Record], spec: SagaSpec, applied, missing, 
                  f"({fate})")
     elif records:
         last = records[-1]
-        text += f"; its last record is {last.kind} at {last.service} (t={last.time:g})"
+        text += f"; its last record is '{last.kind}' at {last.service} (at t={last.time:.3f} s)"
     if down:
-        text += "; down at the end of the run: " + ", ".join(f"{name} (crashed at t={t:g})"
+        text += "; down at the end of the run: " + ", ".join(f"{name} (crashed at t={t:.3f} s)"
                                                             for name, t in sorted(down.items()))
     return text
 

@@ -1,5 +1,7 @@
 """The consistency checker, on hand-made transactions built with core services."""
 
+import re
+
 import pytest
 
 from microlab import Service, System
@@ -76,3 +78,12 @@ def test_stuck_transaction_names_what_it_waits_for():
 def test_spec_rejects_repeated_effect_names():
     with pytest.raises(ValueError, match="distinct"):
         SagaSpec("bad", (Step("a", "x", "y"), Step("b", "y")))
+
+
+def test_a_stuck_transaction_says_when_its_last_record_was_in_seconds():
+    from microlab import scenarios
+    from microlab.faults import FaultPlan
+
+    run = scenarios.order_saga("orchestration", orders=5, seed=3, faults=FaultPlan().crash("orchestrator", at=0.2))
+    stuck = [v.explanation for v in run.checks.violations if v.check == "stuck"]
+    assert stuck and all(re.search(r"t=\d+\.\d{3} s\)", text) for text in stuck), stuck
