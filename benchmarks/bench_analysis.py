@@ -24,7 +24,9 @@ each analysis is timed ``repeats`` times (median of wall-clock and of CPU time):
 analyses of git revision REF's ``microlab`` beside the working tree's, in one process,
 alternately (REF, working tree, REF, ...; loaded as :mod:`benchmarks.compare_core`
 loads it): each version simulates its own run, which must be the same run (messages,
-records, final clock), and the table gives both medians and their ratio.
+records, final clock), and the table gives both medians and their ratio. ``--trace
+compact`` runs the saga with ``System(trace="compact")`` (records and messages in
+columns, :mod:`microlab.compact`), to time the same analyses reading a compact trace.
 """
 
 from __future__ import annotations
@@ -49,15 +51,17 @@ TARGET_S = 2.0
 MESSAGES_PER_ORDER = 19.3
 
 
-def build(messages: int, seed: int = 1, package: str = "microlab"):
+def build(messages: int, seed: int = 1, package: str = "microlab", trace: bool | str = True):
     """Run the course's orchestrated order saga until it has sent at least ``messages``
-    (with ``package``: ``microlab``, or a revision's copy loaded under another name)."""
+    (with ``package``: ``microlab``, or a revision's copy loaded under another name;
+    ``trace``: the System's, True or "compact")."""
     scenarios = importlib.import_module(f"{package}.scenarios")
 
     orders = math.ceil(messages / MESSAGES_PER_ORDER)
     start = time.perf_counter()
+    extra = {} if trace is True else {"trace": trace}  # a revision before the compact trace has no such knob
     result = scenarios.order_saga("orchestration", orders=orders, seed=seed,
-                                  max_events=100 * orders + 10_000)
+                                  max_events=100 * orders + 10_000, **extra)
     return result, time.perf_counter() - start
 
 
@@ -99,9 +103,9 @@ def _load() -> str:
         return "unknown"
 
 
-def measure(messages: int, repeats: int, seed: int = 1) -> Table:
+def measure(messages: int, repeats: int, seed: int = 1, trace: bool | str = True) -> Table:
     """Build the trace, time every analysis ``repeats`` times (round-robin), one table."""
-    result, run_s = build(messages, seed)
+    result, run_s = build(messages, seed, trace=trace)
     sent = result.system._ids
     records = len(result.trace)
     named = analyses(result)
@@ -118,7 +122,8 @@ def measure(messages: int, repeats: int, seed: int = 1) -> Table:
         loads.append(_load())
     table = Table(
         f"Analysis at scale: {sent:,} messages ({records:,} trace records, "
-        f"{len(result.correlations):,} orders) of the course's orchestrated order saga",
+        f"{len(result.correlations):,} orders) of the course's orchestrated order saga"
+        + (", compact trace" if trace == "compact" else ""),
         ["analysis", "median wall s", "fastest..slowest wall s", "median CPU s",
          "target s", "met"])
     for name in named:
@@ -182,12 +187,17 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline", metavar="REF", default=None,
                         help="git revision whose analyses to time beside the working tree's")
+    parser.add_argument("--trace", choices=["on", "compact"], default="on",
+                        help="the run's trace: tuples (on, the default) or columns (compact)")
     args = parser.parse_args(argv)
+    if args.trace == "compact" and args.baseline is not None:
+        parser.error("--trace compact times the working tree alone: leave out --baseline")
     for name in ("messages", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
     if args.baseline is None:
-        print(measure(args.messages, args.repeats, args.seed).to_markdown())
+        print(measure(args.messages, args.repeats, args.seed,
+                      "compact" if args.trace == "compact" else True).to_markdown())
     else:
         print(compare(args.messages, args.repeats, args.baseline, args.seed).to_markdown())
 

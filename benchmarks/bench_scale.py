@@ -3,12 +3,15 @@
 Each measurement runs in a fresh Python process, so that the peak memory is this
 run's alone and no earlier benchmark has warmed or fragmented the heap:
 
-- a **time** run (trace on, then off): wall-clock seconds of building and running the
+- a **time** run (trace on, compact, off): wall-clock seconds of building and running the
   system, and the process's peak resident memory (``ru_maxrss``);
 - a **memory** run (trace on) under ``tracemalloc``: the peak of Python's own
   allocations during the run, what the finished trace retains, and where those bytes
   are: the record tuples (and their slots in the list), the messages they point to,
   the payloads and the timestamps.
+
+Both are also run with the compact trace (``System(trace="compact")``, records kept in
+columns: :mod:`microlab.compact`), the way to fit a run of many millions of messages.
 """
 
 from __future__ import annotations
@@ -40,7 +43,11 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_run(pattern: str, orders: int, seed: int, trace: bool) -> dict:
+#: The ``System(trace=...)`` of each trace setting, by the name a child process is given.
+TRACES = {"on": True, "compact": "compact", "off": False}
+
+
+def time_run(pattern: str, orders: int, seed: int, trace: bool | str) -> dict:
     """Build and run the saga; wall seconds, messages, records, peak RSS (MiB)."""
     from . import models_microlab
 
@@ -89,8 +96,9 @@ def accounting(records: list) -> dict:
     return parts
 
 
-def memory_run(pattern: str, orders: int, seed: int) -> dict:
-    """The run under tracemalloc: peak and retained bytes, and the retained bytes' owners."""
+def memory_run(pattern: str, orders: int, seed: int, trace: bool | str = True) -> dict:
+    """The run under tracemalloc: peak and retained bytes, and (for a trace of tuples) the
+    retained bytes' owners."""
     import tracemalloc
 
     from . import models_microlab
@@ -98,30 +106,29 @@ def memory_run(pattern: str, orders: int, seed: int) -> dict:
     load = Load(orders=orders, seed=seed)
     tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
-    system = models_microlab.build(pattern, load, trace=True)
+    system = models_microlab.build(pattern, load, trace=trace)
     system.run()
     retained, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"records": len(system.trace), "messages": models_microlab.outcome(pattern, system).messages,
             "peak_bytes": peak - base, "retained_bytes": retained - base,
-            "parts": accounting(system.trace.records)}
+            "parts": accounting(system.trace.records) if trace is True else None}
 
 
 def _child(argv) -> None:
     kind, pattern, orders, seed, trace = argv
     if kind == "time":
-        result = time_run(pattern, int(orders), int(seed), trace == "on")
+        result = time_run(pattern, int(orders), int(seed), TRACES[trace])
     else:
-        result = memory_run(pattern, int(orders), int(seed))
+        result = memory_run(pattern, int(orders), int(seed), TRACES[trace])
     print(json.dumps(result))
 
 
 # -- in the report's process -------------------------------------------------------------
 
-def in_child(kind: str, pattern: str, orders: int, seed: int, trace: bool = True) -> dict:
-    """Run one measurement in a fresh interpreter; its JSON result."""
-    cmd = [sys.executable, "-m", "benchmarks.bench_scale", kind, pattern, str(orders), str(seed),
-           "on" if trace else "off"]
+def in_child(kind: str, pattern: str, orders: int, seed: int, trace: str = "on") -> dict:
+    """Run one measurement in a fresh interpreter (``trace``: a key of :data:`TRACES`); its JSON result."""
+    cmd = [sys.executable, "-m", "benchmarks.bench_scale", kind, pattern, str(orders), str(seed), trace]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"scale {kind} run failed ({' '.join(cmd[1:])}):\n{done.stderr[-2000:]}")
@@ -140,11 +147,12 @@ def run(options) -> list[Table]:
         f"({orders:,} orders), one fresh process per row",
         ["trace", "messages", "trace records", "wall s", "messages/s", "peak RSS MiB",
          "RSS growth MiB"])
-    for trace in (True, False):
+    for trace in TRACES:
         r = in_child("time", PATTERN, orders, options.seed, trace)
-        timing.add("on" if trace else "off", r["messages"], r["records"], r["seconds"],
+        timing.add(trace, r["messages"], r["records"], r["seconds"],
                    r["messages"] / r["seconds"], r["rss_peak_mib"], r["rss_peak_mib"] - r["rss_before_mib"])
     mem = in_child("memory", PATTERN, orders, options.seed)
+    packed = in_child("memory", PATTERN, orders, options.seed, "compact")
     records = mem["records"]
     memory = Table(
         f"Scale: memory of the traced run ({records:,} records), measured with tracemalloc",
@@ -161,15 +169,21 @@ def run(options) -> list[Table]:
         f"({tuples / mem['retained_bytes']:.0%} of what the run retains); the messages they "
         f"point to (one per {records / mem['messages']:.0f} records) take "
         f"{parts['messages'] / records:.0f}. Sizes are sys.getsizeof of each object, counted once.")
+    memory.add("compact trace: peak during the run", packed["peak_bytes"] / 2**20,
+               packed["peak_bytes"] / records, "")
+    memory.add("compact trace: retained by the finished run", packed["retained_bytes"] / 2**20,
+               packed["retained_bytes"] / records, f"{packed['retained_bytes'] / mem['retained_bytes']:.0%}")
     per_record = mem["retained_bytes"] / records
+    least = min(per_record, packed["retained_bytes"] / records)
     memory.notes.append(
         f"Target (issue 19): at most {RECORD_TARGET_BYTES} bytes per record retained at 1 M messages; "
-        f"{per_record:.0f} measured at {mem['messages']:,} messages: "
-        f"{'met' if per_record <= RECORD_TARGET_BYTES else 'not met'}.")
+        f"{per_record:.0f} measured at {mem['messages']:,} messages with the trace on, "
+        f"{packed['retained_bytes'] / records:.0f} with the compact trace: "
+        f"{'met' if least <= RECORD_TARGET_BYTES else 'not met'}.")
     return [timing, memory]
 
 
-def big_run(messages: int, seed: int = 1) -> Table:
+def big_run(messages: int, seed: int = 1, trace: str = "on") -> Table:
     """One traced run of at least ``messages`` messages in a fresh process: wall time, peak
     RSS, and bytes per record from the RSS growth (tracemalloc's accounting would double the
     time and the memory at this size)."""
@@ -179,11 +193,11 @@ def big_run(messages: int, seed: int = 1) -> Table:
     orders = orders_for(messages)
     load_before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    r = in_child("time", PATTERN, orders, seed, True)
+    r = in_child("time", PATTERN, orders, seed, trace)
     load_after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     table = Table(
         f"Scale: {r['messages']:,} messages through the {PATTERN} saga ({orders:,} orders), "
-        "trace on, one run in a fresh process",
+        f"trace {trace}, one run in a fresh process",
         ["messages", "trace records", "wall s", "messages/s", "peak RSS MiB", "RSS growth MiB",
          "bytes per record (RSS growth)"])
     growth = r["rss_peak_mib"] - r["rss_before_mib"]
@@ -202,10 +216,12 @@ def main(argv) -> None:
                                      description="One traced run of the orchestration saga at scale.")
     parser.add_argument("--messages", type=int, default=10_000_000, help="messages (default 10,000,000)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--trace", choices=["on", "compact"], default="on",
+                        help="keep the records as tuples (on, the default) or in columns (compact)")
     args = parser.parse_args(argv)
     if args.messages < 1:
         parser.error(f"--messages must be a positive integer, got {args.messages}")
-    print(big_run(args.messages, args.seed).to_markdown())
+    print(big_run(args.messages, args.seed, args.trace).to_markdown())
 
 
 if __name__ == "__main__":

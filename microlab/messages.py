@@ -33,6 +33,9 @@ class Message:
         "id", "kind", "type", "source", "destination", "topic",
         "payload", "correlation", "causation", "sent_at",
     )
+    #: The envelope's fields, in order (``__slots__`` itself, read through a subclass
+    #: that adds no slot, would be that subclass's empty tuple).
+    FIELDS = __slots__
 
     def __init__(self, id, kind, type, source, destination, topic, payload,
                  correlation, causation, sent_at):
@@ -41,12 +44,12 @@ class Message:
         # a real broker, built by a test), sets every slot from the parameter of the
         # same name, so that the slots are listed once, in ``__slots__``.
         fields = locals()
-        for name in self.__slots__:
+        for name in Message.FIELDS:
             setattr(self, name, fields[name])
 
     def to_dict(self) -> dict:
         """The envelope as a plain dict (payload included as is)."""
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {name: getattr(self, name) for name in Message.FIELDS}
 
     def __repr__(self) -> str:
         target = self.destination if self.topic is None else f"{self.destination}[{self.topic}]"

@@ -103,12 +103,19 @@ class Trace:
     """An append-only list of records with queries for the layers above.
 
     With ``enabled=False`` nothing is stored (used to measure the cost of tracing);
-    checks and figures then have nothing to read.
+    checks and figures then have nothing to read. With ``compact=True`` the records are
+    kept in columns (:class:`~microlab.compact.CompactRecords`): about half the memory,
+    the same records read back, slower to write and to read.
     """
 
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, *, compact: bool = False):
         self.enabled = enabled
-        self.records: list[tuple] = []
+        self.compact = compact
+        if compact:
+            from .compact import CompactRecords
+            self.records: list[tuple] = CompactRecords()
+        else:
+            self.records = []
 
     # -- writing -------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ CENTRAL = ("orchestrator", "broker")
 
 
 def build(flow: BusinessFlow | str, pattern: str = "orchestration", *, max_events: int | None = None,
-          trace: bool = True, **knob_values) -> tuple[System, list, dict, Knobs]:
+          trace: bool | str = True, **knob_values) -> tuple[System, list, dict, Knobs]:
     """Build (without running) a system for ``flow`` under ``pattern``, with arrivals scheduled.
 
     Returns ``(system, correlations, arrivals, knobs)``; most callers want :func:`run`.
@@ -151,10 +151,11 @@ def build(flow: BusinessFlow | str, pattern: str = "orchestration", *, max_event
 
 
 def run(flow: BusinessFlow | str, pattern: str = "orchestration", *, until: float | None = None,
-        max_events: int | None = None, trace: bool = True, **knob_values) -> RunResult:
+        max_events: int | None = None, trace: bool | str = True, **knob_values) -> RunResult:
     """Run ``flow`` (a flow or its name: "order", "travel", "content") under ``pattern``.
 
-    ``until`` stops the run at a simulated time (default: when nothing is left to do).
+    ``until`` stops the run at a simulated time (default: when nothing is left to do);
+    ``trace`` is :class:`~microlab.system.System`'s (``"compact"`` for a very long run).
     """
     flow = _flow(flow)
     system, correlations, arrivals, knobs = build(flow, pattern, max_events=max_events, trace=trace,
