@@ -4,7 +4,8 @@ A trace record is a 5-tuple ``(time, kind, service, message, detail)`` (see
 :mod:`microlab.trace`). In CPython a 5-tuple and its slot in a list take 88 bytes, its
 time is a float object of 24 more, and each message it points to is an object of 112
 bytes with an int id of 28 and a float ``sent_at`` of 24. :class:`CompactRecords` keeps
-the newest records as they come, and every ``chunk`` records moves them into columns:
+the newest records as they come, and :meth:`CompactRecords.settle` moves them into
+columns, ``chunk`` records at a time:
 
 - per record: the time in an ``array('d')`` (8 bytes), the kind and the service as
   indices into one table of the distinct names (2 bytes each), the message as an index
@@ -20,8 +21,8 @@ compact trace unchanged, and its JSON-lines export and digest are byte-identical
 message read from a compact trace is a :class:`StoredMessage`: a read-only copy with the
 original's fields, made afresh on each read, equal (``==``) to every other copy of it and
 hashed alike, but not the same object (``is``). Reading builds each tuple and message, so a pass over a
-compact trace costs more than over a list, and writing costs a Python call a record and
-the moves into columns: ``benchmarks/README.md`` measures both. That is why the compact
+compact trace costs more than over a list, and writing costs the moves into columns:
+``benchmarks/README.md`` measures both. That is why the compact
 trace is a choice (``System(trace="compact")``) for runs too big for memory, not the
 default.
 
@@ -89,6 +90,7 @@ class StoredMessage(namedtuple("StoredMessage", Message.FIELDS)):
 
 _copy = partial(tuple.__new__, StoredMessage)
 _envelope = attrgetter(*Message.FIELDS)
+_FIELD_OF = tuple(attrgetter(name) for name in Message.FIELDS)
 
 
 def _as_read(record: tuple) -> tuple:
@@ -149,8 +151,10 @@ class _Messages:
             self.objects = tuple(messages)
             return
         self.objects = None
+        # One C-level pass per field (transposing with zip(*...) would make a call with
+        # one argument per message).
         (ids, kinds, types, sources, destinations, topics, payloads, correlations,
-         causations, sent_at) = zip(*map(_envelope, messages)) if messages else ((),) * 10
+         causations, sent_at) = (tuple(map(get, messages)) for get in _FIELD_OF)
         try:
             # None (the first message of a transaction) is kept as a value no id can have.
             causes = list(map(_TO_CAUSE.get, causations, causations))
@@ -271,18 +275,29 @@ class CompactRecords(list):
 
     # -- writing -------------------------------------------------------------------------
 
-    def append(self, record: tuple) -> None:
-        """Add one record at the end (a 5-tuple, as :meth:`Trace.record` makes)."""
-        list.append(self, record)
-        if _list_len(self) >= self.chunk:
-            self._chunks.append(_Chunk(list(_list_iter(self)), self._names))
-            self._stored += _list_len(self)
-            list.clear(self)
+    # ``append`` is the list's own (C): the engines append four records per message, and
+    # a Python method would cost a call each. The records wait until ``settle``.
 
     def extend(self, records) -> None:
-        """Add records at the end, in order."""
-        for record in records:
-            self.append(record)
+        """Add records at the end, in order, then settle them."""
+        list.extend(self, records)
+        self.settle()
+
+    def settle(self) -> None:
+        """Move every full chunk of the records waiting into columns (the rest wait on).
+
+        ``System.run`` calls it between slices of a run (every 100,000 events) and at its
+        end, so a run holds at most one slice's records as tuples."""
+        size = self.chunk
+        full = _list_len(self) // size * size
+        if not full:
+            return
+        waiting = list.__getitem__(self, slice(0, full))
+        for start in range(0, full, size):
+            self._chunks.append(_Chunk(waiting[start:start + size], self._names))
+        del waiting
+        list.__delitem__(self, slice(0, full))
+        self._stored += full
 
     # -- reading -------------------------------------------------------------------------
 

@@ -104,7 +104,7 @@ class Trace:
 
     With ``enabled=False`` nothing is stored (used to measure the cost of tracing);
     checks and figures then have nothing to read. With ``compact=True`` the records are
-    kept in columns (:class:`~microlab.compact.CompactRecords`): about half the memory,
+    kept in columns (:class:`~microlab.compact.CompactRecords`): about a quarter of the memory,
     the same records read back, slower to write and to read.
     """
 

@@ -41,6 +41,23 @@ def test_the_golden_runs_read_back_the_same_from_columns(flow, pattern, tiny_chu
     assert str(packed.system.conservation()) == str(plain.system.conservation())
 
 
+def test_a_long_run_settles_its_records_between_slices(monkeypatch):
+    # Slices of 500 events instead of 100,000: the storm guard reads the newest records,
+    # and the trace moves them into columns, many times during the run.
+    monkeypatch.setattr("microlab.system.STORM_SLICE", 500)
+    monkeypatch.setattr(compact, "CHUNK", 64)
+    settled = []
+    original = CompactRecords.settle
+    monkeypatch.setattr(CompactRecords, "settle", lambda self: (settled.append(len(self)), original(self)))
+    knobs = dict(orders=300, failure={"payment": 0.2}, retries=1)
+    plain = scenarios.run("order", "orchestration", **knobs)
+    packed = scenarios.run("order", "orchestration", trace="compact", **knobs)
+    assert len(settled) > 10 and packed.system.sim.events > 20 * 500
+    assert list.__len__(packed.system.trace.records) < 64
+    assert packed.trace.digest() == plain.trace.digest()
+    assert str(packed.checks) == str(plain.checks) and packed.summary() == plain.summary()
+
+
 def _records(seed: int = 3):
     """The records of a run with drops, duplicates, delays and crashes (details and all)."""
     faults = FaultPlan().drop(0.1).duplicate(0.1).crash("payment", at=0.3, duration=0.2)
@@ -105,6 +122,8 @@ def test_details_and_times_that_are_not_floats_come_back_as_given():
         trace.record(0.5, "note", "a")
         trace.record(10, "note", "b", **detail)  # a run resumed at until=10 stamps an int
         trace.record(10.25, "note", None)
+    packed.records.settle()
+    assert list.__len__(packed.records) == 1  # two in columns, one waiting
     assert packed.records[1][0] == 10 and type(packed.records[1][0]) is int
     assert packed.records[1][4] == detail and packed.records[0][4] is None
     assert packed.to_jsonl() == plain.to_jsonl() and '"time":10}' in packed.to_jsonl()
