@@ -6,6 +6,8 @@ from microlab import scenarios
 from microlab.exercises import ch12, feedback
 
 SAFE = {"add_field": "producer-first", "rename": "consumer-first", "split": "consumer-first"}
+RIGHT_ORDER = ["deploy workers that serve the new task", "register workflow version 2",
+               "wait until no version 1 instance runs", "retire what only version 1 needed"]
 
 
 def test_right_answers_pass():
@@ -13,7 +15,7 @@ def test_right_answers_pass():
     ones = sum(1 for v in up.versions().values() if v == 1)
     assert ch12.check_version_count(ones).passed
     assert ch12.check_deploy_orders(SAFE).passed
-    assert ch12.check_rollout(list(ch12.ROLLOUT)).passed
+    assert ch12.check_rollout(RIGHT_ORDER).passed
 
 
 def test_version_count_hints_nudge_before_they_reveal():
@@ -42,16 +44,17 @@ def test_deploy_order_hints_name_what_broke():
 
 
 def test_only_the_one_rollout_order_passes_and_each_wrong_one_gets_a_hint():
-    passing = [p for p in itertools.permutations(ch12.ROLLOUT) if ch12.check_rollout(list(p)).passed]
-    assert passing == [ch12.ROLLOUT]
+    passing = [list(p) for p in itertools.permutations(ch12.ROLLOUT) if ch12.check_rollout(list(p)).passed]
+    assert passing == [RIGHT_ORDER]
     feedback._TRIES.clear()
-    workflow_first = [ch12.ROLLOUT[1], ch12.ROLLOUT[0], *ch12.ROLLOUT[2:]]
+    workflow_first = [RIGHT_ORDER[1], RIGHT_ORDER[0], *RIGHT_ORDER[2:]]
     message = ch12.check_rollout(workflow_first).message
     assert "before its worker" in message and "deploy the workers first" not in message
     assert "each of the four steps" in ch12.check_rollout(["deploy", "register"]).message
-    # The cell starts from the steps in alphabetical order: not the answer, and shown, untried.
-    untouched = ch12.check_rollout(sorted(ch12.ROLLOUT))
+    # The cell starts from ch12.ROLLOUT as it is: shown, untried, and every step out of place.
+    untouched = ch12.check_rollout(list(ch12.ROLLOUT))
     assert not untouched.attempted and all(step in untouched.message for step in ch12.ROLLOUT)
+    assert all(a != b for a, b in zip(ch12.ROLLOUT, RIGHT_ORDER))
 
 
 def test_a_deploy_order_dict_left_at_none_is_unanswered():

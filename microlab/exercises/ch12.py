@@ -14,8 +14,12 @@ from .feedback import Hint, NotAnsweredYet, checker
 #: When exercise 12.1's version 2 is registered (s).
 UPGRADE_AT = 1.0
 #: Exercise 12.3's steps, in the one order that strands nothing and keeps every instance served.
-ROLLOUT = ("deploy workers that serve the new task", "register workflow version 2",
-           "wait until no version 1 instance runs", "retire what only version 1 needed")
+_WORKERS, _REGISTER, _WAIT, _RETIRE = (
+    "deploy workers that serve the new task", "register workflow version 2",
+    "wait until no version 1 instance runs", "retire what only version 1 needed")
+#: The four steps of a workflow upgrade, out of order: exercise 12.3 puts them in order.
+#: (Not alphabetical: that order is one swap from the answer.)
+ROLLOUT = (_WAIT, _RETIRE, _REGISTER, _WORKERS)
 
 
 def _upgrade():
@@ -79,15 +83,15 @@ def check_deploy_orders(orders) -> str:
 @checker("Exercise 12.3: a workflow upgrade, step by step")
 def check_rollout(steps) -> str:
     """Pass the four steps of :data:`ROLLOUT`, each once and worded exactly, in the order to do them."""
-    if isinstance(steps, (list, tuple)) and list(steps) == sorted(ROLLOUT):
-        # The cell's starting value (alphabetical, not the answer): show the steps to reorder.
-        raise NotAnsweredYet("put these steps in the order to do them (they are in alphabetical order "
-                             "now), then run this cell again: " + "; ".join(f"{s!r}" for s in sorted(ROLLOUT)))
+    if isinstance(steps, (list, tuple)) and list(steps) == list(ROLLOUT):
+        # The cell's starting value (out of order): show the steps to reorder.
+        raise NotAnsweredYet("put these steps in the order to do them, then run this cell again: "
+                             + "; ".join(f"{s!r}" for s in ROLLOUT))
     if not isinstance(steps, (list, tuple)) or sorted(steps) != sorted(ROLLOUT):
         raise Hint("pass a list holding each of the four steps of ch12.ROLLOUT exactly once.")
     steps = list(steps)
     where = {s: i for i, s in enumerate(steps)}
-    workers, register, wait, retire = ROLLOUT
+    workers, register, wait, retire = _WORKERS, _REGISTER, _WAIT, _RETIRE
     if where[register] < where[workers]:
         raise Hint("version 2 is registered before its worker is deployed: what happens to the first "
                    "version 2 task?",

@@ -15,6 +15,8 @@ figures match, which differ and by how much), not the digits.
 
 from __future__ import annotations
 
+import textwrap
+
 from dataclasses import dataclass
 
 from ... import metrics
@@ -50,7 +52,9 @@ class RealNumbers:
         if self.real is None:
             print(f"real: not run. {MISSING}")
             return
-        print(f"real run: {self.real.system.wall_time:.1f} s of wall clock; {self.real.checks.verdict()}")
+        # Wrapped at 100 columns: a longer line wraps mid-word at JupyterLab's edge.
+        print(textwrap.fill(f"real run: {self.real.system.wall_time:.1f} s of wall clock; "
+                            f"{self.real.checks.verdict()}", 100))
 
 
 def real_numbers(orders: int = 20, rate: float = 5.0, *, seed: int = 1, timeout: float = 60.0) -> RealNumbers:
