@@ -28,11 +28,17 @@ def orders_over_time(evolution, *, title: str | None = None) -> go.Figure:
         key = f"version {versions.get(corr, '?')}" if versions else outcomes.get(corr, "stuck")
         groups.setdefault((key, ended), []).append((result.arrivals[corr], span.latency * 1000 if ended else never, corr))
     data = []
+    span_x = (max(result.arrivals.values()) - min(result.arrivals.values())) if result.arrivals else 0.0
     for (key, ended), points in sorted(groups.items()):
         colour = (VERSION_COLOURS.get(int(key.split()[-1]), style.GREY) if versions and key[-1].isdigit()
                   else OUTCOME_COLOURS.get(key, style.GREY))
-        data.append({"type": "scatter", "mode": "markers", "name": key if ended else f"{key}: never ended",
-                     "x": [p[0] for p in points], "y": [p[1] for p in points], "text": [p[2] for p in points],
+        if not ended:
+            points = sorted(points)  # by arrival, for the staggering
+        ys = [p[1] for p in points] if ended else _staggered([p[0] for p in points], never, span_x)
+        # The legend counts the markers: crosses that arrive close together would hide one another.
+        name = f"{key} ({len(points)})" if ended else f"{key}: never ended ({len(points)})"
+        data.append({"type": "scatter", "mode": "markers", "name": name,
+                     "x": [p[0] for p in points], "y": ys, "text": [p[2] for p in points],
                      "marker": {"color": colour, "size": 9 if ended else 12, "symbol": "circle" if ended else "x"},
                      "hovertemplate": "%{text}: arrived t=%{x:.2f} s" + (", took %{y:.0f} ms" if ended else ", never ended")
                                       + "<extra></extra>"})
@@ -58,6 +64,17 @@ def orders_over_time(evolution, *, title: str | None = None) -> go.Figure:
               "shapes": shapes, "annotations": notes,
               "legend": {"orientation": "h", "x": 0, "y": -0.3, "yanchor": "top"}, "margin": {"b": 120, "r": 110}}
     return go.Figure(data=data, layout=layout)
+
+
+def _staggered(xs: list, level: float, span: float) -> list:
+    """The heights of crosses on the "never ended" line at ``level``: one that arrived within 2%
+    of the run's span of the cross before it goes a little higher, so that both show."""
+    ys, previous, up = [], None, False
+    for x in xs:
+        up = previous is not None and x - previous < 0.02 * span and not up
+        ys.append(level * (1.06 if up else 1.0))
+        previous = x
+    return ys
 
 
 __all__ = ["orders_over_time", "VERSION_COLOURS", "OUTCOME_COLOURS"]
