@@ -12,8 +12,8 @@ columns, ``chunk`` records at a time:
   into the chunk's distinct messages (2 bytes), and the details sparsely (most records
   have none);
 - per distinct message of the chunk: its id, causation and ``sent_at`` in typed arrays,
-  its kind, type, source, destination and topic as name indices, and references to
-  its payload and correlation (which are not copied).
+  its shape (kind, type, source, destination and topic together) as one name index, and
+  references to its payload and correlation (which are not copied).
 
 Reading gives back the same records: iterating, ``len``, indexing and slicing behave as
 on the list a trace normally holds, so every query, check, figure and export reads a
@@ -36,7 +36,7 @@ import itertools
 from array import array
 from collections import namedtuple
 from functools import partial
-from operator import attrgetter, itemgetter
+from operator import add, attrgetter, itemgetter
 
 from .messages import Message
 
@@ -55,7 +55,13 @@ _TO_CAUSE = {None: _NO_CAUSE}     # .get(c, c): the column's value for causation
 _FROM_CAUSE = {_NO_CAUSE: None}   # .get(v, v): the causation a column's value stands for
 
 
-class StoredMessage(namedtuple("StoredMessage", Message.FIELDS)):
+#: A stored message's fields: its envelope's shape first (kind, type, source, destination,
+#: topic), which a chunk keeps once per distinct shape, then what is the message's own.
+_SHAPE = ("kind", "type", "source", "destination", "topic")
+_ORDER = _SHAPE + ("id", "payload", "correlation", "causation", "sent_at")
+
+
+class StoredMessage(namedtuple("StoredMessage", _ORDER)):
     """A message read back from a compact trace: a read-only copy of the one sent.
 
     It has a :class:`~microlab.messages.Message`'s fields and methods, and it is a tuple
@@ -83,13 +89,13 @@ class StoredMessage(namedtuple("StoredMessage", Message.FIELDS)):
 
     def to_dict(self) -> dict:
         """The envelope as a plain dict (payload included as is), as Message's."""
-        return dict(zip(Message.FIELDS, self))
+        return {name: getattr(self, name) for name in Message.FIELDS}
 
     __repr__ = Message.__repr__
 
 
 _copy = partial(tuple.__new__, StoredMessage)
-_envelope = attrgetter(*Message.FIELDS)
+_envelope = attrgetter(*_ORDER)
 _FIELD_OF = tuple(attrgetter(name) for name in Message.FIELDS)
 
 
@@ -115,6 +121,12 @@ class _Names:
         while there are at most 65,536 names, four after."""
         values = list(values)
         index = self.index
+        code = "H" if len(self.names) <= 65_536 else "I"
+        try:
+            # Past the first chunks a new name is rare: look up first, add names only on a miss.
+            return array(code, map(index.__getitem__, values))
+        except KeyError:
+            pass
         for name in dict.fromkeys(values):
             if name not in index:
                 index[name] = len(self.names)
@@ -141,8 +153,8 @@ def _typed(typecode: str, kind: type, values: list):
 class _Messages:
     """The distinct messages of one chunk, in columns."""
 
-    __slots__ = ("count", "ids", "kinds", "types", "sources", "destinations", "topics",
-                 "payloads", "correlations", "causations", "sent_at", "objects")
+    __slots__ = ("count", "ids", "shapes", "payloads", "correlations", "causations", "sent_at",
+                 "objects")
 
     def __init__(self, messages: list, names: _Names):
         self.count = len(messages)
@@ -158,11 +170,9 @@ class _Messages:
         try:
             # None (the first message of a transaction) is kept as a value no id can have.
             causes = list(map(_TO_CAUSE.get, causations, causations))
-            self.kinds = names.column(kinds)
-            self.types = names.column(types)
-            self.sources = names.column(sources)
-            self.destinations = names.column(destinations)
-            self.topics = names.column(topics)
+            # One name per distinct (kind, type, source, destination, topic): a saga has a
+            # few dozen, and reading rebuilds a message from one lookup instead of five.
+            self.shapes = names.column(zip(kinds, types, sources, destinations, topics))
         except TypeError:  # an unhashable field (a message built by hand): keep the objects
             self.objects = tuple(messages)
             return
@@ -179,10 +189,8 @@ class _Messages:
         causations = self.causations
         if isinstance(causations, array):
             causations = map(_FROM_CAUSE.get, causations, causations)
-        out = list(map(_copy, zip(
-            self.ids, names.read(self.kinds), names.read(self.types), names.read(self.sources),
-            names.read(self.destinations), names.read(self.topics), self.payloads,
-            self.correlations, causations, self.sent_at)))
+        out = list(map(_copy, map(add, names.read(self.shapes), zip(
+            self.ids, self.payloads, self.correlations, causations, self.sent_at))))
         out.append(None)
         return out
 
@@ -193,11 +201,9 @@ class _Messages:
         if self.objects is not None:
             return self.objects[i]
         cause = self.causations[i]
-        n = names.names
-        return _copy((self.ids[i], n[self.kinds[i]], n[self.types[i]], n[self.sources[i]],
-                        n[self.destinations[i]], n[self.topics[i]], self.payloads[i],
-                        self.correlations[i], None if cause == _NO_CAUSE else cause,
-                        self.sent_at[i]))
+        return _copy(names.names[self.shapes[i]] + (
+            self.ids[i], self.payloads[i], self.correlations[i],
+            None if cause == _NO_CAUSE else cause, self.sent_at[i]))
 
 
 class _Chunk:
