@@ -3,7 +3,7 @@
 import pytest
 
 from microlab.exercises import Hint, checker, instructor_mode
-from microlab.exercises.feedback import REVEAL_AFTER, YOUR_TURN
+from microlab.exercises.feedback import REVEAL_AFTER, YOUR_TURN, YOUR_TURN_DICT, YOUR_TURN_FUNCTION
 
 
 @checker("ex-demo")
@@ -93,6 +93,16 @@ def test_a_function_left_as_its_stub_is_unanswered_and_costs_no_try():
 
     for stub in (make_header, documented, lambda span: None):
         fb = check(stub)
-        assert not fb.attempted and fb.message == YOUR_TURN, stub
+        # The message says what to write: a body, not "in place of the None".
+        assert not fb.attempted and fb.message == YOUR_TURN_FUNCTION, stub
     first = check(answered)   # a body that does something is a try, and the first one nudges only
     assert first.attempted and "More help after 2 more tries" in first.message
+
+
+def test_a_dict_of_nones_says_to_fill_each_none():
+    @checker("Exercise 9.6: dict")
+    def check(answer):
+        raise Hint("think again.")
+
+    fb = check({"add_field": None, "rename": None})
+    assert not fb.attempted and fb.message == YOUR_TURN_DICT and "each None" in fb.message

@@ -32,6 +32,18 @@ GRADING_ENV = "MICROLAB_GRADING"
 #: What an exercise that has not been answered yet says (no verdict, no answer), after the
 #: mark "Your turn" (so the words are not said twice).
 YOUR_TURN = "Put your answer in place of the None (or ...), then run this cell again."
+#: The same, for a function the cell hands out as a stub, and for a dict of Nones.
+YOUR_TURN_FUNCTION = "Write the function's body in place of its ..., then run this cell again."
+YOUR_TURN_DICT = "Put an answer in place of each None in the dict, then run this cell again."
+
+
+def your_turn(given) -> str:
+    """What an unanswered exercise says, for the placeholders ``given`` it was called with."""
+    if any(getattr(g, "__code__", None) is not None for g in given):
+        return YOUR_TURN_FUNCTION
+    if any(isinstance(g, dict) for g in given):
+        return YOUR_TURN_DICT
+    return YOUR_TURN
 
 
 #: What a body that does nothing compiles to (``...``, ``pass``, a docstring alone):
@@ -138,7 +150,7 @@ def checker(name: str):
                 # the function stub the cell hands out):
                 # no verdict, no hint that would give the answer away before the learner
                 # has thought about it, and no failed try counted against the hint's reveal.
-                result = Feedback(name, False, YOUR_TURN, attempted=False)
+                result = Feedback(name, False, your_turn(given), attempted=False)
                 RESULTS[name] = result
                 if _MODE["instructor"]:
                     raise AssertionError(f"Not yet ({name}): no answer given")
