@@ -292,8 +292,9 @@ class CompactRecords(list):
     def settle(self) -> None:
         """Move every full chunk of the records waiting into columns (the rest wait on).
 
-        ``System.run`` calls it between slices of a run (every 100,000 events) and at its
-        end, so a run holds at most one slice's records as tuples."""
+        ``System.run`` calls it between slices of a run (every ``chunk // 4`` events, about
+        a chunk of records) and at its end, so a run holds about a chunk of records as tuples,
+        and moves them while they are still in the processor's cache."""
         size = self.chunk
         full = _list_len(self) // size * size
         if not full:
