@@ -219,7 +219,7 @@ class System:
         # A compact trace moves its records into columns between slices, so that a long
         # run never holds more than a slice's records as tuples (microlab.compact).
         settle = getattr(self.trace.records, "settle", None)
-        if not guard and not (sliced and settle):
+        if not guard and not settle:
             self.sim.run(until=until, max_events=max_events)
             return
         # The guard looks every STORM_SLICE events; a compact trace settles about every

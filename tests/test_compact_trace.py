@@ -58,6 +58,17 @@ def test_a_long_run_settles_its_records_between_slices(monkeypatch):
     assert str(packed.checks) == str(plain.checks) and packed.summary() == plain.summary()
 
 
+def test_a_short_budget_settles_too(monkeypatch):
+    # max_events of 150,000 is too few for the storm guard's slices: the trace slices alone.
+    monkeypatch.setattr(compact, "CHUNK", 64)
+    settled = []
+    original = CompactRecords.settle
+    monkeypatch.setattr(CompactRecords, "settle", lambda self: (settled.append(len(self)), original(self)))
+    plain = scenarios.run("order", "orchestration", orders=100, max_events=150_000)
+    packed = scenarios.run("order", "orchestration", orders=100, max_events=150_000, trace="compact")
+    assert len(settled) > 10 and packed.trace.digest() == plain.trace.digest()
+
+
 def _records(seed: int = 3):
     """The records of a run with drops, duplicates, delays and crashes (details and all)."""
     faults = FaultPlan().drop(0.1).duplicate(0.1).crash("payment", at=0.3, duration=0.2)
