@@ -100,7 +100,7 @@ def test_a_function_left_as_its_stub_is_unanswered_and_costs_no_try():
 
 
 def test_a_dict_of_nones_says_to_fill_each_none():
-    @checker("Exercise 9.6: dict")
+    @checker("Exercise 9.5: dict")  # 9.6 must stay unrun: test_grade asks graded("9.6")
     def check(answer):
         raise Hint("think again.")
 
