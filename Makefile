@@ -11,7 +11,8 @@ PORT   ?= 8888
 help:  ## List the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
-$(STAMP): pyproject.toml
+# setup.py and the C source too: pip builds the optional compiled hot path (microlab/_speedups.c).
+$(STAMP): pyproject.toml setup.py microlab/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -22,8 +23,14 @@ setup: $(STAMP)  ## Create .venv and install microlab with everything the course
 course: setup  ## Set up, then open the course in JupyterLab (localhost only, token on; as root adds --allow-root; GRADING=1 shows nbgrader's menus)
 	$(BIN)/python -m tools.course --port $(PORT) $(if $(GRADING),--grading)
 
-test: setup  ## Set up, then run every test: unit tests, every notebook (nbval), browser tests
+# Unit tests that the pure-Python path must pass as well (the real servers' and the browser's
+# tests exercise the same hot path as the unit tests, and take most of the time).
+PURE_TESTS := tests --ignore=tests/test_browser.py --ignore=tests/test_site.py --ignore=tests/real_broker \
+	--ignore=tests/real_conductor --ignore=tests/real_kafka --ignore=tests/real_temporal
+
+test: setup  ## Set up, then run every test (unit tests, every notebook, browser tests), then the unit tests on the pure-Python path
 	$(BIN)/python -m pytest
+	MICROLAB_PURE=1 $(BIN)/python -m pytest $(PURE_TESTS) -q
 
 test-fast: setup  ## Unit tests only (no notebooks, no browser)
 	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_site.py

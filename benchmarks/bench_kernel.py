@@ -1,9 +1,11 @@
 """microlab's kernel against SimPy and a bare heapq loop, on the same order saga.
 
 For each pattern (orchestration: 6 messages per order; choreography: 3) six runners
-simulate the same run (same seed, same draws, same final clock; checked):
+(eight when the compiled hot path is built) simulate the same run (same seed, same
+draws, same final clock; checked):
 
-- microlab with its trace on, as learners use it, and with it off;
+- microlab with its trace on, as learners use it, and with it off, on its compiled hot
+  path when it is built, and then also on the pure-Python one (:mod:`microlab.hotpath`);
 - SimPy with a process per order (the cheapest SimPy formulation);
 - SimPy with a Store and a process per service (the structural twin of microlab);
 - salabim with a component per order, yieldless (its idiomatic form since salabim 24);
@@ -23,6 +25,8 @@ import time
 import salabim
 import simpy
 
+from microlab import hotpath
+
 from . import models_heapq, models_microlab, models_salabim, models_simpy
 from .measure import alternate
 from .saga import Load
@@ -33,6 +37,9 @@ PATTERNS = ("orchestration", "choreography")
 #: Runner names as printed, in the order they run within each repetition.
 ML_ON = "microlab, trace on"
 ML_OFF = "microlab, trace off"
+#: The same on the pure-Python path, when the compiled one is built (microlab.hotpath).
+ML_PURE_ON = "microlab pure Python, trace on"
+ML_PURE_OFF = "microlab pure Python, trace off"
 SP_ORDER = f"SimPy {simpy.__version__}, a process per order"
 SP_SERVICE = f"SimPy {simpy.__version__}, a Store per service"
 SALABIM = f"salabim {salabim.__version__}, a component per order"
@@ -47,13 +54,18 @@ TARGETS = (
     ("trace on vs SimPy Store per service", ML_ON, SP_SERVICE, 3.0),
     ("trace off vs SimPy per order", ML_OFF, SP_ORDER, 1.5),
 )
+PURE_TARGETS = tuple((f"{what} (pure Python)", {ML_ON: ML_PURE_ON, ML_OFF: ML_PURE_OFF}[ours], peer, least)
+                     for what, ours, peer, least in TARGETS)
 
 
 def contenders(pattern: str, load: Load) -> dict:
-    """The six runners of ``pattern`` as zero-argument callables returning an Outcome."""
+    """The runners of ``pattern`` as zero-argument callables returning an Outcome."""
+    pure = {ML_PURE_ON: lambda: models_microlab.run(pattern, load, trace=True, pure=True),
+            ML_PURE_OFF: lambda: models_microlab.run(pattern, load, trace=False, pure=True)}
     return {
         ML_ON: lambda: models_microlab.run(pattern, load, trace=True),
         ML_OFF: lambda: models_microlab.run(pattern, load, trace=False),
+        **(pure if hotpath.COMPILED else {}),
         SP_ORDER: lambda: models_simpy.per_order(pattern, load),
         SP_SERVICE: lambda: models_simpy.per_service(pattern, load),
         SALABIM: lambda: models_salabim.per_order(pattern, load),
@@ -103,11 +115,14 @@ def run(options) -> list[Table]:
         ratios.add(pattern, f"{on / rate[SP_SERVICE]:.2f}x", f"{on / rate[SP_ORDER]:.2f}x",
                    f"{off / rate[SP_SERVICE]:.2f}x", f"{off / rate[SP_ORDER]:.2f}x",
                    f"{on / rate[SALABIM]:.2f}x", f"{on / rate[HEAPQ]:.2f}x", verdict)
-        for what, ours, peer, least in TARGETS:
+        for what, ours, peer, least in TARGETS + (PURE_TARGETS if hotpath.COMPILED else ()):
             measured = rate[ours] / rate[peer]
             targets.add(pattern, what, f"{least:g}x", f"{measured:.2f}x", "yes" if measured >= least else "no")
     runs.notes.append(
         "Every runner drew the same random numbers in the same order: equal completed "
         "orders, messages and final clock were checked before this table was printed. "
-        f"Python {platform.python_version()}.")
+        f"Python {platform.python_version()}. "
+        + ("microlab runs its compiled hot path (microlab/_speedups.c); the pure-Python rows run the "
+           "same model on the pure-Python path in the same process." if hotpath.COMPILED else
+           "microlab runs on the pure-Python path (the compiled hot path is not built, or MICROLAB_PURE is set)."))
     return [runs, ratios, targets]

@@ -13,6 +13,8 @@ orchestrator, retries and compensation, which the SimPy model does not have.
 
 from __future__ import annotations
 
+import contextlib
+
 from microlab import Exponential, Service, System
 
 from .saga import Load, Outcome
@@ -148,8 +150,14 @@ def outcome(pattern: str, system: System) -> Outcome:
     return Outcome(finisher.completed, system._ids, system.now)
 
 
-def run(pattern: str, load: Load, trace: bool = True) -> Outcome:
-    """Build and run the saga; return what it produced."""
-    system = build(pattern, load, trace)
-    system.run()
+def run(pattern: str, load: Load, trace: bool = True, pure: bool = False) -> Outcome:
+    """Build and run the saga; return what it produced (``pure``: on the pure-Python
+    path even when the compiled one is built, see :mod:`microlab.hotpath`)."""
+    if pure:
+        # Imported here: benchmarks.compare_core rebuilds this module on an older microlab
+        # (its "from microlab import" lines), which may have no hotpath; it never asks for pure.
+        from microlab.hotpath import pure_python
+    with pure_python() if pure else contextlib.nullcontext():
+        system = build(pattern, load, trace)
+        system.run()
     return outcome(pattern, system)

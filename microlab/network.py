@@ -135,6 +135,9 @@ class Network:
     changed at any time, and apply to messages sent afterwards.
     """
 
+    # Slots: the compiled hot path (microlab.hotpath) reads ``latency`` at a fixed offset.
+    __slots__ = ("system", "latency", "links", "faults", "_deliver", "__weakref__")
+
     def __init__(self, system, latency: Distribution | float = 0.01):
         self.system = system
         self.latency = as_distribution(latency, "latency")

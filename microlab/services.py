@@ -148,6 +148,14 @@ class Service:
     any number of times.
     """
 
+    # The state the hot path reads and writes per message, in slots: Python reads a slot
+    # as fast as an instance attribute, and the compiled hot path (microlab.hotpath) reads
+    # it at a fixed offset. Everything else (and a subclass's own attributes) goes in the
+    # instance's __dict__ as usual. (An engine that makes ``system`` a property keeps it
+    # there; the compiled path never reads a service's ``system``.)
+    __slots__ = ("name", "up", "busy", "incarnation", "_context", "mailbox", "handlers",
+                 "system", "_working", "__dict__", "__weakref__")
+
     #: What this service is in its pattern, declared by the engines (``"orchestrator"``,
     #: ``"broker"``, ``"worker"``, ``"participant"``, ``"owner"``, ``"listener"``,
     #: ``"client"``); None for a plain service. Figures group services by it
@@ -166,11 +174,15 @@ class Service:
     # worker would then keep its attributes in a slower real dict.
     _plain_receive = True
     _plain_handle = True
+    #: Whether ``send`` is Service's own: then ``reply`` and ``emit`` hand their message to
+    #: the system's hot path directly, one call fewer (an override of send still sees them).
+    _plain_send = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._plain_receive = cls._receive is Service._receive
         cls._plain_handle = cls.handle is Service.handle
+        cls._plain_send = cls.send is Service.send
         shadowed = api_shadowing(cls, list(vars(cls)))
         if shadowed:
             raise ServiceDefinitionError(_shadowing_message(f"class {cls.__name__}", shadowed))
@@ -275,44 +287,19 @@ class Service:
         The correlation id defaults to that of the message being handled, and the
         causation id is always that message's id.
         """
-        # Every message a service sends is checked, numbered, built and handed to the
-        # network here, once: reply and emit call send. The steps are written out
-        # (rather than calling _system(), System._next_id() and Message(...)) to save
-        # three calls per message; a class call with an __init__ costs about twice the
-        # ten slot stores below.
         system = self.system
         if system is None:
             system = self._system()  # raises, saying how to add the service
-        if not self.up:
-            raise MicrolabError(f"{self.name} is down and cannot send {type!r}")
-        if to not in system.services:
-            raise UnknownServiceError(to, system.services, context=f"{self.name} tried to send {type!r} to {to!r}, but ")
-        ctx = self._context
-        if ctx is None:
-            causation = None
-        else:
-            causation = ctx.id
-            if correlation is None:
-                correlation = ctx.correlation
-        system._ids = mid = system._ids + 1
-        msg = _new(Message)
-        msg.id = mid
-        msg.kind = kind
-        msg.type = type
-        msg.source = self.name
-        msg.destination = to
-        msg.topic = topic
-        msg.payload = payload
-        msg.correlation = correlation
-        msg.causation = causation
-        msg.sent_at = system.sim.now
-        system.network.transmit(msg)
-        return msg
+        # The system's hot path: send_message below, or microlab's compiled one (microlab.hotpath).
+        return system._send(self, to, type, payload, kind, correlation, topic)
 
     def reply(self, to_msg: Message, type: str, payload=None) -> Message:
         """Answer ``to_msg`` with a reply of ``type`` to its sender, in the same transaction."""
         if self._context is to_msg:
             # The usual case, answering the message being handled: nothing to swap.
+            system = self.system
+            if self._plain_send and system is not None:
+                return system._send(self, to_msg.source, type, payload, REPLY, to_msg.correlation, None)
             return self.send(to_msg.source, type, payload, kind=REPLY, correlation=to_msg.correlation)
         saved = self._context
         self._context = to_msg
@@ -324,6 +311,9 @@ class Service:
     def emit(self, to: str, type: str, payload=None, *, topic: str | None = None,
              correlation=None) -> Message:
         """Send an event to ``to`` (normally a broker) on ``topic`` (default: its type)."""
+        system = self.system
+        if self._plain_send and system is not None:
+            return system._send(self, to, type, payload, EVENT, correlation, topic or type)
         return self.send(to, type, payload, kind=EVENT, topic=topic or type, correlation=correlation)
 
     def after(self, delay: float, fn: Callable, *args):
@@ -473,6 +463,46 @@ class Service:
     def __repr__(self) -> str:
         state = "up" if self.up else "DOWN"
         return f"<{type(self).__name__} {self.name!r} {state} busy={self.busy}/{self.workers} mailbox={len(self.mailbox)}>"
+
+
+def send_message(self: Service, to: str, type: str, payload, kind: str, correlation, topic) -> Message:
+    """What :meth:`Service.send` does, in pure Python: check, number, build and transmit a message.
+
+    The reference for the compiled hot path (:mod:`microlab.hotpath`), which hands every
+    case it does not handle itself (a fault, a service down, an unknown destination) here."""
+    # Every message a service sends is checked, numbered, built and handed to the
+    # network here, once: reply and emit call send. The steps are written out
+    # (rather than calling _system(), System._next_id() and Message(...)) to save
+    # three calls per message; a class call with an __init__ costs about twice the
+    # ten slot stores below.
+    system = self.system
+    if system is None:
+        system = self._system()  # raises, saying how to add the service
+    if not self.up:
+        raise MicrolabError(f"{self.name} is down and cannot send {type!r}")
+    if to not in system.services:
+        raise UnknownServiceError(to, system.services, context=f"{self.name} tried to send {type!r} to {to!r}, but ")
+    ctx = self._context
+    if ctx is None:
+        causation = None
+    else:
+        causation = ctx.id
+        if correlation is None:
+            correlation = ctx.correlation
+    system._ids = mid = system._ids + 1
+    msg = _new(Message)
+    msg.id = mid
+    msg.kind = kind
+    msg.type = type
+    msg.source = self.name
+    msg.destination = to
+    msg.topic = topic
+    msg.payload = payload
+    msg.correlation = correlation
+    msg.causation = causation
+    msg.sent_at = system.sim.now
+    system.network.transmit(msg)
+    return msg
 
 
 class Client(Service):

@@ -108,6 +108,9 @@ class Trace:
     the same records read back, slower to write and to read.
     """
 
+    # Slots: the compiled hot path (microlab.hotpath) reads them at fixed offsets.
+    __slots__ = ("enabled", "compact", "records", "__weakref__")
+
     def __init__(self, enabled: bool = True, *, compact: bool = False):
         self.enabled = enabled
         self.compact = compact
