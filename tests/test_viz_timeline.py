@@ -203,6 +203,11 @@ def test_a_service_that_never_restarted_is_shaded_to_the_end_of_the_axis():
     assert band.x0 == 2.5 and band.x1 == fig.layout.xaxis.range[1]
     assert band.name == "shipping down (crashed, never restarted)"
     assert "never restarted" in fig.layout.annotations[0].text
+    # book_shipment never started: it waits in its queue to the run's last record.
+    waiting = bars(fig, "scheduled")
+    i = list(waiting.y).index("book_shipment")
+    assert waiting.base[i] + waiting.x[i] == pytest.approx(system.trace.records[-1][0])
+    assert "still waiting to start when the run ended" in waiting.hovertext[i]
 
 
 def test_bands_of_two_services_down_at_once_get_their_own_edge_and_label_line():
