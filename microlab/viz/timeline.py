@@ -160,7 +160,7 @@ def _down_bands(down, lo, hi, scale, unit) -> tuple[list[dict], list[dict], int]
             continue          # outside the time drawn
         first = service not in dashes
         dash = dashes.setdefault(service, DOWN_DASHES[len(dashes) % len(DOWN_DASHES)])
-        # Three significant digits: the label says roughly when; the hover of the bars says exactly.
+        # Three significant digits: the label says roughly when; the trace's CRASH and RESTART say exactly.
         if math.isinf(end):
             when, legend = f"from t = {_short(start * scale)} {unit}, never restarted", "crashed, never restarted"
         else:
