@@ -1,5 +1,7 @@
 """microlab.viz.timeline: Gantt charts of handlings and of workflow task attempts."""
 
+import math
+
 import pytest
 
 from microlab import Constant, Service, System
@@ -149,3 +151,70 @@ def queued():
     system.inject("slow", "Job", "first", correlation="a")
     system.run()
     return system
+
+
+def shipping_down(duration=1.5):
+    """Chapter 2's timeout run: payment fails twice, shipping is down from t=2.5 s (for ``duration``
+    seconds, or for good when it is None)."""
+    from microlab import Exponential
+    from microlab.orchestration import Orchestrator, workflow
+    from microlab.orchestration.toys import saga_services
+
+    system = System(seed=1, latency=Exponential(0.01))
+    orchestrator = system.add(Orchestrator())
+    _, payment, _ = system.add(*saga_services())
+    orchestrator.register(workflow("order", inputs=["orderId"])
+                          .simple("reserve_inventory")
+                          .simple("charge_payment", retries=3, retry_delay=1, retry_logic="EXPONENTIAL_BACKOFF")
+                          .simple("book_shipment", retries=2, retry_delay=1, response_timeout=2).build())
+    payment.fail("charge_payment", times=2)
+    system.crash("shipping", at=2.5, **({} if duration is None else {"duration": duration}))
+    orchestrator.start("order", {"orderId": 8}, correlation="order-8")
+    system.run(until=20)
+    return system
+
+
+def test_workflow_timeline_shades_the_time_a_service_was_down_and_says_which():
+    fig = workflow_timeline(shipping_down(), "order-8")
+    [band] = fig.layout.shapes
+    assert (band.type, band.yref, band.y0, band.y1) == ("rect", "paper", 0, 1)   # across every row
+    assert (band.x0, band.x1) == (2.5, 4.0)                                     # crash to restart
+    assert band.name == "shipping down (crash to restart)" and band.showlegend
+    [label] = fig.layout.annotations
+    assert label.text == "<b>shipping down</b> (t = 2.5 to 4 s)" and label.font.size >= 12
+    # The task that waited for shipping is drawn across the band: it ran once shipping was back.
+    assert bars(fig, "scheduled").y[-1] == "book_shipment"
+    assert fig.to_json() == workflow_timeline(shipping_down(), "order-8").to_json()
+
+
+def test_workflow_timeline_without_a_crash_shades_nothing():
+    for fig in (workflow_timeline(conducted_saga(), "o1"),
+                workflow_timeline(shipping_down(), "order-8", downtime=False),
+                workflow_timeline(shipping_down(), "order-8", downtime=["payment"])):
+        assert not fig.layout.shapes and not fig.layout.annotations
+        assert fig.layout.xaxis.range is None                  # the axis fits the bars, as before
+    assert len(workflow_timeline(shipping_down(), "order-8", downtime=["shipping"]).layout.shapes) == 1
+
+
+def test_a_service_that_never_restarted_is_shaded_to_the_end_of_the_axis():
+    system = shipping_down(duration=None)
+    fig = workflow_timeline(system, "order-8")
+    [band] = fig.layout.shapes
+    assert band.x0 == 2.5 and band.x1 == fig.layout.xaxis.range[1]
+    assert band.name == "shipping down (crashed, never restarted)"
+    assert "never restarted" in fig.layout.annotations[0].text
+    # book_shipment never started: it waits in its queue to the run's last record.
+    waiting = bars(fig, "scheduled")
+    i = list(waiting.y).index("book_shipment")
+    assert waiting.base[i] + waiting.x[i] == pytest.approx(system.trace.records[-1][0])
+    assert "still waiting to start when the run ended" in waiting.hovertext[i]
+
+
+def test_bands_of_two_services_down_at_once_get_their_own_edge_and_label_line():
+    fig = timeline(ATTEMPTS, down=[("payment", 1.0, 2.0, None), ("shipping", 1.5, math.inf)])
+    pay, ship = fig.layout.shapes
+    assert pay.line.dash != ship.line.dash
+    assert ship.x1 == fig.layout.xaxis.range[1]            # cut at the plot's edge
+    low, high = fig.layout.annotations
+    assert high.yshift > low.yshift                        # overlapping: a line higher
+    assert fig.layout.margin.t > 70                        # with room for it above the plot

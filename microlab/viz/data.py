@@ -74,7 +74,9 @@ def workflow_spans(source, correlation, *, control_tasks: bool = False) -> list[
     failure workflow and sub-workflows included. Each attempt gives a span from its
     start to its end, with its Conductor status (a completed task of a failure workflow
     becomes ``compensation``); the time between an attempt's scheduling and its start is
-    ``scheduled`` for a first attempt and ``retry_wait`` for a retry (the back-off).
+    ``scheduled`` for a first attempt and ``retry_wait`` for a retry (the back-off); an
+    attempt that never started and was still waiting when the run ended waits so to the
+    run's last record.
     Lanes are reference names, prefixed with the workflow's name for sub- and failure
     workflows. ``control_tasks=True`` keeps zero-time tasks such as SWITCH (see
     :data:`CONTROL_TASKS`). A transaction that ran no workflow gives no span.
@@ -102,6 +104,12 @@ def workflow_spans(source, correlation, *, control_tasks: bool = False) -> list[
                               "attempt": t.attempt,
                               "hover": f"{who}: {'back-off before the retry' if t.attempt > 1 else 'waiting to start'}"})
             if t.start is None:
+                if t.scheduled is not None and t.end is None:
+                    # Still in its queue when the run ended (its worker down, or none polls):
+                    # drawn to the end, or the row would be empty just where the run is stuck.
+                    spans.append({"lane": lane, "start": t.scheduled, "end": max(last, t.scheduled),
+                                  "status": "retry_wait" if t.attempt > 1 else "scheduled", "attempt": t.attempt,
+                                  "hover": f"{who}: still waiting to start when the run ended"})
                 continue
             status = t.status.lower()
             if t.end is None:
