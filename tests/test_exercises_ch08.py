@@ -125,6 +125,50 @@ def test_cluster_run_names_the_services_it_can_crash():
         ch08.cluster_run(crash="orchestrator-9")
 
 
+def test_failover_time_runs_from_the_crash_to_another_nodes_decision_on_the_lost_request():
+    from microlab.orchestration.cluster import REQUEST_RETRY_DELAY
+
+    system, _ = ch08.cluster_run(crash="orchestrator-2", at=0.5)
+    f = ch08.failover(system, "orchestrator-2")
+    crash = next(r for r in system.trace.of_kind("crash") if r.service == "orchestrator-2")
+    assert f.crashed == crash.time == 0.5
+    assert f.lost and f.seconds is not None and f.seconds > 0
+    (correlation, kind, at, by), = f.lost
+    assert kind == "TaskCompleted" and by in ("orchestrator", "orchestrator-3")
+    assert f.seconds == at - crash.time
+    # The request was lost at the crashed node, sent again by its worker, and decided on by `by` at `at`.
+    assert any(r.kind in ("lost", "drop") and r.service == "orchestrator-2" and r.message.correlation == correlation
+               for r in system.trace)
+    resent = [r for r in system.trace.of_kind("stale") if r.correlation == correlation and "resent_of" in r.detail]
+    assert resent and crash.time + REQUEST_RETRY_DELAY <= resent[0].time <= at
+    assert any(r.time == at and r.service == by and r.correlation == correlation for r in system.trace.of_kind("task"))
+    # Before the retry, nobody decided on that order: the failover is the worker's retry delay, and a little.
+    assert not [r for r in system.trace.of_kind("task", "workflow")
+                if crash.time <= r.time < at and r.correlation == correlation]
+    assert REQUEST_RETRY_DELAY < f.seconds < REQUEST_RETRY_DELAY + 0.1
+    assert "failover time" in str(f) and f"{f.seconds * 1000:.0f} ms" in str(f)
+
+
+def test_failover_waits_for_the_lease_when_the_crashed_node_held_the_lock():
+    from microlab.orchestration.lease import LOCK_LEASE_TIME
+    from tests.test_orchestration_cluster import cluster, crash_mid_decision
+
+    system, _ = cluster(servers=3)
+    crash_mid_decision(system, "orchestrator-2")
+    system.run()
+    f = ch08.failover(system, "orchestrator-2")
+    sweep, = system.trace.of_kind("sweep")
+    assert f.seconds == sweep.time - f.crashed >= LOCK_LEASE_TIME
+    assert f.lost[0][0] == sweep.correlation and "s after the crash" in str(f)
+
+
+def test_failover_refuses_a_node_that_did_not_crash():
+    import pytest
+    system, _ = ch08.cluster_run()
+    with pytest.raises(ValueError, match="did not crash"):
+        ch08.failover(system, "orchestrator-2")
+
+
 def test_the_event_bridge_waits_forever_without_a_handler_and_completes_with_one():
     _, orchestrator = ch08.event_bridge()
     assert orchestrator.instance("order-1").status == "RUNNING"

@@ -13,7 +13,8 @@
 - :func:`message_counts` and :func:`handled_by`: what a run's messages were, and which
   orchestrator node handled how many (polling workers; ``Orchestrator(servers=N)``);
 - :func:`cluster_run`: the saga on a cluster of stateless servers over one store, with a
-  node or the store crashed;
+  node or the store crashed; :func:`failover`: how long, in its trace, the crashed node's
+  work waited for another node to take it over;
 - :func:`event_bridge` and :func:`check_event_handler` (exercise 8.3): an EVENT task
   publishes to a choreographed service, and an event handler hears its answer.
 """
@@ -30,6 +31,7 @@ from ..choreography.broker import WiringWarning
 from ..errors import DefinitionError
 from ..orchestration import Orchestrator, ToyWorker, execution, load_workflows
 from ..orchestration import toys
+from ..orchestration.failover import failover  # re-exported: the notebook calls ch08.failover
 from ..system import System
 from .feedback import Hint, NotAnsweredYet, checker
 
