@@ -34,6 +34,9 @@ typedef struct {
     Py_ssize_t off[N_FIELDS];   /* byte offsets of Message's slots, in Message.FIELDS order */
     /* Offsets of the slots read on the simulation, trace, network and system (-1: none). */
     Py_ssize_t o_now, o_enabled, o_records, o_latency, o_ids, o_handling;
+    /* Offsets of the containers cached above, read again before each use (refresh). */
+    Py_ssize_t o_faults, o_links, o_heap, o_seq, o_rng, o_services;
+    PyObject *rng;              /* the simulation's Random, whose bound random is cached */
     /* Service's slots, and the descriptors they are on Service itself. */
     Py_ssize_t svc_off[N_SVC];
     PyObject *svc_descr[N_SVC];
@@ -99,6 +102,7 @@ hub_traverse(Hub *self, visitproc visit, void *arg)
     Py_VISIT(self->links); Py_VISIT(self->deliver); Py_VISIT(self->py_send);
     Py_VISIT(self->py_arrive); Py_VISIT(self->message_type); Py_VISIT(self->exponential);
     Py_VISIT(self->crash_unwind); Py_VISIT(self->heappush); Py_VISIT(self->random);
+    Py_VISIT(self->rng);
     for (int k = 0; k < N_SVC; k++)
         Py_VISIT(self->svc_descr[k]);
     for (int i = 0; i < N_OK; i++)
@@ -114,6 +118,7 @@ hub_clear(Hub *self)
     Py_CLEAR(self->links); Py_CLEAR(self->deliver); Py_CLEAR(self->py_send);
     Py_CLEAR(self->py_arrive); Py_CLEAR(self->message_type); Py_CLEAR(self->exponential);
     Py_CLEAR(self->crash_unwind); Py_CLEAR(self->heappush); Py_CLEAR(self->random);
+    Py_CLEAR(self->rng);
     for (int k = 0; k < N_SVC; k++)
         Py_CLEAR(self->svc_descr[k]);
     for (int i = 0; i < N_OK; i++)
@@ -164,6 +169,41 @@ record(Hub *hub, PyObject *now, PyObject *kind, PyObject *service, PyObject *msg
     Py_XDECREF(row);
     Py_DECREF(records);
     return rc;
+}
+
+/* Re-read the containers the hub caches (a learner may replace ``network.faults`` with a new
+ * list, say): 0 when they are as the fast path needs them, 1 when the Python path must run,
+ * -1 on error. */
+static int
+refresh(Hub *hub)
+{
+    struct { PyObject *owner; Py_ssize_t off; const char *name; PyObject **cached; } parts[] = {
+        {hub->network, hub->o_faults, "faults", &hub->faults},
+        {hub->network, hub->o_links, "links", &hub->links},
+        {hub->sim, hub->o_heap, "_heap", &hub->heap},
+        {hub->sim, hub->o_seq, "_seq", &hub->seq},
+        {hub->sim, hub->o_rng, "random", &hub->rng},
+        {hub->system, hub->o_services, "services", &hub->services},
+    };
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        PyObject *now = NULL;
+        if (parts[i].off >= 0)
+            now = *(PyObject **)((char *)parts[i].owner + parts[i].off);
+        if (now != NULL && now == *parts[i].cached)
+            continue;
+        PyObject *fresh = PyObject_GetAttrString(parts[i].owner, parts[i].name);
+        if (fresh == NULL)
+            return -1;
+        Py_XSETREF(*parts[i].cached, fresh);
+        if (parts[i].cached == &hub->rng) {
+            PyObject *bound = PyObject_GetAttrString(fresh, "random");
+            if (bound == NULL)
+                return -1;
+            Py_XSETREF(hub->random, bound);
+        }
+    }
+    return !(PyList_CheckExact(hub->faults) && PyDict_CheckExact(hub->links) &&
+             PyList_CheckExact(hub->heap) && PyDict_CheckExact(hub->services));
 }
 
 /* A message's field, read from its slot (or by name for something that is not a Message). */
@@ -245,8 +285,11 @@ hub_send(Hub *hub, PyObject *const *args, Py_ssize_t nargs)
     PyObject *service = args[0], *to = args[1], *type = args[2], *payload = args[3],
              *kind = args[4], *correlation = args[5], *topic = args[6];
     const Py_ssize_t *so = service_slots(hub, service);
+    int odd = refresh(hub);
+    if (odd < 0)
+        return NULL;
     /* The unusual cases (down, unknown destination, a fault on the network) go to Python. */
-    if (PyList_GET_SIZE(hub->faults) != 0)
+    if (odd || PyList_GET_SIZE(hub->faults) != 0)
         return PyObject_Vectorcall(hub->py_send, args, 7, NULL);
     PyObject *up = get(service, so[SVC_UP], SVC_STR[SVC_UP]);
     if (up == NULL)
@@ -477,6 +520,9 @@ hub_deliver(Hub *hub, PyObject *msg)
 {
     if (Py_TYPE(msg) != (PyTypeObject *)hub->message_type || FIELD(msg, hub, F_DESTINATION) == NULL)
         return PyObject_CallOneArg(hub->py_arrive, msg);
+    int odd = refresh(hub);
+    if (odd)
+        return odd < 0 ? NULL : PyObject_CallOneArg(hub->py_arrive, msg);
     PyObject *dest_name = FIELD(msg, hub, F_DESTINATION);
     PyObject *dest = PyDict_GetItemWithError(hub->services, dest_name);    /* borrowed */
     if (dest == NULL)
@@ -592,33 +638,28 @@ hub_init(Hub *self, PyObject *args, PyObject *kwds)
     self->o_latency = slot_offset(net_type, "latency", NULL);
     self->o_ids = slot_offset(sys_type, "_ids", NULL);
     self->o_handling = slot_offset(sys_type, "_handling", NULL);
+    self->o_faults = slot_offset(net_type, "faults", NULL);
+    self->o_links = slot_offset(net_type, "links", NULL);
+    self->o_heap = slot_offset(sim_type, "_heap", NULL);
+    self->o_seq = slot_offset(sim_type, "_seq", NULL);
+    self->o_rng = slot_offset(sim_type, "random", NULL);
+    self->o_services = slot_offset(sys_type, "services", NULL);
     for (int k = 0; k < N_SVC; k++)
         self->svc_off[k] = slot_offset(service_type, SVC_NAMES[k], &self->svc_descr[k]);
     if (PyErr_Occurred())
         return -1;
-    PyObject *heap = PyObject_GetAttrString(sim, "_heap");
-    PyObject *seq = PyObject_GetAttrString(sim, "_seq");
-    PyObject *faults = PyObject_GetAttrString(network, "faults");
-    PyObject *links = PyObject_GetAttrString(network, "links");
-    PyObject *rng = PyObject_GetAttrString(sim, "random");
-    PyObject *random = rng ? PyObject_GetAttrString(rng, "random") : NULL;
-    Py_XDECREF(rng);
-    self->heap = heap; self->seq = seq; self->faults = faults; self->links = links;
-    self->random = random;
-    if (!heap || !seq || !faults || !links || !random || !PyList_CheckExact(heap) ||
-        !PyList_CheckExact(faults) || !PyDict_CheckExact(links)) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_TypeError, "Hub: unexpected simulation or network layout");
-        return -1;
-    }
     self->system = Py_NewRef(system); self->sim = Py_NewRef(sim);
     self->network = Py_NewRef(network); self->trace = Py_NewRef(trace);
-    self->services = Py_NewRef(services);
     self->py_send = Py_NewRef(py_send); self->py_arrive = Py_NewRef(py_arrive);
     self->message_type = Py_NewRef(message_type); self->exponential = Py_NewRef(exponential);
     self->crash_unwind = Py_NewRef(crash_unwind); self->heappush = Py_NewRef(heappush);
     self->deliver = PyObject_GetAttrString((PyObject *)self, "deliver");
-    return self->deliver == NULL ? -1 : 0;
+    if (self->deliver == NULL)
+        return -1;
+    int odd = refresh(self);
+    if (odd > 0)
+        PyErr_SetString(PyExc_TypeError, "Hub: unexpected simulation or network layout");
+    return odd == 0 ? 0 : -1;
 }
 
 static PyObject *

@@ -274,3 +274,15 @@ def test_a_compact_and_an_untraced_run_agree():
         return system
     assert_same(compact)
     assert assert_same(untraced)["ids"] == 60
+
+
+@needs_build
+def test_containers_replaced_mid_run_are_seen():
+    """A learner may assign new containers (network.faults = [...]); the compiled path reads them again."""
+    def build():
+        system = pair(caller_n=30)()
+        system.sim.schedule_at(0.1, lambda _: setattr(system.network, "faults", [Drop(types=("Pong",))]))
+        system.sim.schedule_at(0.2, lambda _: setattr(system.network, "links", {("caller", "ping"): Exponential(0.5)}))
+        return system
+    result = assert_same(build)
+    assert '"drop"' in result["jsonl"]
