@@ -539,13 +539,16 @@ hub_deliver(Hub *hub, PyObject *msg)
     }
     if ((now = get(hub->sim, hub->o_now, S_now)) == NULL || record(hub, now, K_DELIVER, dest_name, msg) < 0)
         goto done;
-    if ((plain = PyObject_GetAttr(dest, S_plain_receive)) == NULL ||
-        (busy = get(dest, so[SVC_BUSY], SVC_STR[SVC_BUSY])) == NULL ||
-        (workers = PyObject_GetAttr(dest, S_workers)) == NULL)
+    /* ``dest._plain_receive and dest.busy < dest.workers``, short-circuited as Python does. */
+    if ((plain = PyObject_GetAttr(dest, S_plain_receive)) == NULL)
         goto done;
     int free_worker = PyObject_IsTrue(plain);
-    if (free_worker > 0)
+    if (free_worker > 0) {
+        if ((busy = get(dest, so[SVC_BUSY], SVC_STR[SVC_BUSY])) == NULL ||
+            (workers = PyObject_GetAttr(dest, S_workers)) == NULL)
+            goto done;
         free_worker = PyObject_RichCompareBool(busy, workers, Py_LT);
+    }
     if (free_worker < 0)
         goto done;
     if (!free_worker) {
