@@ -24,9 +24,10 @@ course: setup  ## Set up, then open the course in JupyterLab (localhost only, to
 	$(BIN)/python -m tools.course --port $(PORT) $(if $(GRADING),--grading)
 
 # Unit tests that the pure-Python path must pass as well (the real servers' and the browser's
-# tests exercise the same hot path as the unit tests, and take most of the time).
+# tests exercise the same hot path as the unit tests, and take most of the time; test_hotpath.py
+# compares the two paths, so it runs in the first pass only).
 PURE_TESTS := tests --ignore=tests/test_browser.py --ignore=tests/test_site.py --ignore=tests/real_broker \
-	--ignore=tests/real_conductor --ignore=tests/real_kafka --ignore=tests/real_temporal
+	--ignore=tests/real_conductor --ignore=tests/real_kafka --ignore=tests/real_temporal --ignore=tests/test_hotpath.py
 
 test: setup  ## Set up, then run every test (unit tests, every notebook, browser tests), then the unit tests on the pure-Python path
 	$(BIN)/python -m pytest

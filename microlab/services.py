@@ -154,7 +154,7 @@ class Service:
     # instance's __dict__ as usual. (An engine that makes ``system`` a property keeps it
     # there; the compiled path never reads a service's ``system``.)
     __slots__ = ("name", "up", "busy", "incarnation", "_context", "mailbox", "handlers",
-                 "system", "_working", "__dict__", "__weakref__")
+                 "system", "_working", "_direct_send", "__dict__", "__weakref__")
 
     #: What this service is in its pattern, declared by the engines (``"orchestrator"``,
     #: ``"broker"``, ``"worker"``, ``"participant"``, ``"owner"``, ``"listener"``,
@@ -175,7 +175,8 @@ class Service:
     _plain_receive = True
     _plain_handle = True
     #: Whether ``send`` is Service's own: then ``reply`` and ``emit`` hand their message to
-    #: the system's hot path directly, one call fewer (an override of send still sees them).
+    #: the system's hot path directly, one call fewer (an override of send still sees them;
+    #: System.add sets the instance's ``_direct_send`` from it).
     _plain_send = True
 
     def __init_subclass__(cls, **kwargs):
@@ -211,6 +212,9 @@ class Service:
         self.system = None
         self._context: Message | None = None
         self._working: list[Message] = []
+        #: Whether reply and emit may hand their message to the system's hot path directly
+        #: (set by System.add: a service in a system that keeps Service's own send).
+        self._direct_send = False
 
     # -- defining ----------------------------------------------------------------------
 
@@ -297,9 +301,8 @@ class Service:
         """Answer ``to_msg`` with a reply of ``type`` to its sender, in the same transaction."""
         if self._context is to_msg:
             # The usual case, answering the message being handled: nothing to swap.
-            system = self.system
-            if self._plain_send and system is not None:
-                return system._send(self, to_msg.source, type, payload, REPLY, to_msg.correlation, None)
+            if self._direct_send:
+                return self.system._send(self, to_msg.source, type, payload, REPLY, to_msg.correlation, None)
             return self.send(to_msg.source, type, payload, kind=REPLY, correlation=to_msg.correlation)
         saved = self._context
         self._context = to_msg
@@ -311,9 +314,8 @@ class Service:
     def emit(self, to: str, type: str, payload=None, *, topic: str | None = None,
              correlation=None) -> Message:
         """Send an event to ``to`` (normally a broker) on ``topic`` (default: its type)."""
-        system = self.system
-        if self._plain_send and system is not None:
-            return system._send(self, to, type, payload, EVENT, correlation, topic or type)
+        if self._direct_send:
+            return self.system._send(self, to, type, payload, EVENT, correlation, topic or type)
         return self.send(to, type, payload, kind=EVENT, topic=topic or type, correlation=correlation)
 
     def after(self, delay: float, fn: Callable, *args):

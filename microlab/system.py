@@ -317,3 +317,5 @@ def _honour_overrides(service: Service) -> None:
         service._plain_handle = False
     if getattr(service.send, "__func__", None) is not cls.send:
         service._plain_send = False
+    # A slot, read by reply and emit per message (a class attribute costs a full lookup).
+    service._direct_send = service._plain_send
