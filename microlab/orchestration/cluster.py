@@ -18,7 +18,9 @@ keeps the update in the store (Conductor's ``updateTask`` writes the task before
 decides) and leaves the decision to the sweeper (:mod:`.sweeper`). Deadlines (a retry
 falling due, a timeout) are entries of the decider queue, swept by whichever node is up.
 
-Crashing a node: the others go on at once; there is no failover and no replay. What the
+Crashing a node: the others go on at once; no standby takes its place and nothing is
+replayed (the failover time :func:`.failover.failover` reads from a trace is the retries
+below, a lease when a lock was held). What the
 crashed node held is lost like a broken connection: requests in flight to it, in its
 mailbox or being handled fail at their sender; a worker's client (or the system's client)
 tries again through the load balancer after ``request_retry_delay`` (up to ``request_retries``
