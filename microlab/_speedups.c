@@ -47,7 +47,7 @@ typedef struct {
 
 static PyObject *S_correlation, *S_id, *S_ids, *S_now, *S_enabled, *S_records, *S_latency,
     *S_rate, *S_sample, *S_plain_receive, *S_workers, *S_receive, *S_work_time, *S_start,
-    *S_handling, *S_plain_handle, *S_handle, *S_popleft, *S_handler_failed, *S_random, *S_type, *S_cancelled, *HEAPPOP;
+    *S_handling, *S_plain_handle, *S_handle, *S_popleft, *S_handler_failed, *S_type, *S_cancelled, *HEAPPOP;
 static PyObject *K_SEND, *K_DELIVER, *K_START, *K_END, *ONE;
 
 #define FIELD(obj, hub, f) (*(PyObject **)((char *)(obj) + (hub)->off[f]))
@@ -94,15 +94,18 @@ service_slots(Hub *hub, PyObject *obj)
     return hub->svc_off;
 }
 
+/* Every object the hub holds a reference to, listed once for traverse and clear. */
+#define HUB_OBJECTS(X) \
+    X(system) X(sim) X(network) X(trace) X(services) X(heap) X(seq) X(faults) X(links) \
+    X(deliver) X(py_send) X(py_arrive) X(message_type) X(exponential) X(crash_unwind) \
+    X(heappush) X(random) X(rng)
+
 static int
 hub_traverse(Hub *self, visitproc visit, void *arg)
 {
-    Py_VISIT(self->system); Py_VISIT(self->sim); Py_VISIT(self->network); Py_VISIT(self->trace);
-    Py_VISIT(self->services); Py_VISIT(self->heap); Py_VISIT(self->seq); Py_VISIT(self->faults);
-    Py_VISIT(self->links); Py_VISIT(self->deliver); Py_VISIT(self->py_send);
-    Py_VISIT(self->py_arrive); Py_VISIT(self->message_type); Py_VISIT(self->exponential);
-    Py_VISIT(self->crash_unwind); Py_VISIT(self->heappush); Py_VISIT(self->random);
-    Py_VISIT(self->rng);
+#define VISIT(field) Py_VISIT(self->field);
+    HUB_OBJECTS(VISIT)
+#undef VISIT
     for (int k = 0; k < N_SVC; k++)
         Py_VISIT(self->svc_descr[k]);
     for (int i = 0; i < N_OK; i++)
@@ -113,12 +116,9 @@ hub_traverse(Hub *self, visitproc visit, void *arg)
 static int
 hub_clear(Hub *self)
 {
-    Py_CLEAR(self->system); Py_CLEAR(self->sim); Py_CLEAR(self->network); Py_CLEAR(self->trace);
-    Py_CLEAR(self->services); Py_CLEAR(self->heap); Py_CLEAR(self->seq); Py_CLEAR(self->faults);
-    Py_CLEAR(self->links); Py_CLEAR(self->deliver); Py_CLEAR(self->py_send);
-    Py_CLEAR(self->py_arrive); Py_CLEAR(self->message_type); Py_CLEAR(self->exponential);
-    Py_CLEAR(self->crash_unwind); Py_CLEAR(self->heappush); Py_CLEAR(self->random);
-    Py_CLEAR(self->rng);
+#define CLEAR(field) Py_CLEAR(self->field);
+    HUB_OBJECTS(CLEAR)
+#undef CLEAR
     for (int k = 0; k < N_SVC; k++)
         Py_CLEAR(self->svc_descr[k]);
     for (int i = 0; i < N_OK; i++)
@@ -259,11 +259,8 @@ arrival_time(Hub *hub, PyObject *now, PyObject *source, PyObject *to)
             Py_DECREF(zero);
         }
     } else {
-        PyObject *rng = PyObject_GetAttr(hub->sim, S_random);
-        if (rng == NULL)
-            goto done;
-        PyObject *delay = PyObject_CallMethodOneArg(dist, S_sample, rng);
-        Py_DECREF(rng);
+        /* The simulation's generator, as refresh() last read it. */
+        PyObject *delay = PyObject_CallMethodOneArg(dist, S_sample, hub->rng);
         if (delay != NULL) {
             when = PyNumber_Add(now, delay);
             Py_DECREF(delay);
@@ -821,7 +818,7 @@ PyInit__speedups(void)
     INTERN(S_receive, "_receive"); INTERN(S_work_time, "work_time"); INTERN(S_start, "_start");
     INTERN(S_handling, "_handling"); INTERN(S_plain_handle, "_plain_handle");
     INTERN(S_handle, "handle"); INTERN(S_popleft, "popleft");
-    INTERN(S_handler_failed, "_handler_failed"); INTERN(S_random, "random"); INTERN(S_type, "type"); INTERN(S_cancelled, "_cancelled");
+    INTERN(S_handler_failed, "_handler_failed"); INTERN(S_type, "type"); INTERN(S_cancelled, "_cancelled");
     PyObject *heapq = PyImport_ImportModule("heapq");
     if (heapq == NULL)
         return NULL;
