@@ -83,6 +83,17 @@ def test_alternate_runs_round_robin_and_keeps_every_sample():
         alternate({"a": lambda: None}, 0)
 
 
+def test_a_judged_ratio_is_rounded_down_so_it_never_reads_as_met_when_it_is_not():
+    # 0.996 to nearest would print "1.00x" beside "no" (a least ratio of 1x): CI saw it.
+    assert bench_kernel.judged_ratio(0.996) == "0.99x"
+    assert bench_kernel.judged_ratio(1.0) == "1.00x"
+    assert bench_kernel.judged_ratio(1.4999) == "1.49x"
+    assert bench_kernel.judged_ratio(3.0625) == "3.06x"
+    for ratio in [0.5 + i / 997 for i in range(2000)] + [1.0, 1.5, 3.0, 0.9999999999999999, 2.9999999999999996]:
+        for least in (1.0, 1.5, 3.0):
+            assert (float(bench_kernel.judged_ratio(ratio)[:-1]) >= least) == (ratio >= least)
+
+
 def test_kernel_section_checks_and_reports_every_runner():
     runs, ratios, targets = bench_kernel.run(Options.smoke(repeats=1))
     assert len(runs.rows) == 2 * len(bench_kernel.contenders("orchestration", TINY))
