@@ -43,18 +43,68 @@ def real_beside_simulated(server: str | None = None, *, fail: str = "book_shipme
 
 
 def side_by_side(real_trace, real_correlation, sim_source, sim_correlation):
-    """The workflow timelines of a real and a simulated run, the real one on top."""
+    """The workflow timelines of a real and a simulated run, the real one on top.
+
+    Each row keeps its timeline's shaded "down" bands and their labels (crash to restart),
+    its time range and its task order; a status or a band is in the legend once.
+    """
     from plotly.subplots import make_subplots
 
     from .. import viz
-    top = viz.workflow_timeline(real_trace, real_correlation)
-    bottom = viz.workflow_timeline(sim_source, sim_correlation)
+    from ..viz import style
+    parts = (viz.workflow_timeline(real_trace, real_correlation),
+             viz.workflow_timeline(sim_source, sim_correlation))
+    lines = [_label_lines(part) for part in parts]
     fig = make_subplots(rows=2, cols=1, subplot_titles=("real Conductor OSS (seconds from the workflow's start)",
                                                         "microlab's simulator (simulated seconds)"),
-                        vertical_spacing=0.12)
-    for row, part in ((1, top), (2, bottom)):
+                        vertical_spacing=0.12 + 0.03 * lines[1])
+    shown: set = set()
+    for row, part in enumerate(parts, start=1):
+        sub = fig.get_subplot(row, 1)
+        axes = {"x": sub.xaxis.plotly_name.replace("axis", ""), "y": sub.yaxis.plotly_name.replace("axis", "")}
         for trace in part.data:
-            trace.showlegend = row == 1 and trace.showlegend is not False
+            trace.showlegend = _first_in_legend(trace.showlegend, trace.legendgroup or trace.name, shown)
             fig.add_trace(trace, row=row, col=1)
-    fig.update_layout(height=720, title="The order saga, failing book_shipment: real and simulated")
+        for shape in part.layout.shapes:
+            shape = _in_row(shape.to_plotly_json(), axes)
+            shape["showlegend"] = _first_in_legend(shape.get("showlegend"), shape.get("legendgroup"), shown)
+            fig.add_shape(shape)
+        for note in part.layout.annotations:
+            fig.add_annotation(_in_row(note.to_plotly_json(), axes))
+        if part.layout.xaxis.range is not None:
+            sub.xaxis.range = part.layout.xaxis.range
+        y = part.layout.yaxis
+        sub.yaxis.update(categoryorder=y.categoryorder, categoryarray=y.categoryarray, autorange=y.autorange,
+                         type=y.type, tickmode=y.tickmode, tickvals=y.tickvals, ticktext=y.ticktext)
+    # A row's title goes above its bands' labels, which sit just above the row's plot.
+    for title, n in zip(fig.layout.annotations, lines):
+        title.yshift = 4 + 18 * n if n else 0
+    fig.update_layout(template=style.TEMPLATE, height=720 + 18 * sum(lines), barmode="overlay",
+                      uniformtext=parts[0].layout.uniformtext,
+                      margin={"t": 90 + 18 * lines[0]},
+                      title="The order saga, failing book_shipment: real and simulated")
     return fig
+
+
+def _label_lines(part) -> int:
+    """How many lines of band labels ``part`` stacks above its plot (0 without a band)."""
+    shifts = [note.yshift or 0 for note in part.layout.annotations]
+    return 1 + max(round((s - 2) / 18) for s in shifts) if shifts else 0
+
+
+def _in_row(item: dict, axes: dict) -> dict:
+    """A layout shape or annotation of a one-plot figure, moved onto a subplot's ``axes``
+    (``{"x": "x2", "y": "y2"}``): a reference to the plot's area becomes one to the subplot's."""
+    for ref in ("xref", "yref"):
+        axis = axes[ref[0]]
+        value = item.get(ref, "paper")
+        item[ref] = f"{axis} domain" if value in ("paper", f"{ref[0]} domain") else axis
+    return item
+
+
+def _first_in_legend(showlegend, key, shown: set) -> bool:
+    """Whether an entry goes in the legend: only the first one of its group (a status, a band)."""
+    if showlegend is False or key in shown:
+        return False
+    shown.add(key)
+    return True
