@@ -92,12 +92,70 @@ def test_queue_and_utilization_from_a_system():
     queue = {t.name: t for t in fig.data if t.yaxis in (None, "y")}
     util = {t.legendgroup: t for t in fig.data if t.yaxis == "y2"}
     assert set(queue) == {"one", "two"}                     # the client is left out
-    assert list(queue["one"].y) == [3, 2, 1, 0, 0]          # 4 jobs, one worker, 1 s each
-    assert list(queue["two"].y) == [2, 0, 0]
+    assert list(queue["one"].y) == [3, 2, 1, 0]             # 4 jobs, one worker, 1 s each: a mean per second
+    assert list(queue["two"].y) == [2, 0, 0, 0]
     assert list(util["one"].y) == pytest.approx([100, 100, 100, 100])
     assert list(util["two"].y) == pytest.approx([100, 100, 0, 0])
     assert fig.layout.yaxis2.title.text == "utilization (% of workers busy)"
     assert fig.layout.xaxis2.title.text == "simulated time (s)"
+
+
+def test_the_mailbox_is_a_mean_over_each_slice_and_the_hover_adds_its_longest():
+    fig = queue_and_utilization(busy_system(), bins=2)      # two slices of 2 s
+    one = [t for t in fig.data if t.name == "one" and t.yaxis in (None, "y")][0]
+    assert list(one.x) == [1.0, 3.0]                        # one point per slice, at its middle
+    assert list(one.y) == pytest.approx([2.5, 0.5])         # 3 then 2 waiting; 1 then none
+    assert list(one.customdata) == [3, 1]                   # the longest in each slice
+    assert "on average" in one.hovertemplate and "at most %{customdata" in one.hovertemplate
+    assert fig.layout.yaxis.title.text == "messages waiting (mean)"
+    assert "the mean over 2 s of the run" in fig.layout.title.subtitle.text
+
+
+def test_bin_max_reads_the_step_in_force_at_a_slice_start_and_every_step_inside():
+    from microlab.viz.charts import bin_max
+    times, values = np.array([1.0, 1.5, 1.6, 4.0]), np.array([2, 5, 1, 0])
+    assert list(bin_max(times, values, np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0]))) == [0, 5, 1, 1, 0]
+
+
+def order_run():
+    from microlab import scenarios
+    return scenarios.order_saga("orchestration", orders=3, arrival_rate=20, seed=1)
+
+
+def test_a_mailbox_that_stays_empty_is_drawn_on_a_visible_zero_line_and_named():
+    fig = queue_and_utilization(order_run(), services=["orchestrator", "payment", "shipping"], bins=10)
+    for axis in (fig.layout.yaxis, fig.layout.yaxis2):
+        low, high = axis.range
+        assert low < 0 < high and axis.zeroline              # 0 sits above the axis's edge, on a line
+    payment = [t for t in fig.data if t.name == "payment" and t.yaxis in (None, "y")][0]
+    assert not any(payment.y)
+    [note] = fig.layout.annotations
+    assert note.text == "mailbox empty throughout: payment, shipping"
+    assert queue_and_utilization(busy_system()).layout.annotations == ()   # none when every mailbox filled
+
+
+def test_a_service_keeps_its_colour_whichever_services_are_drawn():
+    from microlab.viz.charts import SERVICE_COLOURS
+    run = order_run()
+
+    def colours(services):
+        fig = queue_and_utilization(run, services=services, bins=10)
+        return {t.name: t.line.color for t in fig.data if t.yaxis in (None, "y")}
+
+    assert colours(["payment", "shipping"])["payment"] == colours(["order", "payment"])["payment"]
+    assert colours(["payment"])["payment"] == colours(None)["payment"] == SERVICE_COLOURS["payment"]
+    assert colours(None)["orchestrator"] == style.BLUE
+    every = colours(None)
+    assert len(set(every.values())) == len(every) == 6       # the six services, six colours
+
+
+def test_other_services_keep_their_colour_and_never_share_one():
+    from microlab.viz.charts import OTHER_COLOURS, service_colours
+    alone = service_colours(["fraud"])["fraud"]
+    assert service_colours(["order", "fraud"])["fraud"] == alone == service_colours(["fraud"])["fraud"]
+    many = service_colours([f"service {i}" for i in range(len(OTHER_COLOURS))])
+    assert len(set(many.values())) == len(OTHER_COLOURS)     # a taken colour moves a name on
+    assert style.YELLOW not in OTHER_COLOURS
 
 
 def test_queue_and_utilization_from_a_trace_needs_worker_counts_for_shares():

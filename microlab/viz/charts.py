@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import zlib
 
 import numpy as np
 import plotly.graph_objects as go
@@ -229,14 +230,65 @@ SATURATION_LINES = "right: latency, solid line p50, dashed p95"
 
 # -- queues and utilization ---------------------------------------------------------------------
 
+#: The colour of each of the course's services in :func:`queue_and_utilization`: a service keeps
+#: it whichever others are drawn beside it (the orchestrator blue and the broker green, as in
+#: every figure). No two of them are closer than ΔE 14 under deuteranopia or protanopia
+#: (tools/colour_vision.py); the client is left out of the charts, and to :data:`OTHER_COLOURS`.
+SERVICE_COLOURS = {
+    "orchestrator": style.BLUE, "broker": style.GREEN, "order": style.ORANGE,
+    "inventory": style.BLACK, "payment": style.PURPLE, "shipping": style.SKY_BLUE,
+    "notification": style.DARK_GREY,
+}
+#: Colours for any other service, each name's own slot picked from the name (so it too keeps
+#: its colour from one figure to the next), the next free one when that colour is taken.
+#: (Yellow is left out: a thin yellow line is hard to see on white.)
+OTHER_COLOURS = (style.ORANGE, style.SKY_BLUE, style.PURPLE, style.BLACK, style.DARK_GREY,
+                 style.VERMILLION, style.BLUE, style.GREEN)
+
+
+def service_colours(names) -> dict:
+    """A colour for each service name: the course's services from :data:`SERVICE_COLOURS`,
+    any other from :data:`OTHER_COLOURS` by a slot that depends on its name only (a name
+    whose colour is taken in this figure moves to the next free one)."""
+    names = list(names)
+    out = {n: SERVICE_COLOURS[n] for n in names if n in SERVICE_COLOURS}
+    for name in sorted((n for n in names if n not in out), key=str):
+        slot = zlib.crc32(str(name).encode()) % len(OTHER_COLOURS)
+        free = [c for c in OTHER_COLOURS[slot:] + OTHER_COLOURS[:slot] if c not in out.values()]
+        out[name] = free[0] if free else OTHER_COLOURS[slot]
+    return {n: out[n] for n in names}
+
+
+def bin_max(times: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The largest value in each bin ``[edges[k], edges[k+1])`` of the step function that takes
+    ``values[i]`` from ``times[i]`` until the next time (and 0 before the first)."""
+    times, values = np.asarray(times, dtype=float), np.asarray(values, dtype=float)
+    at_start = np.searchsorted(times, edges[:-1], side="right") - 1     # the step in force at a bin's start
+    out = np.where(at_start >= 0, values[np.maximum(at_start, 0)], 0.0)
+    within = np.searchsorted(edges, times, side="right") - 1
+    keep = (within >= 0) & (within < len(out))
+    np.maximum.at(out, within[keep], values[keep])
+    return out
+
+
+def _axis_from_zero(top: float) -> dict:
+    """A y axis from a little below 0, with its zero line drawn: a series that stays at 0 shows
+    as a line on it, where on the axis's own edge the axis line would hide it."""
+    top = max(float(top), 1.0)
+    return {"range": [-0.05 * top, 1.06 * top], "zeroline": True, "zerolinecolor": "#9A9A9A",
+            "zerolinewidth": 1.5}
+
+
 def queue_and_utilization(source, *, services=None, bins: int = 60, title: str | None = None,
                           workers: dict | None = None) -> go.Figure:
     """Mailbox length (top) and worker utilization (bottom) of each service over time.
 
-    ``source``: a System or Trace. Utilization is the share of a service's workers that
-    are busy, averaged over ``bins`` equal slices of the run; it needs each service's
-    number of workers, read from a System or given as ``workers={"payment": 2}``.
-    Without them, the bottom chart shows busy workers instead.
+    ``source``: a System or Trace. The run is cut into ``bins`` equal slices; each point is
+    a slice's mean (over time) of the messages waiting in the mailbox, and of the share of the
+    service's workers that are busy (the hover adds the slice's longest mailbox). The share
+    needs each service's number of workers, read from a System or given as
+    ``workers={"payment": 2}``; without them, the bottom chart shows busy workers instead.
+    A service keeps its colour whichever others are drawn (:func:`service_colours`).
     """
     trace = as_trace(source)
     series = queue_series(trace, services)
@@ -255,34 +307,53 @@ def queue_and_utilization(source, *, services=None, bins: int = 60, title: str |
     unit, scale = style.time_scale(t_end - t_start)
     edges = np.linspace(t_start, t_end if t_end > t_start else t_start + 1e-3, bins + 1)
     mids = (edges[:-1] + edges[1:]) / 2 * scale
-    colours = style.series_colours(series)
-    data = []
+    width = float(edges[1] - edges[0])
+    slice_unit, slice_scale = style.time_scale(width)
+    slice_text = f"{readable(width * slice_scale)} {slice_unit}"
+    colours = service_colours(series)
+    data, tops, empty = [], [0.0, 0.0], []
     for name, s in series.items():
         colour = colours[name]
-        data.append({"type": "scatter", "mode": "lines", "x": s.times * scale, "y": s.queue,
-                     "line": {"color": colour, "shape": "hv", "width": 1.8}, "name": name,
-                     "legendgroup": name,
-                     "hovertemplate": f"<b>{name}</b><br>t=%{{x:.4g}} {unit}<br>"
-                                      "%{y} messages waiting<extra></extra>"})
+        mean, most = time_average(s.times, s.queue, edges), bin_max(s.times, s.queue, edges)
+        if not most.any():
+            empty.append(name)
+        data.append({"type": "scatter", "mode": "lines", "x": mids, "y": mean, "customdata": most,
+                     "line": {"color": colour, "width": 1.8}, "name": name, "legendgroup": name,
+                     "hovertemplate": f"<b>{name}</b>: %{{y:.1f}} messages waiting on average "
+                                      "(at most %{customdata:.0f})<extra></extra>"})
         avg = time_average(s.times, s.busy, edges)
         y = avg / counts[name] * 100 if as_share else avg
         what = "%{y:.0f}% of workers busy" if as_share else "%{y:.2f} workers busy on average"
         data.append({"type": "scatter", "mode": "lines", "x": mids, "y": y, "xaxis": "x2",
                      "yaxis": "y2", "line": {"color": colour, "width": 1.8}, "name": name,
                      "legendgroup": name, "showlegend": False,
-                     "hovertemplate": f"<b>{name}</b><br>around t=%{{x:.4g}} {unit}<br>"
-                                      f"{what}<extra></extra>"})
+                     "hovertemplate": f"<b>{name}</b>: {what}<extra></extra>"})
+        tops = [max(tops[0], float(mean.max())), max(tops[1], float(np.max(y)))]
+    return go.Figure(data=data, layout=_queue_layout(title, unit, slice_text, as_share, tops, empty))
+
+
+def _queue_layout(title, unit, slice_text, as_share, tops, empty) -> dict:
     y2 = ("utilization (% of workers busy)" if as_share else "busy workers (average)")
     layout = _layout(title or "Where messages wait: mailbox length and worker utilization",
-                     "", "messages waiting (count)", "service",
+                     "", "messages waiting (mean)", "service",
                      xaxis={"anchor": "y", "domain": [0, 1], "matches": "x2", "showticklabels": False},
-                     yaxis={"title": {"text": "messages waiting (count)"}, "domain": [0.55, 1.0],
-                            "rangemode": "tozero"},
+                     yaxis={"title": {"text": "messages waiting (mean)"}, "domain": [0.55, 1.0],
+                            **_axis_from_zero(tops[0])},
                      xaxis2={"title": {"text": f"simulated time ({unit})"}, "anchor": "y2"},
                      yaxis2={"title": {"text": y2}, "domain": [0.0, 0.45], "anchor": "x2",
-                             "rangemode": "tozero", **({"range": [0, 105]} if as_share else {})},
-                     height=560, hovermode="x unified")
-    return go.Figure(data=data, layout=layout)
+                             **_axis_from_zero(100 if as_share else tops[1])},
+                     height=580, hovermode="x unified")
+    layout["title"]["subtitle"] = {"text": f"each point: the mean over {slice_text} of the run "
+                                           "(the hover adds the longest mailbox in it)"}
+    layout["margin"] = {"t": 90}
+    if empty:
+        # Lines that stay at 0 lie on one another: the note names them.
+        # It goes under the top panel's zero line, clear of the lines above it.
+        layout["annotations"] = [{"xref": "x domain", "yref": "y domain", "x": 1, "y": 0, "xanchor": "right",
+                                  "yanchor": "top", "yshift": -2, "showarrow": False,
+                                  "text": f"mailbox empty throughout: {', '.join(map(str, empty))}",
+                                  "font": {"size": style.SMALL_SIZE, "color": style.INK}}]
+    return layout
 
 
 # -- outcomes --------------------------------------------------------------------------------
