@@ -108,6 +108,7 @@ def test_the_mailbox_is_a_mean_over_each_slice_and_the_hover_adds_its_longest():
     assert list(one.customdata) == [3, 1]                   # the longest in each slice
     assert "on average" in one.hovertemplate and "at most %{customdata" in one.hovertemplate
     assert fig.layout.yaxis.title.text == "messages waiting (mean)"
+    assert fig.layout.xaxis2.unifiedhovertitle.text == "the 2 s around t = %{x:.3~r} s"
     assert "the mean over 2 s of the run" in fig.layout.title.subtitle.text
 
 

@@ -334,12 +334,16 @@ def queue_and_utilization(source, *, services=None, bins: int = 60, title: str |
 
 def _queue_layout(title, unit, slice_text, as_share, tops, empty) -> dict:
     y2 = ("utilization (% of workers busy)" if as_share else "busy workers (average)")
+    # The hover's first line: the slice's middle, in the axis's unit (not a bare 1.870503).
+    header = {"text": f"the {slice_text} around t = %{{x:.3~r}} {unit}"}
     layout = _layout(title or "Where messages wait: mailbox length and worker utilization",
                      "", "messages waiting (mean)", "service",
-                     xaxis={"anchor": "y", "domain": [0, 1], "matches": "x2", "showticklabels": False},
+                     xaxis={"anchor": "y", "domain": [0, 1], "matches": "x2", "showticklabels": False,
+                            "unifiedhovertitle": header},
                      yaxis={"title": {"text": "messages waiting (mean)"}, "domain": [0.55, 1.0],
                             **_axis_from_zero(tops[0])},
-                     xaxis2={"title": {"text": f"simulated time ({unit})"}, "anchor": "y2"},
+                     xaxis2={"title": {"text": f"simulated time ({unit})"}, "anchor": "y2",
+                             "unifiedhovertitle": header},
                      yaxis2={"title": {"text": y2}, "domain": [0.0, 0.45], "anchor": "x2",
                              **_axis_from_zero(100 if as_share else tops[1])},
                      height=580, hovermode="x unified")
