@@ -8,7 +8,10 @@ with both, alternately (REF, working tree, REF, ...), trace on and off. It print
 medians of CPU time (steadier than the wall clock on a shared machine) and their ratio, and checks first that both versions write byte-identical
 traces (same digest): a faster core that changes the trace is not an optimisation.
 
-It only reads the repository (``git archive``); nothing is checked out.
+It only reads the repository (``git archive``); nothing is checked out. When the working
+tree runs microlab's compiled hot path (``microlab/_speedups.c`` built, ``MICROLAB_PURE``
+unset) and REF has one, REF's is compiled too, into the temporary folder, so that like is
+compared with like; the table says which path each side ran.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -33,8 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(__file__).resolve().parent / "models_microlab.py"
 
 
-def load_ref(ref: str, into: Path, name: str = "microlab_ref") -> types.ModuleType:
-    """Import the ``microlab`` package of revision ``ref`` as ``name`` (``microlab_ref``)."""
+def load_ref(ref: str, into: Path, name: str = "microlab_ref", *, compile_like_mine: bool = False) -> types.ModuleType:
+    """Import the ``microlab`` package of revision ``ref`` as ``name`` (``microlab_ref``).
+
+    ``compile_like_mine``: compile ``ref``'s hot path when it has one and the working
+    tree's runs compiled (a speed comparison); otherwise ``ref`` runs pure Python."""
     archive = subprocess.run(["git", "archive", "--format=tar", ref, "microlab"], cwd=ROOT,
                              capture_output=True, check=False)
     if archive.returncode != 0:
@@ -44,6 +51,8 @@ def load_ref(ref: str, into: Path, name: str = "microlab_ref") -> types.ModuleTy
         extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         tar.extractall(into, **extra)
     shutil.move(str(into / "microlab"), str(into / name))
+    if compile_like_mine and (into / name / "_speedups.c").exists() and hot_path("microlab") == "compiled":
+        build_speedups(into, name)
     sys.path.insert(0, str(into))
     package = importlib.import_module(name)  # from the folder just added
 
@@ -52,11 +61,33 @@ def load_ref(ref: str, into: Path, name: str = "microlab_ref") -> types.ModuleTy
     return package
 
 
+def build_speedups(into: Path, name: str) -> None:
+    """Compile ``into/name/_speedups.c`` as ``name._speedups``, in place (setuptools' build_ext)."""
+    from setuptools import Distribution, Extension
+
+    dist = Distribution({"ext_modules": [Extension(f"{name}._speedups", [str(into / name / "_speedups.c")])]})
+    dist.verbose = 0  # quiet, as pip is: the compiler's lines would bury the table
+    build = dist.get_command_obj("build_ext")
+    build.build_lib, build.build_temp = str(into), str(into / "build")
+    build.ensure_finalized()
+    build.run()
+
+
+def hot_path(package: str) -> str:
+    """"compiled" or "pure Python": which hot path ``package`` (imported) runs."""
+    try:
+        compiled = importlib.import_module(f"{package}.compiled")
+    except ImportError:  # a revision from before the compiled hot path
+        return "pure Python"
+    return "pure Python" if compiled.speedups is None else "compiled"
+
+
 def models(package: str) -> types.ModuleType:
     """benchmarks/models_microlab.py, built on ``package`` instead of ``microlab``."""
     source = MODELS.read_text().replace("from microlab import", f"from {package} import")
     module = types.ModuleType(f"models_on_{package}")
     module.__package__ = "benchmarks"
+    module.PACKAGE = package
     exec(compile(source, str(MODELS), "exec"), module.__dict__)
     return module
 
@@ -85,7 +116,10 @@ def compare(ref_models, new_models, load: Load, repeats: int) -> Table:
             rate = {k: s.result.messages / s.median for k, s in samples.items()}
             table.add(pattern, "on" if trace else "off", rate["before"], rate["after"],
                       f"{rate['after'] / rate['before']:.2f}x")
-    table.notes.append("Traces of both versions were checked byte-identical (same digest) first.")
+    table.notes.append("Traces of both versions were checked byte-identical (same digest) first. "
+                       f"Hot path: before {hot_path(getattr(ref_models, 'PACKAGE', 'microlab'))}, "
+                       f"after {hot_path(getattr(new_models, 'PACKAGE', 'microlab'))}"
+                       + (" (MICROLAB_PURE is set)." if os.environ.get("MICROLAB_PURE", "") not in ("", "0") else "."))
     return table
 
 
@@ -100,11 +134,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=11)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        load_ref(args.ref, Path(tmp) / "before")
+        load_ref(args.ref, Path(tmp) / "before", compile_like_mine=True)
         after = "microlab"
         if args.after is not None:
             after = "microlab_after"
-            load_ref(args.after, Path(tmp) / "after", after)
+            load_ref(args.after, Path(tmp) / "after", after, compile_like_mine=True)
         table = compare(models("microlab_ref"), models(after), Load(orders=args.orders), args.repeats)
     print(table.to_markdown())
     return 0

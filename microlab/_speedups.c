@@ -8,7 +8,9 @@
  * the Python code does, in the same order, with the same random draws, so traces stay
  * byte-identical; the test suite runs against both. Whatever is not the usual case (a fault
  * on the network, a service that is down, a work time, a busy service, an overridden
- * _receive) is handed back to the Python implementation, unchanged.
+ * _receive) is handed back to the Python implementation, unchanged. The kernel's heap is
+ * pushed and popped here as heapq does it (same algorithm, same layout), comparing two
+ * float times directly instead of through Python's tuple comparison.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -29,7 +31,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *system, *sim, *network, *trace, *services, *heap, *seq, *faults, *links;
     PyObject *deliver;          /* the bound method put on the heap for every delivery */
-    PyObject *py_send, *py_arrive, *message_type, *exponential, *crash_unwind, *heappush;
+    PyObject *py_send, *py_arrive, *message_type, *exponential, *crash_unwind;
     PyObject *random;           /* the simulation's Random.random, bound */
     Py_ssize_t off[N_FIELDS];   /* byte offsets of Message's slots, in Message.FIELDS order */
     /* Offsets of the slots read on the simulation, trace, network and system (-1: none). */
@@ -47,7 +49,7 @@ typedef struct {
 
 static PyObject *S_correlation, *S_id, *S_ids, *S_now, *S_enabled, *S_records, *S_latency,
     *S_rate, *S_sample, *S_plain_receive, *S_workers, *S_receive, *S_work_time, *S_start,
-    *S_handling, *S_plain_handle, *S_handle, *S_popleft, *S_handler_failed, *S_type, *S_cancelled, *HEAPPOP;
+    *S_handling, *S_plain_handle, *S_handle, *S_popleft, *S_handler_failed, *S_type, *S_cancelled;
 static PyObject *K_SEND, *K_DELIVER, *K_START, *K_END, *ONE;
 
 #define FIELD(obj, hub, f) (*(PyObject **)((char *)(obj) + (hub)->off[f]))
@@ -98,7 +100,7 @@ service_slots(Hub *hub, PyObject *obj)
 #define HUB_OBJECTS(X) \
     X(system) X(sim) X(network) X(trace) X(services) X(heap) X(seq) X(faults) X(links) \
     X(deliver) X(py_send) X(py_arrive) X(message_type) X(exponential) X(crash_unwind) \
-    X(heappush) X(random) X(rng)
+    X(random) X(rng)
 
 static int
 hub_traverse(Hub *self, visitproc visit, void *arg)
@@ -132,6 +134,122 @@ hub_dealloc(Hub *self)
     PyObject_GC_UnTrack(self);
     hub_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The kernel's heap, kept as heapq keeps it (the same algorithm, so the same layout: the
+ * kernel's Python code pushes on it with heapq.heappush too). Entries are
+ * (time, seq, fn, arg) tuples; heapq orders them with Python's tuple comparison, which
+ * compares the times first. Two float times that differ decide it here, without
+ * Python's generic comparison; anything else (equal times, another type, a NaN) is
+ * left to Python, so the order is Python's in every case. */
+static inline int
+entry_lt(PyObject *a, PyObject *b)
+{
+    if (PyTuple_CheckExact(a) && PyTuple_CheckExact(b) &&
+        PyTuple_GET_SIZE(a) > 0 && PyTuple_GET_SIZE(b) > 0) {
+        PyObject *x = PyTuple_GET_ITEM(a, 0), *y = PyTuple_GET_ITEM(b, 0);
+        if (PyFloat_CheckExact(x) && PyFloat_CheckExact(y)) {
+            double dx = PyFloat_AS_DOUBLE(x), dy = PyFloat_AS_DOUBLE(y);
+            if (dx < dy)
+                return 1;
+            if (dx > dy)
+                return 0;
+        }
+    }
+    /* Python's comparison may run Python code: hold both entries meanwhile. */
+    Py_INCREF(a);
+    Py_INCREF(b);
+    int lt = PyObject_RichCompareBool(a, b, Py_LT);
+    Py_DECREF(a);
+    Py_DECREF(b);
+    return lt;
+}
+
+/* Raised, as heapq does, when a comparison changed the heap under us. */
+static int
+heap_changed(PyObject *heap, Py_ssize_t size)
+{
+    if (PyList_GET_SIZE(heap) == size)
+        return 0;
+    PyErr_SetString(PyExc_RuntimeError, "list changed size during iteration");
+    return -1;
+}
+
+/* heapq's _siftdown: move heap[pos] up towards startpos while it is less than its parent. */
+static int
+sift_down(PyObject *heap, Py_ssize_t startpos, Py_ssize_t pos)
+{
+    Py_ssize_t size = PyList_GET_SIZE(heap);
+    while (pos > startpos) {
+        Py_ssize_t parentpos = (pos - 1) >> 1;
+        PyObject **items = ((PyListObject *)heap)->ob_item;
+        int lt = entry_lt(items[pos], items[parentpos]);
+        if (lt < 0 || heap_changed(heap, size) < 0)
+            return -1;
+        if (!lt)
+            break;
+        items = ((PyListObject *)heap)->ob_item;
+        PyObject *parent = items[parentpos];
+        items[parentpos] = items[pos];
+        items[pos] = parent;
+        pos = parentpos;
+    }
+    return 0;
+}
+
+/* heapq's _siftup: move the smaller child up until heap[pos] reaches a leaf, then sift it
+ * down into place (fewer comparisons than stopping early, as heapq explains). */
+static int
+sift_up(PyObject *heap, Py_ssize_t pos)
+{
+    Py_ssize_t endpos = PyList_GET_SIZE(heap), startpos = pos, limit = endpos >> 1;
+    while (pos < limit) {
+        Py_ssize_t childpos = 2 * pos + 1;
+        if (childpos + 1 < endpos) {
+            PyObject **items = ((PyListObject *)heap)->ob_item;
+            int lt = entry_lt(items[childpos], items[childpos + 1]);
+            if (lt < 0 || heap_changed(heap, endpos) < 0)
+                return -1;
+            childpos += lt ^ 1;
+        }
+        PyObject **items = ((PyListObject *)heap)->ob_item;
+        PyObject *child = items[childpos];
+        items[childpos] = items[pos];
+        items[pos] = child;
+        pos = childpos;
+    }
+    return sift_down(heap, startpos, pos);
+}
+
+/* heapq.heappush(heap, entry): 0, or -1 with the error set. */
+static int
+heap_push(PyObject *heap, PyObject *entry)
+{
+    if (PyList_Append(heap, entry) < 0)
+        return -1;
+    return sift_down(heap, 0, PyList_GET_SIZE(heap) - 1);
+}
+
+/* heapq.heappop(heap) of a non-empty heap: a new reference, or NULL with the error set. */
+static PyObject *
+heap_pop(PyObject *heap)
+{
+    Py_ssize_t n = PyList_GET_SIZE(heap);
+    PyObject *last = Py_NewRef(PyList_GET_ITEM(heap, n - 1));
+    if (PyList_SetSlice(heap, n - 1, n, NULL) < 0) {
+        Py_DECREF(last);
+        return NULL;
+    }
+    if (n == 1)
+        return last;
+    PyObject **items = ((PyListObject *)heap)->ob_item;
+    PyObject *top = items[0];       /* the list's reference becomes ours */
+    items[0] = last;                /* and ours to last becomes the list's */
+    if (sift_up(heap, 0) < 0) {
+        Py_DECREF(top);
+        return NULL;
+    }
+    return top;
 }
 
 /* Trace.records.append((now, kind, service, msg, None)) when the trace is on: 0, or -1. */
@@ -345,11 +463,8 @@ hub_send(Hub *hub, PyObject *const *args, Py_ssize_t nargs)
         (seq = PyIter_Next(hub->seq)) == NULL ||
         (entry = PyTuple_Pack(4, when, seq, hub->deliver, msg)) == NULL)
         goto fail;
-    PyObject *push[2] = {hub->heap, entry};
-    PyObject *res = PyObject_Vectorcall(hub->heappush, push, 2, NULL);
-    if (res == NULL)
+    if (heap_push(hub->heap, entry) < 0)
         goto fail;
-    Py_DECREF(res);
     goto done;
 fail:
     Py_CLEAR(msg);
@@ -607,11 +722,11 @@ slot_offset(PyObject *type, const char *name, PyObject **descr_out)
 static int
 hub_init(Hub *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *system, *sim, *network, *trace, *services, *py_send, *py_arrive, *message_type,
-             *exponential, *crash_unwind, *heappush, *fields, *service_type;
-    if (!PyArg_ParseTuple(args, "OOOOO!OOO!O!OOOO!:Hub", &system, &sim, &network, &trace,
-                          &PyDict_Type, &services, &py_send, &py_arrive, &PyType_Type,
-                          &message_type, &PyType_Type, &exponential, &crash_unwind, &heappush,
+    PyObject *system, *sim, *network, *trace, *py_send, *py_arrive, *message_type,
+             *exponential, *crash_unwind, *fields, *service_type;
+    if (!PyArg_ParseTuple(args, "OOOOOOO!O!OOO!:Hub", &system, &sim, &network, &trace,
+                          &py_send, &py_arrive, &PyType_Type,
+                          &message_type, &PyType_Type, &exponential, &crash_unwind,
                           &fields, &PyType_Type, &service_type))
         return -1;
     if (!PyTuple_Check(fields) || PyTuple_GET_SIZE(fields) != N_FIELDS) {
@@ -652,7 +767,7 @@ hub_init(Hub *self, PyObject *args, PyObject *kwds)
     self->network = Py_NewRef(network); self->trace = Py_NewRef(trace);
     self->py_send = Py_NewRef(py_send); self->py_arrive = Py_NewRef(py_arrive);
     self->message_type = Py_NewRef(message_type); self->exponential = Py_NewRef(exponential);
-    self->crash_unwind = Py_NewRef(crash_unwind); self->heappush = Py_NewRef(heappush);
+    self->crash_unwind = Py_NewRef(crash_unwind);
     self->deliver = PyObject_GetAttrString((PyObject *)self, "deliver");
     if (self->deliver == NULL)
         return -1;
@@ -679,8 +794,8 @@ static PyTypeObject HubType = {
     .tp_name = "microlab._speedups.Hub",
     .tp_basicsize = sizeof(Hub),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "Hub(system, sim, network, trace, services, send_message, arrive, Message, "
-              "Exponential, CrashUnwind, heappush, Message.FIELDS, Service): one system's hot path.",
+    .tp_doc = "Hub(system, sim, network, trace, send_message, arrive, Message, "
+              "Exponential, CrashUnwind, Message.FIELDS, Service): one system's hot path.",
     .tp_traverse = (traverseproc)hub_traverse,
     .tp_clear = (inquiry)hub_clear,
     .tp_dealloc = (destructor)hub_dealloc,
@@ -749,7 +864,7 @@ run_events(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         if (later)
             break;
-        PyObject *entry = PyObject_CallOneArg(HEAPPOP, heap);
+        PyObject *entry = heap_pop(heap);
         if (entry == NULL) {
             failed = 1;
             break;
@@ -819,13 +934,6 @@ PyInit__speedups(void)
     INTERN(S_handling, "_handling"); INTERN(S_plain_handle, "_plain_handle");
     INTERN(S_handle, "handle"); INTERN(S_popleft, "popleft");
     INTERN(S_handler_failed, "_handler_failed"); INTERN(S_type, "type"); INTERN(S_cancelled, "_cancelled");
-    PyObject *heapq = PyImport_ImportModule("heapq");
-    if (heapq == NULL)
-        return NULL;
-    HEAPPOP = PyObject_GetAttrString(heapq, "heappop");
-    Py_DECREF(heapq);
-    if (HEAPPOP == NULL)
-        return NULL;
     for (int k = 0; k < N_SVC; k++)
         INTERN(SVC_STR[k], SVC_NAMES[k]);
     /* The record kinds: interned, so the very objects microlab.trace's constants are. */

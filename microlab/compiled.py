@@ -22,5 +22,7 @@ def load():
     return _speedups
 
 
-#: The extension, or None (decided once, at import).
+#: The extension, or None: decided once, at import. It is the one switch between the two
+#: paths: :func:`microlab.hotpath.pure_python` sets it to None for a while, and the kernel
+#: and :func:`microlab.hotpath.wire` read it when a run starts and a system is built.
 speedups = load()

@@ -50,7 +50,7 @@ import random
 import sys
 from typing import Any, Callable
 
-from .compiled import speedups
+from . import compiled
 
 _new = object.__new__
 
@@ -199,6 +199,7 @@ class Simulation:
             # at no cost. Code that reads the heap (``Network.in_flight``,
             # ``Network.on_the_wire_to``, used when an orchestrator crashes) reads its
             # entries and sorts them by (time, seq) where order matters, never its layout.
+            speedups = compiled.speedups  # the one switch (see microlab.compiled)
             if speedups is not None:
                 # The same loop, compiled (microlab/_speedups.c): it adds to self.events itself.
                 counted = True

@@ -174,16 +174,11 @@ class Service:
     # worker would then keep its attributes in a slower real dict.
     _plain_receive = True
     _plain_handle = True
-    #: Whether ``send`` is Service's own: then ``reply`` and ``emit`` hand their message to
-    #: the system's hot path directly, one call fewer (an override of send still sees them;
-    #: System.add sets the instance's ``_direct_send`` from it).
-    _plain_send = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._plain_receive = cls._receive is Service._receive
         cls._plain_handle = cls.handle is Service.handle
-        cls._plain_send = cls.send is Service.send
         shadowed = api_shadowing(cls, list(vars(cls)))
         if shadowed:
             raise ServiceDefinitionError(_shadowing_message(f"class {cls.__name__}", shadowed))
@@ -212,8 +207,9 @@ class Service:
         self.system = None
         self._context: Message | None = None
         self._working: list[Message] = []
-        #: Whether reply and emit may hand their message to the system's hot path directly
-        #: (set by System.add: a service in a system that keeps Service's own send).
+        #: Whether reply and emit hand their message to the system's hot path directly, one
+        #: call fewer than through send: set by System.add when the service keeps Service's
+        #: own send (an override of send, in its class or on the instance, still sees them).
         self._direct_send = False
 
     # -- defining ----------------------------------------------------------------------

@@ -315,7 +315,6 @@ def _honour_overrides(service: Service) -> None:
         service._plain_receive = False
     if getattr(service.handle, "__func__", None) is not cls.handle:
         service._plain_handle = False
-    if getattr(service.send, "__func__", None) is not cls.send:
-        service._plain_send = False
-    # A slot, read by reply and emit per message (a class attribute costs a full lookup).
-    service._direct_send = service._plain_send
+    # send: overridden in the class or on the instance alike. A slot, read by reply and emit
+    # per message (a class attribute costs a full lookup).
+    service._direct_send = getattr(service.send, "__func__", None) is Service.send

@@ -229,6 +229,9 @@ def test_core_comparison_reads_a_git_revision():
                            "--repeats", "1"], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("| orchestration |") == 2 and "byte-identical" in done.stdout
+    # Like with like: HEAD's hot path is compiled too when the working tree's is.
+    path = "compiled" if hotpath.COMPILED else "pure Python"
+    assert f"Hot path: before {path}, after {path}" in done.stdout
 
 
 def test_analysis_comparison_times_a_git_revision_beside_the_working_tree():

@@ -286,3 +286,26 @@ def test_containers_replaced_mid_run_are_seen():
         return system
     result = assert_same(build)
     assert '"drop"' in result["jsonl"]
+
+
+@needs_build
+def test_the_compiled_heap_keeps_heapqs_order_and_layout_with_ties_and_int_times():
+    """The compiled loop pops and the compiled send pushes without heapq, Python's schedule
+    still uses heapq on the same list: the order, and the very layout, must be heapq's."""
+    layouts = {}
+
+    def build():
+        # No latency: every reply is due at the instant it is sent, a tie with whatever else
+        # is due then; int times (schedule_at(1, ...)) and a crash (schedule_first, negative
+        # seq) go through Python's comparison rather than the compiled one's float test.
+        system = System(seed=3, latency=None, warn_on_failure=False)
+        system.add(Ping(), Caller(n=40, gap=0.0))
+        seen = layouts.setdefault(hotpath.compiled.speedups is None, [])
+        for when in (0, 1, 2.0, 2.5):
+            system.sim.schedule_at(when, lambda _: seen.append([entry[:2] for entry in system.sim._heap]))
+        system.sim.schedule_at(1, lambda _: system["caller"].after(0.5, system["caller"].send, "ping", "Ping", {"i": -1}))
+        system.crash("ping", at=2, duration=0.25)
+        return system
+    result = assert_same(build)
+    assert result["ids"] > 80 and '"crash"' in result["jsonl"]
+    assert layouts[False] == layouts[True] and any(len(heap) > 3 for heap in layouts[False])
