@@ -23,15 +23,22 @@ setup: $(STAMP)  ## Create .venv and install microlab with everything the course
 course: setup  ## Set up, then open the course in JupyterLab (localhost only, token on; as root adds --allow-root; GRADING=1 shows nbgrader's menus)
 	$(BIN)/python -m tools.course --port $(PORT) $(if $(GRADING),--grading)
 
+# The tests that start real servers, drive a browser or time real processes run one at a time
+# (a second test beside them would slow the servers they wait on); the unit tests and the
+# notebooks have no such timing and run on both cores (pytest-xdist, a test file per worker,
+# so that a file's module fixtures and its tests' order stay together).
+SERIAL_TESTS := tests/test_browser.py tests/test_site.py tests/real_broker tests/real_conductor \
+	tests/real_kafka tests/real_temporal
+PARALLEL := -n 2 --dist loadfile
 # Unit tests that the pure-Python path must pass as well (the real servers' and the browser's
 # tests exercise the same hot path as the unit tests, and take most of the time; test_hotpath.py
 # compares the two paths, so it runs in the first pass only).
-PURE_TESTS := tests --ignore=tests/test_browser.py --ignore=tests/test_site.py --ignore=tests/real_broker \
-	--ignore=tests/real_conductor --ignore=tests/real_kafka --ignore=tests/real_temporal --ignore=tests/test_hotpath.py
+PURE_TESTS := tests $(addprefix --ignore=,$(SERIAL_TESTS)) --ignore=tests/test_hotpath.py
 
-test: setup  ## Set up, then run every test (unit tests, every notebook, browser tests), then the unit tests on the pure-Python path
-	$(BIN)/python -m pytest
-	MICROLAB_PURE=1 $(BIN)/python -m pytest $(PURE_TESTS) -q
+test: setup  ## Set up, then run every test (unit tests and notebooks on both cores, then the real servers' and browser tests), then the unit tests on the pure-Python path
+	$(BIN)/python -m pytest $(PARALLEL) tests notebooks solutions $(addprefix --ignore=,$(SERIAL_TESTS))
+	$(BIN)/python -m pytest $(SERIAL_TESTS)
+	MICROLAB_PURE=1 $(BIN)/python -m pytest $(PARALLEL) $(PURE_TESTS) -q
 
 test-fast: setup  ## Unit tests only (no notebooks, no browser)
 	$(BIN)/python -m pytest tests --ignore=tests/test_browser.py --ignore=tests/test_site.py

@@ -61,16 +61,42 @@ def load_ref(ref: str, into: Path, name: str = "microlab_ref", *, compile_like_m
     return package
 
 
-def build_speedups(into: Path, name: str) -> None:
-    """Compile ``into/name/_speedups.c`` as ``name._speedups``, in place (setuptools' build_ext)."""
+#: Where REF's compiled hot path is kept between runs: ``$MICROLAB_CACHE/speedups`` or
+#: ``~/.cache/microlab/speedups``, one build per source text, Python version and package name.
+SPEEDUPS_CACHE = Path(os.environ.get("MICROLAB_CACHE", Path.home() / ".cache" / "microlab")) / "speedups"
+
+
+def build_speedups(into: Path, name: str, cache: Path | None = SPEEDUPS_CACHE) -> None:
+    """Compile ``into/name/_speedups.c`` as ``name._speedups``, in place (setuptools' build_ext).
+
+    The build is kept in ``cache`` (None: not kept), keyed by the C source's hash, the
+    interpreter's extension suffix and ``name``: comparing against the same REF again, as a
+    series of runs does, copies it instead of compiling it again."""
+    import hashlib
+    import sysconfig
+
     from setuptools import Distribution, Extension
 
-    dist = Distribution({"ext_modules": [Extension(f"{name}._speedups", [str(into / name / "_speedups.c")])]})
+    source = into / name / "_speedups.c"
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    built = into / name / f"_speedups{suffix}"
+    key = hashlib.sha256(source.read_bytes() + f"{suffix} {name}".encode()).hexdigest()[:20]
+    kept = cache / key / built.name if cache is not None else None
+    if kept is not None and kept.exists():
+        shutil.copy2(kept, built)
+        return
+    dist = Distribution({"ext_modules": [Extension(f"{name}._speedups", [str(source)])]})
     dist.verbose = 0  # quiet, as pip is: the compiler's lines would bury the table
     build = dist.get_command_obj("build_ext")
     build.build_lib, build.build_temp = str(into), str(into / "build")
     build.ensure_finalized()
     build.run()
+    if kept is not None:
+        # Written under a temporary name, then renamed: a run stopped midway leaves no half file.
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        partial = kept.with_suffix(".partial")
+        shutil.copy2(built, partial)
+        partial.replace(kept)
 
 
 def hot_path(package: str) -> str:

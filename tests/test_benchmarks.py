@@ -4,6 +4,8 @@ Nothing here asserts on time: the machine is shared. The figures are in
 benchmarks/README.md; these tests check that the benchmark still measures what it says.
 """
 
+import os
+import shutil
 import subprocess
 import sys
 import types
@@ -250,3 +252,26 @@ def test_analysis_comparison_times_a_git_revision_beside_the_working_tree():
         assert float(ratio[:-1]) == pytest.approx(float(after) / float(before), rel=0.015, abs=0.006)
         assert met == ("yes" if float(after) < bench_analysis.TARGET_S else "no")
     assert "simulated the same run" in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("cc") is None and not os.environ.get("CI"),
+                    reason="needs a C compiler (.ci/run installs gcc), as the compiled hot path does")
+def test_a_revisions_compiled_hot_path_is_kept_and_copied_the_next_time(tmp_path, monkeypatch):
+    import setuptools
+
+    root = Path(__file__).resolve().parent.parent
+    cache = tmp_path / "cache"
+    for run in ("first", "second"):
+        (tmp_path / run / "microlab_kept").mkdir(parents=True)
+        shutil.copy(root / "microlab" / "_speedups.c", tmp_path / run / "microlab_kept")
+    compare_core.build_speedups(tmp_path / "first", "microlab_kept", cache=cache)
+    [kept] = cache.glob("*/_speedups*")
+    # The second build of the same source is a copy: no compiler is called.
+    monkeypatch.setattr(setuptools, "Distribution", None)
+    compare_core.build_speedups(tmp_path / "second", "microlab_kept", cache=cache)
+    [copy] = (tmp_path / "second" / "microlab_kept").glob("_speedups*.so")
+    assert copy.read_bytes() == kept.read_bytes()
+    # Another source is another build.
+    (tmp_path / "second" / "microlab_kept" / "_speedups.c").write_text("/* changed */\n", encoding="utf-8")
+    with pytest.raises(TypeError):
+        compare_core.build_speedups(tmp_path / "second", "microlab_kept", cache=cache)

@@ -136,7 +136,7 @@ def test_a_mailbox_that_stays_empty_is_drawn_on_a_visible_zero_line_and_named():
 
 
 def test_a_service_keeps_its_colour_whichever_services_are_drawn():
-    from microlab.viz.charts import SERVICE_COLOURS
+    from microlab.viz.style import SERVICE_COLOURS
     run = order_run()
 
     def colours(services):
@@ -151,7 +151,7 @@ def test_a_service_keeps_its_colour_whichever_services_are_drawn():
 
 
 def test_other_services_keep_their_colour_and_never_share_one():
-    from microlab.viz.charts import OTHER_COLOURS, service_colours
+    from microlab.viz.style import OTHER_COLOURS, service_colours
     alone = service_colours(["fraud"])["fraud"]
     assert service_colours(["order", "fraud"])["fraud"] == alone == service_colours(["fraud"])["fraud"]
     many = service_colours([f"service {i}" for i in range(len(OTHER_COLOURS))])

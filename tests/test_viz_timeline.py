@@ -6,7 +6,7 @@ import pytest
 
 from microlab import Constant, Service, System
 from microlab.viz import style
-from microlab.viz.timeline import timeline, transaction_timeline, workflow_timeline
+from microlab.viz.timeline import band_label_lines, timeline, transaction_timeline, workflow_timeline
 
 ATTEMPTS = [
     {"lane": "reserve", "start": 0.0, "end": 0.4, "status": "COMPLETED", "label": "reserve"},
@@ -218,3 +218,11 @@ def test_bands_of_two_services_down_at_once_get_their_own_edge_and_label_line():
     low, high = fig.layout.annotations
     assert high.yshift > low.yshift                        # overlapping: a line higher
     assert fig.layout.margin.t > 70                        # with room for it above the plot
+    assert band_label_lines(fig) == 2                      # what a figure stacking it must leave room for
+
+
+def test_a_timeline_says_how_many_lines_of_band_labels_it_stacks():
+    assert band_label_lines(workflow_timeline(shipping_down(), "order-8")) == 1
+    assert band_label_lines(workflow_timeline(conducted_saga(), "o1")) == 0
+    # A band outside the time drawn has no label, so no line.
+    assert band_label_lines(timeline(ATTEMPTS, down=[("payment", 50.0, 60.0)])) == 0

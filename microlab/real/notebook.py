@@ -52,9 +52,10 @@ def side_by_side(real_trace, real_correlation, sim_source, sim_correlation):
 
     from .. import viz
     from ..viz import style
+    from ..viz.timeline import LABEL_LINE_PX as LINE, band_label_lines
     parts = (viz.workflow_timeline(real_trace, real_correlation),
              viz.workflow_timeline(sim_source, sim_correlation))
-    lines = [_label_lines(part) for part in parts]
+    lines = [band_label_lines(part) for part in parts]
     fig = make_subplots(rows=2, cols=1, subplot_titles=("real Conductor OSS (seconds from the workflow's start)",
                                                         "microlab's simulator (simulated seconds)"),
                         vertical_spacing=0.12 + 0.03 * lines[1])
@@ -78,18 +79,12 @@ def side_by_side(real_trace, real_correlation, sim_source, sim_correlation):
                          type=y.type, tickmode=y.tickmode, tickvals=y.tickvals, ticktext=y.ticktext)
     # A row's title goes above its bands' labels, which sit just above the row's plot.
     for title, n in zip(fig.layout.annotations, lines):
-        title.yshift = 4 + 18 * n if n else 0
-    fig.update_layout(template=style.TEMPLATE, height=720 + 18 * sum(lines), barmode="overlay",
+        title.yshift = 4 + LINE * n if n else 0
+    fig.update_layout(template=style.TEMPLATE, height=720 + LINE * sum(lines), barmode="overlay",
                       uniformtext=parts[0].layout.uniformtext,
-                      margin={"t": 90 + 18 * lines[0]},
+                      margin={"t": 90 + LINE * lines[0]},
                       title="The order saga, failing book_shipment: real and simulated")
     return fig
-
-
-def _label_lines(part) -> int:
-    """How many lines of band labels ``part`` stacks above its plot (0 without a band)."""
-    shifts = [note.yshift or 0 for note in part.layout.annotations]
-    return 1 + max(round((s - 2) / 18) for s in shifts) if shifts else 0
 
 
 def _in_row(item: dict, axes: dict) -> dict:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import zlib
 
 import numpy as np
 import plotly.graph_objects as go
@@ -230,35 +229,6 @@ SATURATION_LINES = "right: latency, solid line p50, dashed p95"
 
 # -- queues and utilization ---------------------------------------------------------------------
 
-#: The colour of each of the course's services in :func:`queue_and_utilization`: a service keeps
-#: it whichever others are drawn beside it (the orchestrator blue and the broker green, as in
-#: every figure). No two of them are closer than ΔE 14 under deuteranopia or protanopia
-#: (tools/colour_vision.py); the client is left out of the charts, and to :data:`OTHER_COLOURS`.
-SERVICE_COLOURS = {
-    "orchestrator": style.BLUE, "broker": style.GREEN, "order": style.ORANGE,
-    "inventory": style.BLACK, "payment": style.PURPLE, "shipping": style.SKY_BLUE,
-    "notification": style.DARK_GREY,
-}
-#: Colours for any other service, each name's own slot picked from the name (so it too keeps
-#: its colour from one figure to the next), the next free one when that colour is taken.
-#: (Yellow is left out: a thin yellow line is hard to see on white.)
-OTHER_COLOURS = (style.ORANGE, style.SKY_BLUE, style.PURPLE, style.BLACK, style.DARK_GREY,
-                 style.VERMILLION, style.BLUE, style.GREEN)
-
-
-def service_colours(names) -> dict:
-    """A colour for each service name: the course's services from :data:`SERVICE_COLOURS`,
-    any other from :data:`OTHER_COLOURS` by a slot that depends on its name only (a name
-    whose colour is taken in this figure moves to the next free one)."""
-    names = list(names)
-    out = {n: SERVICE_COLOURS[n] for n in names if n in SERVICE_COLOURS}
-    for name in sorted((n for n in names if n not in out), key=str):
-        slot = zlib.crc32(str(name).encode()) % len(OTHER_COLOURS)
-        free = [c for c in OTHER_COLOURS[slot:] + OTHER_COLOURS[:slot] if c not in out.values()]
-        out[name] = free[0] if free else OTHER_COLOURS[slot]
-    return {n: out[n] for n in names}
-
-
 def bin_max(times: np.ndarray, values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """The largest value in each bin ``[edges[k], edges[k+1])`` of the step function that takes
     ``values[i]`` from ``times[i]`` until the next time (and 0 before the first)."""
@@ -288,7 +258,7 @@ def queue_and_utilization(source, *, services=None, bins: int = 60, title: str |
     service's workers that are busy (the hover adds the slice's longest mailbox). The share
     needs each service's number of workers, read from a System or given as
     ``workers={"payment": 2}``; without them, the bottom chart shows busy workers instead.
-    A service keeps its colour whichever others are drawn (:func:`service_colours`).
+    A service keeps its colour whichever others are drawn (:func:`microlab.viz.style.service_colours`).
     """
     trace = as_trace(source)
     series = queue_series(trace, services)
@@ -310,7 +280,7 @@ def queue_and_utilization(source, *, services=None, bins: int = 60, title: str |
     width = float(edges[1] - edges[0])
     slice_unit, slice_scale = style.time_scale(width)
     slice_text = f"{readable(width * slice_scale)} {slice_unit}"
-    colours = service_colours(series)
+    colours = style.service_colours(series)
     data, tops, empty = [], [0.0, 0.0], []
     for name, s in series.items():
         colour = colours[name]

@@ -36,7 +36,7 @@ def span_waterfall(spans, *, title: str | None = None, height: int | None = None
     last = max(s.end for s, _ in rows)
     unit, scale = style.time_scale(last - first)
     services = list(dict.fromkeys(s.service for s, _ in rows))
-    colours = style.series_colours(services)
+    colours = style.service_colours(services)
     labels = [f"{'· ' * depth}{span.name}" for span, depth in rows]
     fig = go.Figure()
     for service in services:

@@ -21,6 +21,8 @@ plotly's default template would add about 10 kB to every figure).
 
 from __future__ import annotations
 
+import zlib
+
 # -- the palette (Okabe & Ito 2008) -------------------------------------------------------
 BLACK = "#000000"
 ORANGE = "#E69F00"
@@ -185,3 +187,32 @@ def series_colours(names) -> dict:
             i += 1
         out[name] = colour
     return out
+
+
+#: The colour of each of the course's services in the per-service figures (the queues, the
+#: spans): a service keeps it whichever others are drawn beside it (the orchestrator blue and the broker green, as in
+#: every figure). No two of them are closer than ΔE 14 under deuteranopia or protanopia
+#: (tools/colour_vision.py); the client is left out of the charts, and to :data:`OTHER_COLOURS`.
+SERVICE_COLOURS = {
+    "orchestrator": BLUE, "broker": GREEN, "order": ORANGE,
+    "inventory": BLACK, "payment": PURPLE, "shipping": SKY_BLUE,
+    "notification": DARK_GREY,
+}
+#: Colours for any other service, each name's own slot picked from the name (so it too keeps
+#: its colour from one figure to the next), the next free one when that colour is taken.
+#: (Yellow is left out: a thin yellow line is hard to see on white.)
+OTHER_COLOURS = (ORANGE, SKY_BLUE, PURPLE, BLACK, DARK_GREY,
+                 VERMILLION, BLUE, GREEN)
+
+
+def service_colours(names) -> dict:
+    """A colour for each service name: the course's services from :data:`SERVICE_COLOURS`,
+    any other from :data:`OTHER_COLOURS` by a slot that depends on its name only (a name
+    whose colour is taken in this figure moves to the next free one)."""
+    names = list(names)
+    out = {n: SERVICE_COLOURS[n] for n in names if n in SERVICE_COLOURS}
+    for name in sorted((n for n in names if n not in out), key=str):
+        slot = zlib.crc32(str(name).encode()) % len(OTHER_COLOURS)
+        free = [c for c in OTHER_COLOURS[slot:] + OTHER_COLOURS[:slot] if c not in out.values()]
+        out[name] = free[0] if free else OTHER_COLOURS[slot]
+    return {n: out[n] for n in names}

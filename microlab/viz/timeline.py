@@ -146,8 +146,24 @@ def timeline(spans, *, title: str = "Timeline", lanes=None, lane_title: str = "s
         layout["xaxis"]["range"] = [lo * scale, hi * scale]
         layout["shapes"], layout["annotations"], levels = _down_bands(down, lo, hi, scale, unit)
         # Room above the plot for the bands' labels, one line per level of overlap.
-        layout["margin"]["t"] = 70 + 18 * levels
+        layout["margin"]["t"] = 70 + LABEL_LINE_PX * levels
+        # The number of label lines, for a figure that lays this one out among others
+        # (real.notebook.side_by_side): read from here, not worked out from the yshifts.
+        layout["meta"] = {BAND_LABEL_LINES: levels + 1 if layout["annotations"] else 0}
     return go.Figure(data=data, layout=layout)
+
+
+#: Height of one line of down-band labels above a timeline (px): a label that overlaps an
+#: earlier one goes this much higher.
+LABEL_LINE_PX = 18
+#: The key of a timeline's ``layout.meta`` that says how many lines of band labels it stacks
+#: above its plot (0 without a band).
+BAND_LABEL_LINES = "band_label_lines"
+
+
+def band_label_lines(fig) -> int:
+    """How many lines of down-band labels the timeline ``fig`` stacks above its plot (0 without a band)."""
+    return int((fig.layout.meta or {}).get(BAND_LABEL_LINES, 0))
 
 
 def _down_bands(down, lo, hi, scale, unit) -> tuple[list[dict], list[dict], int]:
@@ -183,7 +199,7 @@ def _down_bands(down, lo, hi, scale, unit) -> tuple[list[dict], list[dict], int]
                        "name": f"{service} down ({legend})", "legendgroup": f"down {service}",
                        "showlegend": first})
         notes.append({"xref": "x", "yref": "paper", "x": x1 if right else x0, "y": 1, "yanchor": "bottom",
-                      "xanchor": "right" if right else "left", "yshift": 2 + 18 * level, "showarrow": False,
+                      "xanchor": "right" if right else "left", "yshift": 2 + LABEL_LINE_PX * level, "showarrow": False,
                       "text": text,
                       "font": {"size": style.SMALL_SIZE, "color": style.VERMILLION}})
     return shapes, notes, max((p[2] for p in placed), default=0)
